@@ -1,0 +1,180 @@
+"""Everything the template needs, computed from the answers before any file is written.
+
+Called by ``extensions/context.py``; raises only :class:`hooks.errors.TemplateError`
+subclasses for failures a user can fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import hub, servers, sizing
+from .errors import InvalidAnswer, TemplateError
+from .facts import model_facts
+from .token import redact, resolve_token
+
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
+FRAMEWORKS = ("transformers",)
+DEPLOY_TARGETS = ("sagemaker", "codebuild")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on", "y"}
+
+
+def _int(answers: dict[str, Any], key: str) -> int:
+    value = answers.get(key) or 0
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidAnswer(f"{key} must be a whole number (0 means automatic), not {value!r}.") from None
+    if number < 0:
+        raise InvalidAnswer(f"{key} must be 0 (automatic) or a positive number, not {number}.")
+    return number
+
+
+def check_answers(answers: dict[str, Any]) -> None:
+    """Validate the answers given so far (prompts, -d, --data-file); names the valid values."""
+    def given(key: str) -> bool:
+        return answers.get(key) not in (None, "")
+
+    if given("framework") and answers["framework"] not in FRAMEWORKS:
+        raise InvalidAnswer(f"framework '{answers['framework']}' is not supported. Supported: "
+                            f"{', '.join(FRAMEWORKS)} (HuggingFace models served by an LLM server).")
+    if given("modelServer"):
+        servers.server(str(answers["modelServer"]))
+    if given("modelName") and not MODEL_ID_RE.match(str(answers["modelName"])):
+        raise InvalidAnswer(f"modelName '{answers['modelName']}' is not a HuggingFace repo id. Use the form "
+                            "org/name, for example Qwen/Qwen2.5-0.5B-Instruct.")
+    if given("modelRevision") and not REVISION_RE.match(str(answers["modelRevision"])):
+        raise InvalidAnswer(f"modelRevision '{answers['modelRevision']}' is not a branch, tag or commit.")
+    if given("instanceType") and answers["instanceType"] != "auto":
+        sizing.instance(str(answers["instanceType"]))
+    if given("deployTarget") and answers["deployTarget"] not in DEPLOY_TARGETS:
+        raise InvalidAnswer(f"deployTarget '{answers['deployTarget']}' is not supported. Choose one of: "
+                            f"{', '.join(DEPLOY_TARGETS)}.")
+    if given("awsRegion") and not REGION_RE.match(str(answers["awsRegion"])):
+        raise InvalidAnswer(f"awsRegion '{answers['awsRegion']}' is not an AWS region name such as us-east-1.")
+    if given("projectName") and not PROJECT_RE.match(str(answers["projectName"])):
+        raise InvalidAnswer(f"projectName '{answers['projectName']}' must be lower-case letters, digits and "
+                            "dashes (at most 63), starting with a letter or digit.")
+    for key in ("tensorParallelSize", "maxModelLen"):
+        if given(key):
+            _int(answers, key)
+    if given("chatTemplateFile") and not Path(str(answers["chatTemplateFile"])).expanduser().is_file():
+        raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file. Give the "
+                            "path of a Jinja chat template, or leave it empty to use the model's own.")
+
+
+def is_offline(answers: dict[str, Any]) -> bool:
+    return _bool(answers.get("offline", False)) or hub.offline_from_env()
+
+
+def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
+    model = str(answers["modelName"])
+    revision = str(answers.get("modelRevision") or "main")
+    pin = PIN_RE.match(str(answers.get("modelPin") or ""))
+    pinned = pin.group("sha") if pin and pin.group("model") == model else None
+    offline = is_offline(answers)
+    token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
+    return hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
+
+
+def model_pin(answers: dict[str, Any]) -> str:
+    """``org/name@sha`` for the answers file, so updates and replays keep the same commit."""
+    check_answers(answers)
+    snap = _snapshot(answers)
+    return f"{answers['modelName']}@{snap.sha}" if snap else ""
+
+
+def _chat_template(answers: dict[str, Any], facts: dict[str, Any]) -> tuple[str | None, str]:
+    path = str(answers.get("chatTemplateFile") or "").strip()
+    if path:
+        return Path(path).expanduser().read_text(encoding="utf-8"), f"your file {Path(path).name}"
+    if facts.get("chat_template"):
+        return facts["chat_template"], "the model's tokenizer"
+    return None, "none"
+
+
+def build_context(answers: dict[str, Any]) -> dict[str, Any]:
+    """Model facts, server, deployment plan and the model.lock.json content."""
+    check_answers(answers)
+    model = str(answers["modelName"])
+    revision = str(answers.get("modelRevision") or "main")
+    server_name = str(answers.get("modelServer") or "vllm")
+    server = servers.server(server_name)
+    snap = _snapshot(answers)
+    facts = model_facts(snap, model, revision)
+    if snap is None:
+        print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
+              "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
+              "again online to fill them in.", file=sys.stderr)
+    template, template_source = _chat_template(answers, facts)
+    _check_server_fit(server_name, facts, answers)
+    plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
+                                  tensor_parallel_size=_int(answers, "tensorParallelSize"),
+                                  max_model_len=_int(answers, "maxModelLen"))
+    project_name = str(answers.get("projectName") or "")
+    secret_name = str(answers.get("hfTokenSecretName") or "").strip() or f"{project_name}/hf-token"
+    needs_token = bool(facts["gated"])
+    lock = {
+        "schema_version": 1,
+        "project": {"name": project_name, "aws_region": answers.get("awsRegion") or "us-east-1",
+                    "deploy_target": answers.get("deployTarget") or "sagemaker",
+                    "hf_token_secret_name": secret_name if needs_token else None},
+        "model": {k: facts[k] for k in (
+            "id", "revision", "sha", "architecture", "model_type", "parameter_count", "dtype", "quantization",
+            "num_layers", "hidden_size", "num_attention_heads", "num_key_value_heads",
+            "max_position_embeddings", "gated")} | {"has_chat_template": template is not None},
+        "server": {"name": server_name, "image": server["image"]},
+        "deployment": {k: plan[k] for k in (
+            "instance_type", "gpu_count", "gpu_memory_gib", "tensor_parallel_size", "max_model_len",
+            "weight_memory_gib", "kv_cache_memory_gib", "container_startup_health_check_timeout_s",
+            "model_data_download_timeout_s", "volume_size_gb")},
+    }
+    return {
+        "facts": facts, "server": server, "plan": plan, "lock": lock,
+        "chat_template": template, "chat_template_source": template_source,
+        "needs_token": needs_token, "secret_name": secret_name,
+        "engine_args": servers.ENGINE_ARGS[server_name],
+        "managed_args": servers.MANAGED_ARGS[server_name],
+        "lock_json": json.dumps(lock, indent=2) + "\n",
+    }
+
+
+def _check_server_fit(server_name: str, facts: dict[str, Any], answers: dict[str, Any]) -> None:
+    arch = facts.get("architecture")
+    if server_name == "djl" and str(answers.get("chatTemplateFile") or "").strip():
+        raise InvalidAnswer(
+            "modelServer=djl runs the model with HF Accelerate, which always uses the tokenizer's own chat "
+            "template; chatTemplateFile needs modelServer=vllm, sglang, tensorrt-llm or lmi.")
+    if server_name == "tensorrt-llm" and arch and arch not in servers.TRTLLM_ARCHITECTURES:
+        raise InvalidAnswer(
+            f"TensorRT-LLM {servers.SERVERS[server_name]['version']} has no support we can vouch for {arch} "
+            f"({facts['id']}). Use modelServer=vllm or sglang for this model.")
+    if facts.get("known") and facts.get("pipeline_tag") not in (None, "text-generation", "image-text-to-text"):
+        raise InvalidAnswer(
+            f"{facts['id']} is a '{facts['pipeline_tag']}' model, not a text-generation LLM; these servers "
+            "serve chat and completions. Pick a text-generation model.")
+
+
+def safe_call(fn, answers: dict[str, Any]):
+    """Run ``fn`` and make sure no token leaks through a message."""
+    try:
+        return fn(answers)
+    except TemplateError as exc:
+        raise type(exc)(redact(str(exc), str(answers.get("hfToken") or ""))) from None
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

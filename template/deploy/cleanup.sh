@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Delete the endpoint, its endpoint configuration and its model.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<USAGE
+Usage: deploy/cleanup.sh [options]
+
+Deletes the SageMaker endpoint <name>, the endpoint configuration and model it
+uses, and any endpoint configuration or model named <name> that a failed
+deploy left behind. Asks first unless --yes. Safe to run again.
+
+Options:
+  --endpoint-name NAME   endpoint (default: project name)
+  --delete-repository    also delete the ECR repository and all its images
+  --delete-role          also delete the execution role deploy.sh created
+                         (<name>-sagemaker-exec)
+  --delete-secret        also delete the Hugging Face token secret (7-day
+                         recovery window)
+  -y, --yes              do not ask
+  -h, --help             show this help
+USAGE
+}
+
+yes=0
+delete_repo=0
+delete_role=0
+delete_secret=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --endpoint-name) [[ $# -ge 2 ]] || die "--endpoint-name needs a value"; ENDPOINT_NAME="$2"; shift 2 ;;
+    --delete-repository) delete_repo=1; shift ;;
+    --delete-role) delete_role=1; shift ;;
+    --delete-secret) delete_secret=1; shift ;;
+    -y|--yes) yes=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+
+load_project
+check_aws
+role_name="$(printf '%s' "${ENDPOINT_NAME:0:48}" | sed 's/-*$//')-sagemaker-exec"
+secret_name="$(lock_get project.hf_token_secret_name)" || exit 1
+
+# Collect what exists.
+configs=()
+models=()
+out=""
+err=""
+status="$(endpoint_status "$ENDPOINT_NAME")" || exit 1
+if [[ -n "$status" ]]; then
+  out="$(awsr sagemaker describe-endpoint --endpoint-name "$ENDPOINT_NAME" \
+    --query EndpointConfigName --output text)" || die "describe-endpoint failed"
+  configs+=("$out")
+fi
+if sm_exists endpoint-config "$ENDPOINT_NAME" && [[ "${configs[*]:-}" != "$ENDPOINT_NAME" ]]; then
+  configs+=("$ENDPOINT_NAME")
+fi
+for config in ${configs[@]+"${configs[@]}"}; do
+  if aws_try out err sagemaker describe-endpoint-config --endpoint-config-name "$config" \
+      --query 'ProductionVariants[].ModelName' --output text; then
+    for model in $out; do
+      [[ "$model" == "None" ]] || models+=("$model")
+    done
+  fi
+done
+if sm_exists model "$ENDPOINT_NAME" && [[ " ${models[*]:-} " != *" $ENDPOINT_NAME "* ]]; then
+  models+=("$ENDPOINT_NAME")
+fi
+
+plan=()
+[[ -n "$status" ]] && plan+=("endpoint $ENDPOINT_NAME ($status)")
+for config in ${configs[@]+"${configs[@]}"}; do plan+=("endpoint config $config"); done
+for model in ${models[@]+"${models[@]}"}; do plan+=("model $model"); done
+[[ $delete_repo -eq 1 ]] && plan+=("ECR repository $REPO_NAME with all its images")
+[[ $delete_role -eq 1 ]] && plan+=("IAM role $role_name")
+[[ $delete_secret -eq 1 && -n "$secret_name" ]] && plan+=("secret $secret_name")
+
+if [[ ${#plan[@]} -eq 0 ]]; then
+  info "nothing to delete for $ENDPOINT_NAME in $REGION"
+  exit 0
+fi
+log "This deletes, in $REGION:"
+for item in "${plan[@]}"; do log "  - $item"; done
+if [[ $yes -eq 0 ]]; then
+  confirm "Delete these?" || die "nothing deleted"
+fi
+
+failed=0
+if [[ -n "$status" ]]; then
+  info "deleting endpoint $ENDPOINT_NAME"
+  if aws_try out err sagemaker delete-endpoint --endpoint-name "$ENDPOINT_NAME"; then
+    awsr sagemaker wait endpoint-deleted --endpoint-name "$ENDPOINT_NAME" \
+      || { warn "endpoint $ENDPOINT_NAME is not gone yet"; failed=1; }
+  elif ! is_not_found "$err"; then
+    warn "delete-endpoint failed: $err"; failed=1
+  fi
+fi
+for config in ${configs[@]+"${configs[@]}"}; do
+  info "deleting endpoint config $config"
+  if ! aws_try out err sagemaker delete-endpoint-config --endpoint-config-name "$config" && ! is_not_found "$err"; then
+    warn "delete-endpoint-config $config failed: $err"; failed=1
+  fi
+done
+for model in ${models[@]+"${models[@]}"}; do
+  info "deleting model $model"
+  if ! aws_try out err sagemaker delete-model --model-name "$model" && ! is_not_found "$err"; then
+    warn "delete-model $model failed: $err"; failed=1
+  fi
+done
+if [[ $delete_repo -eq 1 ]]; then
+  info "deleting ECR repository $REPO_NAME"
+  if ! aws_try out err ecr delete-repository --repository-name "$REPO_NAME" --force && ! is_not_found "$err"; then
+    warn "delete-repository failed: $err"; failed=1
+  fi
+fi
+if [[ $delete_role -eq 1 ]]; then
+  info "deleting IAM role $role_name"
+  if aws_try out err iam list-role-policies --role-name "$role_name" --query PolicyNames --output text; then
+    for policy in $out; do
+      [[ "$policy" == "None" ]] || awsr iam delete-role-policy --role-name "$role_name" --policy-name "$policy" || failed=1
+    done
+    if ! aws_try out err iam delete-role --role-name "$role_name"; then
+      warn "delete-role failed: $err"; failed=1
+    fi
+  elif ! is_not_found "$err"; then
+    warn "list-role-policies failed: $err"; failed=1
+  fi
+fi
+if [[ $delete_secret -eq 1 && -n "$secret_name" ]]; then
+  info "scheduling deletion of secret $secret_name (recoverable for 7 days)"
+  if ! aws_try out err secretsmanager delete-secret --secret-id "$secret_name" --recovery-window-in-days 7 \
+      && ! is_not_found "$err"; then
+    warn "delete-secret failed: $err"; failed=1
+  fi
+fi
+[[ $failed -eq 0 ]] || die "some resources could not be deleted (see the warnings above); run deploy/cleanup.sh again"
+info "clean-up of $ENDPOINT_NAME done"

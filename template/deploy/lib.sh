@@ -1,0 +1,224 @@
+# shellcheck shell=bash
+# Shared helpers for the deploy scripts. Sourced, never run.
+#
+# Every fact comes from ../model.lock.json at run time (override the path with
+# MODEL_LOCK). AWS calls go through the AWS CLI, which honours the usual
+# credential chain, AWS_PROFILE, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+
+DEPLOY_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+PROJECT_DIR="$(cd -- "$DEPLOY_DIR/.." && pwd)"
+LOCK_FILE="${MODEL_LOCK:-$PROJECT_DIR/model.lock.json}"
+# Never page AWS CLI output (CLI v2 pages by default; v1 ignores this).
+export AWS_PAGER=""
+
+log() { printf '%s\n' "$*" >&2; }
+info() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed or not on PATH${2:+ ($2)}"
+}
+
+need_cmd python3 "the deploy scripts read model.lock.json with it"
+
+# lock_get KEY.PATH -> prints the value ('' for null or missing; JSON for objects).
+lock_get() {
+  python3 - "$LOCK_FILE" "$1" <<'PY'
+import json, sys
+path, key = sys.argv[1], sys.argv[2]
+try:
+    with open(path, encoding="utf-8") as fh:
+        value = json.load(fh)
+except OSError as exc:
+    sys.exit(f"error: cannot read {path}: {exc.strerror}")
+except ValueError as exc:
+    sys.exit(f"error: {path} is not valid JSON: {exc}")
+for part in key.split("."):
+    value = value.get(part) if isinstance(value, dict) else None
+if value is None:
+    print("")
+elif isinstance(value, bool):
+    print("true" if value else "false")
+elif isinstance(value, (dict, list)):
+    print(json.dumps(value))
+else:
+    print(value)
+PY
+}
+
+# lock_require KEY.PATH -> like lock_get, but a missing value is an error.
+lock_require() {
+  local value
+  value="$(lock_get "$1")" || exit 1
+  [[ -n "$value" ]] || die "$LOCK_FILE has no value for '$1'"
+  printf '%s\n' "$value"
+}
+
+# Names -----------------------------------------------------------------------
+
+# SageMaker names: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+sagemaker_name() {
+  local name
+  name="$(printf '%s' "$1" | tr -c 'a-zA-Z0-9-' '-' | tr -s '-')"
+  name="${name#-}"
+  name="${name:0:63}"
+  name="${name%-}"
+  [[ -n "$name" ]] || die "cannot make a SageMaker name from '$1'"
+  printf '%s\n' "$name"
+}
+
+# ECR repository names: lower case, [a-z0-9] separated by single . _ or -
+ecr_repo_name() {
+  local name
+  name="$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9._-' '-' | tr -s '._-')"
+  name="${name#[._-]}"
+  name="${name%[._-]}"
+  [[ ${#name} -ge 2 ]] || die "cannot make an ECR repository name from '$1'"
+  printf '%s\n' "$name"
+}
+
+# Image tag: <version>-<git short sha>[-dirty]. The version is the newest git tag
+# (git describe), else the VERSION file, else 0.0.0. IMAGE_TAG overrides all.
+image_tag() {
+  if [[ -n "${IMAGE_TAG:-}" ]]; then
+    printf '%s\n' "$IMAGE_TAG"
+    return
+  fi
+  local version="" sha="" tag
+  if git -C "$PROJECT_DIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    version="$(git -C "$PROJECT_DIR" describe --tags --abbrev=0 2>/dev/null || true)"
+    sha="$(git -C "$PROJECT_DIR" rev-parse --short HEAD 2>/dev/null || true)"
+    if [[ -n "$sha" ]] && [[ -n "$(git -C "$PROJECT_DIR" status --porcelain 2>/dev/null)" ]]; then
+      sha="$sha-dirty"
+    fi
+  fi
+  if [[ -z "$version" && -f "$PROJECT_DIR/VERSION" ]]; then
+    version="$(tr -d '[:space:]' <"$PROJECT_DIR/VERSION")"
+  fi
+  version="${version:-0.0.0}"
+  version="${version#v}"
+  tag="$version${sha:+-$sha}"
+  # Docker tags: [A-Za-z0-9_.-], not starting with . or -, at most 128 characters.
+  tag="$(printf '%s' "$tag" | tr -c 'A-Za-z0-9_.-' '-')"
+  tag="${tag#[.-]}"
+  printf '%s\n' "${tag:0:128}"
+}
+
+# Project facts ---------------------------------------------------------------
+
+# load_project: sets PROJECT_NAME REGION DEPLOY_TARGET ENDPOINT_NAME REPO_NAME
+# (ENDPOINT_NAME and REPO_NAME may be preset by options or the environment).
+load_project() {
+  [[ -f "$LOCK_FILE" ]] || die "$LOCK_FILE not found (run the scripts from a generated project, or set MODEL_LOCK)"
+  PROJECT_NAME="$(lock_require project.name)" || exit 1
+  REGION="$(lock_require project.aws_region)" || exit 1
+  DEPLOY_TARGET="$(lock_get project.deploy_target)" || exit 1
+  DEPLOY_TARGET="${DEPLOY_TARGET:-sagemaker}"
+  ENDPOINT_NAME="$(sagemaker_name "${ENDPOINT_NAME:-$PROJECT_NAME}")" || exit 1
+  REPO_NAME="$(ecr_repo_name "${REPO_NAME:-$PROJECT_NAME}")" || exit 1
+}
+
+# AWS -------------------------------------------------------------------------
+
+awsr() { aws --region "$REGION" "$@"; }
+
+# check_aws: the CLI exists and credentials work; sets ACCOUNT_ID and PARTITION.
+check_aws() {
+  need_cmd aws "install the AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"
+  local out err
+  err="$(mktemp)"
+  if ! out="$(awsr sts get-caller-identity --query Arn --output text 2>"$err")"; then
+    local first
+    first="$(grep -v '^\s*$' "$err" | head -n 1)"
+    rm -f "$err"
+    die "no usable AWS credentials (aws sts get-caller-identity failed: ${first:-no output}). Configure them with 'aws configure', 'aws sso login', AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."
+  fi
+  rm -f "$err"
+  # arn:<partition>:<service>::<account>:...
+  PARTITION="$(printf '%s' "$out" | cut -d: -f2)"
+  ACCOUNT_ID="$(printf '%s' "$out" | cut -d: -f5)"
+  [[ -n "$ACCOUNT_ID" ]] || die "could not read the AWS account id from '$out'"
+}
+
+# aws_try OUTVAR ERRVAR aws-args... : runs awsr, stores stdout and stderr, returns its status.
+aws_try() {
+  local __out_var="$1" __err_var="$2" __errf __rc=0 __out
+  shift 2
+  __errf="$(mktemp)"
+  __out="$(awsr "$@" 2>"$__errf")" || __rc=$?
+  printf -v "$__out_var" '%s' "$__out"
+  printf -v "$__err_var" '%s' "$(cat "$__errf")"
+  rm -f "$__errf"
+  return "$__rc"
+}
+
+is_not_found() {
+  grep -qiE 'could not find|does not exist|not ?found|NoSuchEntity|ResourceNotFound|RepositoryNotFound|cannot find' <<<"$1"
+}
+
+# sm_exists KIND NAME: KIND is endpoint, endpoint-config or model. 0 = exists,
+# 1 = does not exist, anything else -> die with the CLI's message.
+sm_exists() {
+  local kind="$1" name="$2" out err
+  if aws_try out err sagemaker "describe-$kind" "--$kind-name" "$name" --output json; then
+    return 0
+  fi
+  is_not_found "$err" && return 1
+  die "aws sagemaker describe-$kind $name failed: $err"
+}
+
+# endpoint_status NAME -> prints the status, or nothing when there is no endpoint.
+endpoint_status() {
+  local out err
+  if aws_try out err sagemaker describe-endpoint --endpoint-name "$1" --query EndpointStatus --output text; then
+    printf '%s\n' "$out"
+    return 0
+  fi
+  is_not_found "$err" && return 0
+  die "aws sagemaker describe-endpoint failed: $err"
+}
+
+ecr_registry() {
+  if [[ -n "${ECR_REGISTRY:-}" ]]; then
+    printf '%s\n' "${ECR_REGISTRY%/}"
+  else
+    local suffix="amazonaws.com"
+    [[ "${PARTITION:-aws}" == "aws-cn" ]] && suffix="amazonaws.com.cn"
+    printf '%s.dkr.ecr.%s.%s\n' "$ACCOUNT_ID" "$REGION" "$suffix"
+  fi
+}
+
+log_group() { printf '/aws/sagemaker/Endpoints/%s\n' "$1"; }
+
+# print_endpoint_logs NAME [LINES]: the newest lines of the newest log streams.
+print_endpoint_logs() {
+  local name="$1" lines="${2:-50}" group streams err stream
+  group="$(log_group "$name")"
+  if ! aws_try streams err logs describe-log-streams --log-group-name "$group" \
+      --order-by LastEventTime --descending --max-items 2 \
+      --query 'logStreams[].logStreamName' --output text; then
+    log "(no CloudWatch logs in $group: ${err:-unknown error})"
+    return 0
+  fi
+  streams="${streams//None/}"
+  if [[ -z "${streams//[[:space:]]/}" ]]; then
+    log "(log group $group has no streams yet)"
+    return 0
+  fi
+  for stream in $streams; do
+    log "---- last $lines lines of $group/$stream ----"
+    awsr logs get-log-events --log-group-name "$group" --log-stream-name "$stream" \
+      --limit "$lines" --query 'events[].message' --output text 2>&1 | tr '\t' '\n' >&2 || true
+  done
+}
+
+# confirm PROMPT: asks on the terminal; fails when there is no terminal.
+confirm() {
+  local answer
+  if [[ ! -t 0 ]]; then
+    die "$1 -- no terminal to ask on; pass --yes to confirm"
+  fi
+  read -r -p "$1 [y/N] " answer
+  [[ "$answer" =~ ^[Yy]([Ee][Ss])?$ ]]
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Send a chat request (and a streaming one) to the deployed endpoint.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<USAGE
+Usage: deploy/test.sh [options]
+
+Sends an OpenAI chat-completions request to the endpoint with
+'aws sagemaker-runtime invoke-endpoint' and prints the answer, then a
+streaming request through deploy/stream_client.py (needs boto3), which prints
+the text as it arrives.
+
+Options:
+  --endpoint-name NAME  endpoint (default: project name)
+  --prompt TEXT         user message (default: a short question)
+  --max-tokens N        default 64
+  --no-stream           skip the streaming request
+  --stream-only         only the streaming request
+  -h, --help            show this help
+USAGE
+}
+
+prompt="In one sentence, what is Amazon SageMaker?"
+max_tokens=64
+do_plain=1
+do_stream=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --endpoint-name) [[ $# -ge 2 ]] || die "--endpoint-name needs a value"; ENDPOINT_NAME="$2"; shift 2 ;;
+    --prompt) [[ $# -ge 2 ]] || die "--prompt needs a value"; prompt="$2"; shift 2 ;;
+    --max-tokens) [[ $# -ge 2 ]] || die "--max-tokens needs a value"; max_tokens="$2"; shift 2 ;;
+    --no-stream) do_stream=0; shift ;;
+    --stream-only) do_plain=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+[[ "$max_tokens" =~ ^[0-9]+$ ]] || die "--max-tokens wants a number"
+
+load_project
+check_aws
+# The name the server answers to; the serve script uses the model id.
+served_name="$(lock_get server.served_model_name)" || exit 1
+[[ -n "$served_name" ]] || served_name="$(lock_require model.id)" || exit 1
+
+status="$(endpoint_status "$ENDPOINT_NAME")" || exit 1
+[[ -n "$status" ]] || die "endpoint '$ENDPOINT_NAME' does not exist; deploy it with deploy/deploy.sh"
+[[ "$status" == "InService" ]] || die "endpoint '$ENDPOINT_NAME' is $status, not InService (see deploy/status.sh)"
+
+out=""
+err=""
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+if [[ $do_plain -eq 1 ]]; then
+  python3 - "$work/request.json" "$served_name" "$prompt" "$max_tokens" <<'PY'
+import json, sys
+out, model, prompt, max_tokens = sys.argv[1:]
+body = {"model": model, "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": int(max_tokens), "stream": False}
+with open(out, "w", encoding="utf-8") as fh:
+    json.dump(body, fh)
+PY
+  info "POST /invocations on $ENDPOINT_NAME: $prompt"
+  if ! aws_try out err sagemaker-runtime invoke-endpoint --endpoint-name "$ENDPOINT_NAME" \
+      --content-type application/json --accept application/json \
+      --body "fileb://$work/request.json" "$work/response.json" --output json; then
+    print_endpoint_logs "$ENDPOINT_NAME" 20
+    die "invoke-endpoint failed: $err"
+  fi
+  python3 - "$work/response.json" <<'PY' || die "the endpoint's answer is not a chat completion"
+import json, sys
+raw = open(sys.argv[1], "rb").read().decode("utf-8", errors="replace")
+try:
+    obj = json.loads(raw)
+except ValueError:
+    sys.stderr.write(f"answer is not JSON: {raw[:500]}\n")
+    sys.exit(1)
+text = None
+if isinstance(obj, dict):
+    choices = obj.get("choices")
+    if isinstance(choices, list) and choices:
+        first = choices[0] or {}
+        text = (first.get("message") or {}).get("content") if "message" in first else first.get("text")
+    elif "generated_text" in obj:
+        text = obj["generated_text"]
+if text is None:
+    sys.stderr.write(f"unexpected answer: {raw[:500]}\n")
+    sys.exit(1)
+print(text)
+usage = obj.get("usage") if isinstance(obj, dict) else None
+if usage:
+    sys.stderr.write(f"   usage: {json.dumps(usage)}\n")
+PY
+fi
+
+if [[ $do_stream -eq 1 ]]; then
+  python3 -c 'import boto3' 2>/dev/null \
+    || die "the streaming test needs boto3 (pip install boto3), or pass --no-stream"
+  info "streaming request to $ENDPOINT_NAME"
+  python3 "$DEPLOY_DIR/stream_client.py" --endpoint-name "$ENDPOINT_NAME" --region "$REGION" \
+    --model "$served_name" --prompt "$prompt" --max-tokens "$max_tokens" \
+    || die "the streaming request failed"
+fi
+info "done"

@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated environment, the fake hub, and the template copy."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import responses
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from hooks import hub as hub_module  # noqa: E402
+from hubsim import FAKE_TOKEN, GRANTED_TOKEN, Hub  # noqa: E402,F401
+
+TEMPLATE_PATHS = ["copier.yml", "template", "hooks", "extensions", "includes"]
+HF_ENDPOINT = "https://hub.test"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path_factory):
+    """No real token, cache or hub: every test starts from a blank HF environment."""
+    home = tmp_path_factory.mktemp("home")
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("HF_ENDPOINT", HF_ENDPOINT)
+    hub_module.clear_process_cache()
+    yield home
+    hub_module.clear_process_cache()
+
+
+@pytest.fixture
+def fake_hub():
+    """The recorded hub behind `responses`, for in-process `requests` calls."""
+    hub = Hub()
+
+    def callback(request):
+        path = request.url[len(HF_ENDPOINT):]
+        return hub.answer(request.method, path, dict(request.headers))
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, re.compile(re.escape(HF_ENDPOINT) + r"/.*"), callback=callback)
+        hub.mock = mock
+        yield hub
+
+
+@pytest.fixture(scope="session")
+def copier_template_paths() -> list[str]:
+    return TEMPLATE_PATHS
+
+
+@pytest.fixture(scope="session")
+def copier_defaults() -> dict:
+    return {}
+
+
+def tree_bytes(path: Path) -> dict[str, bytes]:
+    """Every file under ``path`` (the answers file included), by relative path."""
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(path).parts}
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed: pip install -r requirements-dev.txt")
+    return found

@@ -1,0 +1,226 @@
+"""hooks/hub.py against the recorded hub: calls, sha pinning, cache, every error path."""
+
+import json
+
+import pytest
+import requests
+import responses
+
+from conftest import HF_ENDPOINT
+from hooks import errors, hub
+from hooks.hub import DiskCache, HubClient, load
+from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info
+
+QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
+QWEN_SHA = "7ae557604adf67be50417f59c2c2f167def9a775"
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+LLAMA_SHA = "0e9e39f249a16976918f6564b8830bc894c89659"
+
+
+def client(token=None, sleeps=None):
+    return HubClient(token=token, base_url=HF_ENDPOINT,
+                     sleep=(sleeps.append if sleeps is not None else lambda s: None))
+
+
+def test_files_are_fetched_at_the_resolved_sha(fake_hub):
+    snap = client().snapshot(QWEN, "main")
+    assert snap.sha == QWEN_SHA
+    assert fake_hub.requests[0] == f"/api/models/{QWEN}"
+    assert sorted(fake_hub.requests[1:]) == [f"/{QWEN}/resolve/{QWEN_SHA}/config.json",
+                                             f"/{QWEN}/resolve/{QWEN_SHA}/tokenizer_config.json"]
+    assert snap.config["architectures"] == ["Qwen2ForCausalLM"]
+    assert "<|im_start|>" in snap.tokenizer_config["chat_template"]
+    assert snap.calls == 3
+
+
+def test_pinned_sha_fetches_all_three_in_one_wave(fake_hub):
+    snap = client().snapshot(QWEN, QWEN_SHA)
+    assert sorted(fake_hub.requests) == sorted([
+        f"/api/models/{QWEN}/revision/{QWEN_SHA}",
+        f"/{QWEN}/resolve/{QWEN_SHA}/config.json", f"/{QWEN}/resolve/{QWEN_SHA}/tokenizer_config.json"])
+    assert snap.sha == QWEN_SHA
+
+
+def test_separate_chat_template_file_is_fetched_when_listed(fake_hub, monkeypatch):
+    data = info(QWEN)
+    data["siblings"].append({"rfilename": "chat_template.jinja"})
+    real = fake_hub.answer
+
+    def answer(method, path, headers):
+        if path.endswith("/chat_template.jinja"):
+            fake_hub.requests.append(path)
+            return 200, {"Content-Type": "text/plain"}, "{{ messages }}\n".encode()
+        if path.startswith("/api/models/"):
+            fake_hub.requests.append(path)
+            return 200, {}, json.dumps(data).encode()
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "answer", answer)
+    snap = client().snapshot(QWEN, "main")
+    assert f"/{QWEN}/resolve/{QWEN_SHA}/chat_template.jinja" in fake_hub.requests
+    assert snap.chat_template_file == "{{ messages }}\n"
+
+
+def test_token_is_sent_as_bearer(fake_hub):
+    client(GRANTED_TOKEN).snapshot(LLAMA, "main")
+    sent = [c.request.headers.get("Authorization") for c in fake_hub.mock.calls]
+    assert sent and all(h == f"Bearer {GRANTED_TOKEN}" for h in sent)
+
+
+def test_unknown_model(fake_hub):
+    with pytest.raises(errors.RepoNotFound, match=r"no-such-org/no-such-model was not found.*org/name.*HF_TOKEN"):
+        client().snapshot("no-such-org/no-such-model", "main")
+
+
+def test_unknown_revision(fake_hub):
+    with pytest.raises(errors.RevisionNotFound, match="modelRevision"):
+        client().snapshot(QWEN, "v9-does-not-exist")
+
+
+def test_gated_without_token_names_access_page_and_how_to_pass_token(fake_hub):
+    with pytest.raises(errors.GatedRepo) as caught:
+        client().snapshot(LLAMA, "main")
+    message = str(caught.value)
+    assert f"{HF_ENDPOINT}/{LLAMA}" in message and "no HuggingFace token" in message
+    assert "export HF_TOKEN=" in message and "hfToken" in message
+
+
+def test_gated_with_token_without_access(fake_hub):
+    with pytest.raises(errors.GatedRepo, match="has not been granted access") as caught:
+        client(FAKE_TOKEN).snapshot(LLAMA, "main")
+    assert FAKE_TOKEN not in str(caught.value)
+
+
+def test_gated_with_access(fake_hub):
+    snap = client(GRANTED_TOKEN).snapshot(LLAMA, "main")
+    assert snap.sha == LLAMA_SHA and snap.info["gated"] == "manual"
+
+
+def test_rejected_token(fake_hub):
+    bad = "hf_ThisTokenIsNotValid000000000000000"
+    with pytest.raises(errors.BadToken, match="rejected the token") as caught:
+        client(bad).snapshot(QWEN, "main")
+    assert bad not in str(caught.value)
+
+
+def _always(status, headers=None, body=b"{}"):
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+    mock.add(responses.GET, f"{HF_ENDPOINT}/api/models/{QWEN}", status=status, headers=headers or {}, body=body)
+    return mock
+
+
+def test_rate_limit_honours_retry_after_then_succeeds(fake_hub, monkeypatch):
+    real, limited = fake_hub.answer, []
+
+    def answer(method, path, headers):
+        if path.startswith("/api/models/") and not limited:
+            limited.append(path)
+            return 429, {"Retry-After": "7"}, b"{}"
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "answer", answer)
+    sleeps = []
+    snap = client(sleeps=sleeps).snapshot(QWEN, "main")
+    assert limited == [f"/api/models/{QWEN}"] and sleeps == [7.0] and snap.sha == QWEN_SHA
+
+
+def test_rate_limit_is_bounded():
+    sleeps = []
+    with _always(429, {"Retry-After": "2"}) as mock:
+        with pytest.raises(errors.RateLimited, match="Wait a few minutes"):
+            client(sleeps=sleeps).model_info(QWEN, "main")
+        assert len(mock.calls) == hub.MAX_RETRIES + 1
+    assert sleeps == [2.0] * hub.MAX_RETRIES
+
+
+def test_long_retry_after_is_reported_not_waited():
+    sleeps = []
+    with _always(429, {"Retry-After": "3600"}) as mock:
+        with pytest.raises(errors.RateLimited, match="3600"):
+            client(sleeps=sleeps).model_info(QWEN, "main")
+        assert len(mock.calls) == 1
+    assert sleeps == []
+
+
+def test_hub_down_after_retries():
+    sleeps = []
+    with _always(503) as mock:
+        with pytest.raises(errors.HubUnreachable, match="offline=true"):
+            client(sleeps=sleeps).model_info(QWEN, "main")
+        assert len(mock.calls) == hub.MAX_RETRIES + 1
+
+
+def test_timeout_is_five_seconds_and_typed(monkeypatch):
+    seen = {}
+
+    def fake_get(self, url, headers=None, timeout=None):
+        seen["timeout"] = timeout
+        raise requests.ReadTimeout("slow")
+
+    monkeypatch.setattr(requests.Session, "get", fake_get)
+    with pytest.raises(errors.HubTimeout, match="5 s"):
+        client().model_info(QWEN, "main")
+    assert seen["timeout"] == 5.0
+
+
+def test_unreachable_hub():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{HF_ENDPOINT}/api/models/{QWEN}", body=requests.ConnectionError("refused"))
+        with pytest.raises(errors.HubUnreachable, match="Cannot reach"):
+            client().model_info(QWEN, "main")
+
+
+@pytest.mark.parametrize("body", [b"<html>proxy login</html>", b"[]", json.dumps({"id": QWEN}).encode()])
+def test_malformed_answer(body):
+    with _always(200, body=body):
+        with pytest.raises(errors.MalformedAnswer, match="HF_ENDPOINT"):
+            client().model_info(QWEN, "main")
+
+
+def test_messages_never_contain_the_token():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{HF_ENDPOINT}/api/models/{QWEN}", status=418,
+                 headers={"X-Error-Message": f"echo {FAKE_TOKEN}"})
+        with pytest.raises(errors.HubError) as caught:
+            client(FAKE_TOKEN).model_info(QWEN, "main")
+    assert FAKE_TOKEN not in str(caught.value)
+
+
+# ------------------------------------------------------------------ load(): caches, offline
+def test_disk_cache_means_no_second_fetch_of_model_facts(fake_hub, tmp_path):
+    cache = DiskCache(tmp_path)
+    first = load(QWEN, "main", cache=cache, client=client())
+    assert first.calls == 3
+    hub.clear_process_cache()
+    fake_hub.requests.clear()
+    again = load(QWEN, "main", cache=cache, client=client())      # branch: only the sha is resolved
+    assert fake_hub.requests == [f"/api/models/{QWEN}"] and again.config == first.config
+    hub.clear_process_cache()
+    fake_hub.requests.clear()
+    pinned = load(QWEN, "main", pinned_sha=QWEN_SHA, cache=cache, client=client())   # update / replay
+    assert fake_hub.requests == [] and pinned.source == "cache" and pinned.sha == QWEN_SHA
+
+
+def test_process_cache_serves_repeated_calls(fake_hub, tmp_path):
+    cache = DiskCache(tmp_path)
+    load(QWEN, "main", cache=cache, client=client())
+    count = len(fake_hub.requests)
+    load(QWEN, "main", cache=cache, client=client())
+    assert len(fake_hub.requests) == count
+
+
+def test_offline_uses_cache_then_shipped_then_nothing(fake_hub, tmp_path):
+    cache = DiskCache(tmp_path)
+    shipped = load(QWEN, "main", offline=True, cache=cache)
+    assert shipped.source == "shipped" and shipped.sha == QWEN_SHA
+    assert load("openai-community/gpt2", "main", offline=True, cache=cache) is None
+    load("openai-community/gpt2", "main", cache=cache, client=client())
+    hub.clear_process_cache()
+    cached = load("openai-community/gpt2", "main", offline=True, cache=cache)
+    assert cached.source == "cache"
+    assert fake_hub.requests and all("gpt2" in r for r in fake_hub.requests)  # no hub call while offline
+
+
+def test_offline_from_environment():
+    assert hub.offline_from_env({"HF_HUB_OFFLINE": "1"}) is True
+    assert hub.offline_from_env({"HF_HUB_OFFLINE": "0"}) is False

@@ -1,0 +1,59 @@
+"""hooks/token.py: resolution order, $VAR references, the token file, redaction."""
+
+import pytest
+
+from hooks.errors import InvalidAnswer
+from hooks.token import redact, resolve_token, token_file
+from hubsim import FAKE_TOKEN, GRANTED_TOKEN
+
+
+def test_literal_answer_wins_over_environment():
+    env = {"HF_TOKEN": GRANTED_TOKEN}
+    assert resolve_token(FAKE_TOKEN, env) == FAKE_TOKEN
+
+
+@pytest.mark.parametrize("ref", ["$MY_TOKEN", "${MY_TOKEN}"])
+def test_variable_reference(ref):
+    assert resolve_token(ref, {"MY_TOKEN": FAKE_TOKEN, "HF_TOKEN": GRANTED_TOKEN}) == FAKE_TOKEN
+
+
+def test_mcc_style_hf_token_reference_reads_hf_token():
+    assert resolve_token("$HF_TOKEN", {"HF_TOKEN": FAKE_TOKEN}) == FAKE_TOKEN
+
+
+def test_unset_variable_reference_is_a_clear_error():
+    with pytest.raises(InvalidAnswer, match=r"MY_TOKEN.*not set.*export MY_TOKEN"):
+        resolve_token("$MY_TOKEN", {})
+
+
+def test_malformed_reference_is_rejected():
+    with pytest.raises(InvalidAnswer, match=r"\$NAME or \$\{NAME\}"):
+        resolve_token("$not valid", {})
+
+
+def test_order_hf_token_then_legacy_then_file(tmp_path):
+    token_path = tmp_path / "hf" / "token"
+    token_path.parent.mkdir()
+    token_path.write_text(GRANTED_TOKEN + "\n")
+    env = {"HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": "hf_legacyxxxxxxxx"}
+    assert resolve_token("", env) == FAKE_TOKEN
+    del env["HF_TOKEN"]
+    assert resolve_token("", env) == "hf_legacyxxxxxxxx"
+    del env["HUGGING_FACE_HUB_TOKEN"]
+    assert resolve_token("", env) == GRANTED_TOKEN
+    token_path.unlink()
+    assert resolve_token("", env) is None
+
+
+def test_token_file_location(tmp_path):
+    assert token_file({"HF_TOKEN_PATH": str(tmp_path / "t")}) == tmp_path / "t"
+    assert token_file({"HF_HOME": str(tmp_path)}) == tmp_path / "token"
+    assert token_file({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "huggingface" / "token"
+
+
+def test_redact_removes_known_and_token_shaped_strings():
+    resolve_token(GRANTED_TOKEN, {})
+    text = f"failed with {GRANTED_TOKEN} and {FAKE_TOKEN} and hf_abcdefghijklmnop"
+    out = redact(text)
+    assert GRANTED_TOKEN not in out and FAKE_TOKEN not in out and "hf_abcdefghijklmnop" not in out
+    assert out.count("***") == 3

@@ -2,7 +2,7 @@
 
 moto 5's CreateEndpointConfig checks InstanceType against an old list without
 ml.g5/ml.g6/ml.g6e/ml.p4d/ml.p5. Widen it instead of testing with a type we would
-never deploy. Usage: python moto_launcher.py -H 127.0.0.1 -p PORT
+never deploy. Endpoints named fail-* end up Failed (see below). Usage: python moto_launcher.py -H 127.0.0.1 -p PORT
 """
 from __future__ import annotations
 
@@ -22,6 +22,21 @@ def _validate_instance_type(self, instance_type: str) -> None:
 
 
 sagemaker_models.FakeEndpointConfig.validate_instance_type = _validate_instance_type
+
+# Test hook: an endpoint whose name starts with "fail-" fails like a container
+# that never answered /ping (moto otherwise goes straight to InService).
+FAILURE_REASON = "The primary container for production variant AllTraffic did not pass the ping health check."
+_original_init = sagemaker_models.FakeEndpoint.__init__
+
+
+def _endpoint_init(self, *args, **kwargs) -> None:
+    _original_init(self, *args, **kwargs)
+    if self.endpoint_name.startswith("fail-"):
+        self.endpoint_status = "Failed"
+        self.failure_reason = FAILURE_REASON
+
+
+sagemaker_models.FakeEndpoint.__init__ = _endpoint_init
 
 if __name__ == "__main__":
     from moto.server import main

@@ -1,0 +1,152 @@
+"""Shared helpers for the deploy-script tests (tests/test_deploy*.py)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DEPLOY = ROOT / "template" / "deploy"
+HERE = Path(__file__).resolve().parent
+FAKE_TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdef"
+ACCOUNT = "123456789012"
+SCRIPTS = ["lib.sh", "build.sh", "push.sh", "deploy.sh", "test.sh", "status.sh", "logs.sh",
+           "cleanup.sh", "secret.sh"]
+CODEBUILD_SCRIPTS = ["codebuild.sh"]
+
+HAND_MADE_LOCK = {
+    "schema_version": 1,
+    "project": {"name": "qwen2-5-0-5b-instruct-vllm", "aws_region": "us-east-1",
+                "deploy_target": "sagemaker", "hf_token_secret_name": None},
+    "model": {"id": "Qwen/Qwen2.5-0.5B-Instruct", "revision": "main",
+              "sha": "7ae557604adf67be50417f59c2c2f167def9a775", "architecture": "Qwen2ForCausalLM",
+              "model_type": "qwen2", "parameter_count": 494032768, "dtype": "bfloat16",
+              "quantization": None, "num_layers": 24, "hidden_size": 896, "num_attention_heads": 14,
+              "num_key_value_heads": 2, "max_position_embeddings": 32768, "gated": False,
+              "has_chat_template": True},
+    "server": {"name": "vllm", "image": "vllm/vllm-openai:v0.10.1"},
+    "deployment": {"instance_type": "ml.g5.xlarge", "gpu_count": 1, "gpu_memory_gib": 22.35,
+                   "tensor_parallel_size": 1, "max_model_len": 32768, "weight_memory_gib": 0.92,
+                   "kv_cache_memory_gib": 0.38, "container_startup_health_check_timeout_s": 600,
+                   "model_data_download_timeout_s": 600, "volume_size_gb": 30},
+}
+
+
+def render(dst: Path, **data) -> Path:
+    """Render a project with copier from this repository's HEAD (plus local changes)."""
+    import warnings
+
+    import copier
+
+    answers = {"modelName": "Qwen/Qwen2.5-0.5B-Instruct", "offline": True}
+    answers.update(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_copy(str(ROOT), str(dst), data=answers, defaults=True, unsafe=True,
+                        vcs_ref="HEAD", quiet=True)
+    return dst
+
+
+def hand_made(dst: Path, lock: dict | None = None) -> Path:
+    """A project with just deploy/ and model.lock.json (no copier)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(TEMPLATE_DEPLOY, dst / "deploy",
+                    ignore=shutil.ignore_patterns("{%*", "__pycache__"))
+    (dst / "model.lock.json").write_text(json.dumps(lock or HAND_MADE_LOCK, indent=2))
+    return dst
+
+
+def make_gated(project: Path, secret_name: str | None = None) -> dict:
+    lock_path = project / "model.lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["model"]["gated"] = True
+    lock["project"]["hf_token_secret_name"] = secret_name or f"{lock['project']['name']}/hf-token"
+    lock_path.write_text(json.dumps(lock, indent=2))
+    return lock
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra) -> dict:
+    """An environment with no real AWS configuration in it."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "SAGEMAKER_", "ECR_", "HF_", "HUGGING_FACE"))}
+    env.update({
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    env.update({k: v for k, v in extra.items() if v is not None})
+    return env
+
+
+class Moto:
+    """moto_server (through tests/aws/moto_launcher.py) on 127.0.0.1."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "moto.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "moto_launcher.py"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/moto-api/data.json", timeout=1).read()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto_server did not start: {(workdir / 'moto.log').read_text()}")
+                time.sleep(0.2)
+
+    def env(self, **extra) -> dict:
+        return clean_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID="testing",
+                         AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+                         DEPLOY_POLL_SECONDS="1", **extra)
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(service, region_name="us-east-1", endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def set_endpoint_results(self, results: list[dict]) -> None:
+        req = urllib.request.Request(
+            self.url + "/moto-api/static/sagemaker/endpoint-results",
+            data=json.dumps({"account_id": ACCOUNT, "region": "us-east-1", "results": results}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+
+    def reset(self) -> None:
+        req = urllib.request.Request(self.url + "/moto-api/reset", data=b"", method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def run(project: Path, script: str, *args: str, env: dict, stdin: str | None = None,
+        timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(project / "deploy" / script), *args], cwd=project, env=env,
+                          input=stdin if stdin is not None else "", capture_output=True, text=True,
+                          timeout=timeout)

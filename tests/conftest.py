@@ -60,6 +60,20 @@ def copier_defaults() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory) -> Path:
+    """The template as a plain folder (no git): copier renders it without cloning, which keeps
+    the render matrix fast. Tests of update and versions use pytest-copier's git copy."""
+    dst = tmp_path_factory.mktemp("template-plain")
+    for name in TEMPLATE_PATHS:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst / name)
+    return dst
+
+
 def tree_bytes(path: Path) -> dict[str, bytes]:
     """Every file under ``path`` (the answers file included), by relative path."""
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))

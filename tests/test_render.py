@@ -1,0 +1,291 @@
+"""Render matrix: every server x several models, in-process (copier.run_copy / run_update)
+against the recorded hub. Asserts what the files mean, not only that they exist."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_copy, run_update
+from copier.errors import UserMessageError
+
+from conftest import HF_ENDPOINT, tool, tree_bytes
+from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info, model_dir
+
+# The seed table of shared/DESIGN.md, written out here on purpose: changing a pinned image
+# must change this test too.
+PINNED = {
+    "vllm": "vllm/vllm-openai:v0.10.1",
+    "sglang": "lmsysorg/sglang:v0.5.4.post1",
+    "tensorrt-llm": "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc8",
+    "lmi": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu126",
+    "djl": "deepjavalibrary/djl-serving:0.32.0-pytorch-cu126",
+}
+SERVERS = list(PINNED)
+MODELS = {  # id: token source for the generation-time hub calls
+    "Qwen/Qwen2.5-0.5B-Instruct": "env",
+    "meta-llama/Llama-3.1-8B-Instruct": "answer",   # gated: token given as the hfToken answer
+    "mistralai/Mistral-7B-Instruct-v0.3": "env",
+    "google/gemma-2-2b-it": "answer",
+    "openai-community/gpt2": "none",                # no chat template
+}
+TRTLLM_UNSUPPORTED = {"google/gemma-2-2b-it", "openai-community/gpt2"}
+
+
+def model_chat_template(model_id: str) -> str | None:
+    tok = json.loads((model_dir(model_id) / "tokenizer_config.json").read_text())
+    return tok.get("chat_template")
+
+
+def generate(template: Path, dst: Path, monkeypatch, model: str, server: str, token_from: str = "env", **data):
+    answers = {"modelName": model, "modelServer": server, **data}
+    if token_from == "answer":
+        answers["hfToken"] = GRANTED_TOKEN
+    elif token_from == "env":
+        monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)
+    run_copy(str(template), str(dst), data=answers, defaults=True, unsafe=True, quiet=True)
+    return dst
+
+
+def combos():
+    for server in SERVERS:
+        for model in MODELS:
+            if server == "tensorrt-llm" and model in TRTLLM_UNSUPPORTED:
+                continue
+            yield pytest.param(server, model, id=f"{server}-{model.split('/')[1]}")
+
+
+@pytest.fixture(scope="module")
+def shellcheck():
+    return tool("shellcheck")
+
+
+@pytest.mark.parametrize("server,model", list(combos()))
+def test_render_matrix(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck, server, model):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, model, server, MODELS[model])
+    files = tree_bytes(dst)
+    sha = info(model)["sha"]
+    lock = json.loads(files["model.lock.json"])
+    template = model_chat_template(model)
+
+    # Dockerfile: the exact pinned image, our code, the serve entrypoint; no secrets.
+    dockerfile = files["Dockerfile"].decode()
+    assert re.findall(r"^FROM (.+)$", dockerfile, re.M) == [PINNED[server]]
+    assert 'ENTRYPOINT ["/opt/program/serve"]' in dockerfile and "COPY code/ /opt/program/" in dockerfile
+    assert not re.search(r"^(ARG|ENV) .*(TOKEN|SECRET)", dockerfile, re.M | re.I)
+
+    # model.lock.json
+    assert lock["model"]["id"] == model and lock["model"]["sha"] == sha
+    assert lock["server"] == {"name": server, "image": PINNED[server]}
+    assert lock["model"]["has_chat_template"] is (template is not None)
+    assert lock["model"]["gated"] == info(model)["gated"]
+    assert lock["project"]["hf_token_secret_name"] == (
+        f"{lock['project']['name']}/hf-token" if info(model)["gated"] else None)
+    dep = lock["deployment"]
+    assert dep["tensor_parallel_size"] >= 1 and dep["instance_type"].startswith("ml.")
+    assert 60 <= dep["container_startup_health_check_timeout_s"] <= 3600
+    assert 1 <= dep["volume_size_gb"] <= 512
+
+    # The chat template: byte for byte, no HTML escaping; absent when the model has none.
+    if template is None:
+        assert "code/chat_template.jinja" not in files
+    else:
+        assert files["code/chat_template.jinja"] == template.encode()
+
+    # serving.properties only for LMI and DJL
+    assert ("code/serving.properties" in files) is (server in ("lmi", "djl"))
+    assert ("code/nginx.conf" in files) is (server == "tensorrt-llm")
+
+    # No token, no unrendered Jinja anywhere (the chat template is data and may hold Jinja).
+    for name, content in files.items():
+        assert GRANTED_TOKEN.encode() not in content, name
+        assert FAKE_TOKEN.encode() not in content, name
+        if name != "code/chat_template.jinja":
+            assert not re.search(rb"\{\{|\{%-?\s|(?<!\$)\{#", content), f"unrendered Jinja in {name}"
+
+    # Answers file: parses, holds the pin, no secret.
+    answers = yaml.safe_load(files[".copier-answers.yml"])
+    assert answers["modelPin"] == f"{model}@{sha}"
+    assert "hfToken" not in answers and "ctx" not in answers
+
+    # Generated shell and data files are valid (deploy/ does not vary with the model: see
+    # test_deploy_scripts_pass_shellcheck).
+    subprocess.run(["bash", "-n", str(dst / "code" / "serve")], check=True)
+    result = subprocess.run([shellcheck, "code/serve"], cwd=dst, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    for name in files:
+        if name.endswith(".json"):
+            json.loads(files[name])
+        elif name.endswith((".yml", ".yaml")):
+            yaml.safe_load(files[name])
+    assert (dst / "code" / "serve").stat().st_mode & 0o111
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
+def test_deploy_scripts_pass_shellcheck(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck, target):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm",
+                   deployTarget=target)
+    scripts = sorted(str(p.relative_to(dst)) for p in (dst / "deploy").glob("*.sh"))
+    assert {"deploy/build.sh", "deploy/push.sh", "deploy/deploy.sh", "deploy/test.sh",
+            "deploy/cleanup.sh"} <= set(scripts)
+    if target == "codebuild":
+        assert (dst / "deploy" / "buildspec.yml").is_file()
+    for script in scripts:
+        subprocess.run(["bash", "-n", script], cwd=dst, check=True)
+    result = subprocess.run([shellcheck, "-x", *scripts], cwd=dst, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_hadolint_passes(template_dir, tmp_path, monkeypatch, fake_hub, server):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", server)
+    result = subprocess.run([tool("hadolint"), "Dockerfile"], cwd=dst, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nginx_routes_for_tensorrt_llm(template_dir, tmp_path, monkeypatch, fake_hub):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "tensorrt-llm")
+    conf = (dst / "code" / "nginx.conf").read_text()
+    assert re.search(r"listen 8080", conf)
+    ping = re.search(r"location = /ping \{(.*?)\}", conf, re.S).group(1)
+    inv = re.search(r"location = /invocations \{(.*?)\}", conf, re.S).group(1)
+    assert "proxy_pass http://engine/health;" in ping
+    assert "proxy_pass http://engine/v1/chat/completions;" in inv
+    assert "proxy_buffering off;" in inv
+    assert re.search(r"server 127\.0\.0\.1:8081;", conf)
+
+
+def test_serving_properties_keys(template_dir, tmp_path, monkeypatch, fake_hub):
+    model = "Qwen/Qwen2.5-0.5B-Instruct"
+    props = {}
+    for server in ("lmi", "djl"):
+        dst = generate(template_dir, tmp_path / server, monkeypatch, model, server)
+        lines = (dst / "code" / "serving.properties").read_text().splitlines()
+        props[server] = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    sha = info(model)["sha"]
+    assert props["lmi"] == {"engine": "Python", "option.model_id": model, "option.revision": sha,
+                            "option.tensor_parallel_degree": "1", "option.rolling_batch": "vllm",
+                            "option.max_model_len": "32768", "option.trust_remote_code": "false"}
+    assert props["djl"] == {"engine": "Python", "option.model_id": model, "option.revision": sha,
+                            "option.tensor_parallel_degree": "1", "option.device_map": "auto",
+                            "option.trust_remote_code": "false"}
+
+
+def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_hub):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "meta-llama/Llama-3.1-8B-Instruct", "vllm",
+                   "answer")
+    dep = json.loads((dst / "model.lock.json").read_text())["deployment"]
+    # 8,030,261,248 BF16 params = 14.96 GiB; A10G 22.35 GiB x 0.9 - 2 GiB = 18.12 GiB usable;
+    # KV cache 2*32*8*128*2 B = 128 KiB/token -> (18.12-14.96) GiB / 128 KiB = 25,8xx -> 25,600.
+    assert dep["instance_type"] == "ml.g5.xlarge" and dep["tensor_parallel_size"] == 1
+    assert dep["weight_memory_gib"] == 14.96 and dep["max_model_len"] == 25600
+    assert "lowered from the model's 131072" in (dst / "README.md").read_text()
+
+
+def test_user_chat_template_is_used(template_dir, tmp_path, monkeypatch, fake_hub):
+    mine = tmp_path / "mine.jinja"
+    mine.write_text("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}\n")
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "openai-community/gpt2", "vllm", "none",
+                   chatTemplateFile=str(mine))
+    assert (dst / "code" / "chat_template.jinja").read_bytes() == mine.read_bytes()
+    assert json.loads((dst / "model.lock.json").read_text())["model"]["has_chat_template"] is True
+
+
+def test_model_without_template_says_so(template_dir, tmp_path, monkeypatch, fake_hub):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "openai-community/gpt2", "vllm", "none")
+    readme = (dst / "README.md").read_text()
+    assert "no chat template" in readme and "/v1/completions" in readme
+    assert "--chat-template" not in (dst / "code" / "serve").read_text()
+
+
+def test_gated_model_project_reads_the_token_at_run_time(template_dir, tmp_path, monkeypatch, fake_hub):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "meta-llama/Llama-3.1-8B-Instruct", "vllm",
+                   "answer")
+    serve = (dst / "code" / "serve").read_text()
+    assert "fetch_secret.py" in serve and "is a gated model" in serve
+    assert re.search(r"^HF_TOKEN=$", (dst / ".env.example").read_text(), re.M)
+    assert ".env" in (dst / ".gitignore").read_text().splitlines()
+
+
+# ------------------------------------------------------------------------------ errors
+ERRORS = [
+    ({"modelServer": "tgi"}, r"modelServer 'tgi' is not supported\. Choose one of: vllm, sglang, tensorrt-llm, lmi, djl"),
+    ({"framework": "pytorch"}, r"framework 'pytorch' is not supported\. Supported: transformers"),
+    ({"modelName": "not-a-repo-id"}, r"not a HuggingFace repo id.*org/name"),
+    ({"instanceType": "ml.m5.large"}, r"not a supported SageMaker GPU instance type.*ml\.g5\.xlarge"),
+    ({"deployTarget": "ec2"}, r"deployTarget 'ec2' is not supported\. Choose one of: sagemaker, codebuild"),
+    ({"modelName": "no-such-org/no-such-model"}, r"was not found on https://hub\.test"),
+    ({"modelName": "meta-llama/Llama-3.1-8B-Instruct"},
+     r"gated model.*https://hub\.test/meta-llama/Llama-3\.1-8B-Instruct.*export HF_TOKEN="),
+    ({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "hfToken": FAKE_TOKEN}, r"has not been granted access"),
+    ({"hfToken": "hf_RejectedTokenValue0000000000000000"}, r"rejected the token"),
+    ({"modelName": "openai-community/gpt2", "modelServer": "tensorrt-llm"}, r"TensorRT-LLM.*GPT2LMHeadModel"),
+    ({"modelName": "meta-llama/Llama-3.1-70B-Instruct", "instanceType": "ml.g5.xlarge", "hfToken": GRANTED_TOKEN},
+     r"does not fit 'ml\.g5\.xlarge'.*Instance types that fit: .*ml\.p4d\.24xlarge"),
+    ({"hfToken": "$NOT_SET_ANYWHERE"}, r"NOT_SET_ANYWHERE.*not set"),
+]
+
+
+@pytest.mark.parametrize("data,message", ERRORS, ids=[re.sub(r"\W+", "-", m[:30]) for _, m in ERRORS])
+def test_user_errors_are_one_message_and_leave_nothing(template_dir, tmp_path, fake_hub, data, message):
+    dst = tmp_path / "p"
+    with pytest.raises(UserMessageError) as caught:
+        run_copy(str(template_dir), str(dst), data=data, defaults=True, unsafe=True, quiet=True)
+    assert re.search(message, str(caught.value), re.S), str(caught.value)
+    assert FAKE_TOKEN not in str(caught.value) and GRANTED_TOKEN not in str(caught.value)
+    assert not dst.exists()
+
+
+def test_hub_down_is_one_message(template_dir, tmp_path, monkeypatch):
+    import requests
+    import responses
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, re.compile(re.escape(HF_ENDPOINT) + ".*"), body=requests.ConnectionError("down"))
+        with pytest.raises(UserMessageError, match=r"Cannot reach the HuggingFace Hub.*offline=true"):
+            run_copy(str(template_dir), str(tmp_path / "p"), defaults=True, unsafe=True, quiet=True)
+    assert not (tmp_path / "p").exists()
+
+
+# ------------------------------------------------------------------------------ offline
+def test_offline_uses_shipped_metadata_without_network(template_dir, tmp_path):
+    import responses
+    with responses.RequestsMock():  # any request would fail: none is registered
+        run_copy(str(template_dir), str(tmp_path / "p"), data={"offline": True}, defaults=True, unsafe=True,
+                 quiet=True)
+    lock = json.loads((tmp_path / "p" / "model.lock.json").read_text())
+    assert lock["model"]["sha"] == info("Qwen/Qwen2.5-0.5B-Instruct")["sha"]
+
+
+def test_offline_unknown_model_generates_with_a_warning(template_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run_copy(str(template_dir), str(tmp_path / "p"), data={"modelName": "some-org/unknown-model"},
+             defaults=True, unsafe=True, quiet=True)
+    lock = json.loads((tmp_path / "p" / "model.lock.json").read_text())
+    assert lock["model"]["sha"] is None and lock["deployment"]["max_model_len"] is None
+    assert "generating without model facts" in capsys.readouterr().err
+    assert "--revision" in (tmp_path / "p" / "code" / "serve").read_text()  # guarded by MODEL_SHA, empty here
+    assert "readonly MODEL_SHA=''" in (tmp_path / "p" / "code" / "serve").read_text()
+
+
+# ------------------------------------------------------------------------------ update
+def test_update_keeps_user_edits_and_the_pin(copier_template, tmp_path, monkeypatch, fake_hub):
+    dst = generate(copier_template, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
+    git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True)  # noqa: E731
+    git("init")
+    git("add", "-A")
+    git("commit", "-m", "generated")
+    readme = dst / "README.md"
+    readme.write_text(readme.read_text() + "\nOur team's notes.\n")
+    git("commit", "-am", "notes")
+    fake_hub.requests.clear()
+    run_update(str(dst), data={"maxModelLen": 8192}, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    assert "Our team's notes." in readme.read_text()
+    lock = json.loads((dst / "model.lock.json").read_text())
+    assert lock["deployment"]["max_model_len"] == 8192
+    assert lock["model"]["sha"] == info("Qwen/Qwen2.5-0.5B-Instruct")["sha"]
+    assert not list(dst.rglob("*.rej"))
+    assert not [r for r in fake_hub.requests if "/resolve/" in r], "model files came from the cache"

@@ -1,0 +1,239 @@
+"""The generated code/serve script, run on this machine with stand-in engine executables.
+
+No Docker needed: a recorder stands in for `python3 -m vllm...`, `python3 -m sglang...`,
+`trtllm-serve`, `nginx` and the LMI/DJL entrypoint, and writes down exactly the argv and
+environment it received. Asserts the flags each engine gets, ENGINE_ARG_* translation and
+rejection, SIGTERM forwarding, exit on engine death, and the run-time token paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from copier import run_copy
+
+from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info
+
+QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
+QWEN_SHA = info(QWEN)["sha"]
+
+RECORDER = f"""#!{sys.executable}
+import json, os, signal, sys, time
+name = os.path.basename(sys.argv[0])
+if name == "python3" and sys.argv[1:2] != ["-m"]:
+    os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
+out = os.environ["STUB_OUT"]
+keep = ("HF_TOKEN", "OPTION_CHAT_TEMPLATE", "HUGGING_FACE_HUB_TOKEN")
+with open(os.path.join(out, name + ".json"), "w") as fh:
+    json.dump({{"argv": sys.argv[1:], "env": {{k: os.environ[k] for k in keep if k in os.environ}}}}, fh)
+def stop(*_):
+    open(os.path.join(out, name + ".terminated"), "w").close()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+if name != "nginx" and os.environ.get("STUB_MODE") == "die":
+    time.sleep(0.5)   # long enough for the proxy to be up
+    sys.exit(3)
+for _ in range(600):
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory, template_dir):
+    """One generated project per server (offline, shipped Qwen metadata) plus a gated one."""
+    root = tmp_path_factory.mktemp("serve")
+    made = {}
+    for server in ("vllm", "sglang", "tensorrt-llm", "lmi", "djl"):
+        run_copy(str(template_dir), str(root / server), data={"modelServer": server, "offline": True},
+                 defaults=True, unsafe=True, quiet=True)
+        made[server] = root / server
+    run_copy(str(template_dir), str(root / "gated"), data={
+        "modelServer": "vllm", "offline": True, "modelName": "meta-llama/Llama-3.1-8B-Instruct"},
+        defaults=True, unsafe=True, quiet=True)
+    made["gated"] = root / "gated"
+    return made
+
+
+@pytest.fixture
+def stubs(tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("python3", "trtllm-serve", "nginx", "dockerd-entrypoint.sh"):
+        (bindir / name).write_text(RECORDER)
+        (bindir / name).chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    return bindir, out
+
+
+def run_serve(project: Path, stubs, env_extra: dict[str, str] | None = None, wait_for: str | None = None):
+    """Start serve; when ``wait_for`` appears, SIGTERM it. Returns (exit code, stderr, out dir)."""
+    bindir, out = stubs
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "STUB_OUT": str(out), "HOME": str(out),
+           "MODEL_DIR": str(out / "opt-ml-model"), "DJL_ENTRYPOINT": str(bindir / "dockerd-entrypoint.sh"),
+           **(env_extra or {})}
+    proc = subprocess.Popen([str(project / "code" / "serve"), "serve"], env=env, stderr=subprocess.PIPE,
+                            text=True)
+    if wait_for:
+        deadline = time.time() + 10
+        while not (out / wait_for).exists():
+            if proc.poll() is not None or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        if proc.poll() is None:
+            time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, err, out
+
+
+def received(out: Path, name: str) -> dict:
+    return json.loads((out / f"{name}.json").read_text())
+
+
+def test_vllm_gets_its_real_flags_and_engine_args(projects, stubs):
+    code, err, out = run_serve(projects["vllm"], stubs, {
+        "ENGINE_ARG_MAX_NUM_SEQS": "64", "ENGINE_ARG_ENFORCE_EAGER": "true",
+        "ENGINE_ARG_DISABLE_LOG_STATS": "false", "ENGINE_ARG_ENABLE_PREFIX_CACHING": "false",
+        "ENGINE_ARG_MAX_MODEL_LEN": "4096"}, wait_for="python3.json")
+    argv = received(out, "python3")["argv"]
+    chat = str(projects["vllm"] / "code" / "chat_template.jinja")
+    expected = ["-m", "vllm.entrypoints.openai.api_server", "--model", QWEN, "--served-model-name", QWEN,
+                "--host", "0.0.0.0", "--port", "8080", "--tensor-parallel-size", "1", "--revision", QWEN_SHA,
+                "--max-model-len", "4096", "--chat-template", chat]
+    assert argv[:len(expected)] == expected
+    extra = argv[len(expected):]
+    assert "--enforce-eager" in extra and "--no-enable-prefix-caching" in extra
+    assert extra[extra.index("--max-num-seqs") + 1] == "64"
+    assert "--disable-log-stats" not in extra and len(extra) == 4
+    assert "'disable-log-stats' is false: flag left out" in err
+    assert code == 0 and (out / "python3.terminated").exists(), err   # SIGTERM reached the engine
+
+
+def test_sglang_flags(projects, stubs):
+    code, err, out = run_serve(projects["sglang"], stubs, {"ENGINE_ARG_MEM_FRACTION_STATIC": "0.8",
+                                                           "ENGINE_ARG_DISABLE_RADIX_CACHE": "true"},
+                               wait_for="python3.json")
+    argv = received(out, "python3")["argv"]
+    chat = str(projects["sglang"] / "code" / "chat_template.jinja")
+    assert argv == ["-m", "sglang.launch_server", "--model-path", QWEN, "--served-model-name", QWEN,
+                    "--host", "0.0.0.0", "--port", "8080", "--tensor-parallel-size", "1", "--revision", QWEN_SHA,
+                    "--context-length", "32768", "--chat-template", chat, "--disable-radix-cache",
+                    "--mem-fraction-static", "0.8"]
+    assert code == 0
+
+
+def test_tensorrt_llm_engine_behind_nginx(projects, stubs):
+    code, err, out = run_serve(projects["tensorrt-llm"], stubs, {"ENGINE_ARG_MAX_BATCH_SIZE": "16"},
+                               wait_for="nginx.json")
+    assert received(out, "trtllm-serve")["argv"] == [
+        QWEN, "--backend", "pytorch", "--host", "127.0.0.1", "--port", "8081", "--tp_size", "1",
+        "--revision", QWEN_SHA, "--max_seq_len", "32768", "--max_batch_size", "16"]
+    assert received(out, "nginx")["argv"] == ["-c", str(projects["tensorrt-llm"] / "code" / "nginx.conf"),
+                                              "-g", "daemon off;"]
+    assert code == 0 and (out / "trtllm-serve.terminated").exists() and (out / "nginx.terminated").exists()
+
+
+@pytest.mark.parametrize("server", ["lmi", "djl"])
+def test_lmi_and_djl_write_serving_properties_with_overrides(projects, stubs, server):
+    code, err, out = run_serve(projects[server], stubs, {"ENGINE_ARG_MAX_ROLLING_BATCH_SIZE": "32",
+                                                         "ENGINE_ARG_TENSOR_PARALLEL_DEGREE": "2"},
+                               wait_for="dockerd-entrypoint.sh.json")
+    got = received(out, "dockerd-entrypoint.sh")
+    assert got["argv"] == ["serve"]
+    props = dict(line.split("=", 1) for line in (out / "opt-ml-model" / "serving.properties").read_text().split())
+    assert props["option.model_id"] == QWEN and props["option.revision"] == QWEN_SHA
+    assert props["option.tensor_parallel_degree"] == "2" and props["option.max_rolling_batch_size"] == "32"
+    template = (projects[server] / "code" / "chat_template.jinja").read_text()
+    if server == "lmi":
+        assert props["option.rolling_batch"] == "vllm" and props["option.max_model_len"] == "32768"
+        assert got["env"]["OPTION_CHAT_TEMPLATE"] == template   # byte for byte, trailing newline kept
+    else:
+        assert "OPTION_CHAT_TEMPLATE" not in got["env"]
+    assert code == 0
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"ENGINE_ARG_MAX_NUM_SEQ": "64"}, "unknown engine setting ENGINE_ARG_MAX_NUM_SEQ"),
+    ({"ENGINE_ARG_MAX_NUM_SEQS": "lots"}, "must be a whole number"),
+    ({"ENGINE_ARG_ENFORCE_EAGER": "maybe"}, "must be true or false"),
+    ({"ENGINE_ARG_GPU_MEMORY_UTILIZATION": "high"}, "must be a number"),
+    ({"ENGINE_ARG_DTYPE": ""}, "is empty"),
+])
+def test_bad_engine_settings_stop_the_container_with_a_message(projects, stubs, env, message):
+    code, err, out = run_serve(projects["vllm"], stubs, env)
+    assert code == 64 and message in err
+    assert not (out / "python3.json").exists()   # the engine was never started
+
+
+def test_engine_death_ends_the_container_non_zero(projects, stubs):
+    code, err, out = run_serve(projects["tensorrt-llm"], stubs, {"STUB_MODE": "die"})
+    assert code == 3 and "exited (status 3)" in err
+    assert (out / "nginx.terminated").exists()   # the proxy is stopped too
+
+
+def test_gated_model_needs_a_token_at_start(projects, stubs):
+    code, err, out = run_serve(projects["gated"], stubs)
+    assert code == 64 and "meta-llama/Llama-3.1-8B-Instruct is a gated model" in err
+
+
+def test_token_from_env_file_reaches_the_engine_only(projects, stubs):
+    code, err, out = run_serve(projects["gated"], stubs, {"HF_TOKEN": FAKE_TOKEN}, wait_for="python3.json")
+    assert received(out, "python3")["env"]["HF_TOKEN"] == FAKE_TOKEN
+    assert FAKE_TOKEN not in err and code == 0
+
+
+class SecretsManager(BaseHTTPRequestHandler):
+    """GetSecretValue, as the AWS JSON protocol answers it."""
+    seen: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        SecretsManager.seen.append((self.headers.get("X-Amz-Target"), self.headers.get("Authorization", ""), body))
+        payload = json.dumps({"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+                              "Name": body["SecretId"], "SecretString": GRANTED_TOKEN}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_token_from_secrets_manager(projects, stubs):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SecretsManager)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, err, out = run_serve(projects["gated"], stubs, {
+            "HF_TOKEN_SECRET_ID": "llama/hf-token", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{server.server_address[1]}",
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}, wait_for="python3.json")
+    finally:
+        server.shutdown()
+    target, auth, body = SecretsManager.seen[-1]
+    assert target == "secretsmanager.GetSecretValue" and body == {"SecretId": "llama/hf-token"}
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and "/us-east-1/secretsmanager/" in auth
+    assert received(out, "python3")["env"]["HF_TOKEN"] == GRANTED_TOKEN
+    assert GRANTED_TOKEN not in err and code == 0
+
+
+def test_other_commands_run_as_given(projects, stubs):
+    bindir, out = stubs
+    result = subprocess.run([str(projects["vllm"] / "code" / "serve"), "echo", "hello"], capture_output=True,
+                            text=True, env={"PATH": os.environ["PATH"]})
+    assert result.stdout == "hello\n" and result.returncode == 0

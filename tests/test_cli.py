@@ -1,0 +1,104 @@
+"""The real `copier` command, as a user runs it: a git+file:// template, a local HTTP hub
+(HF_ENDPOINT), answers from -d, a data file and an MCC config JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import tree_bytes
+from hubsim import FAKE_TOKEN, GRANTED_TOKEN, HubServer, info
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+@pytest.fixture
+def hub_server():
+    with HubServer() as server:
+        yield server
+
+
+def copier_cli(args, env_extra, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "copier", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def base_env(hub_server, tmp_path):
+    return {"HF_ENDPOINT": hub_server.url, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "HF_HOME": str(tmp_path / "hf")}
+
+
+def test_copy_from_git_url_against_local_hub(copier_template, hub_server, tmp_path):
+    env = base_env(hub_server, tmp_path) | {"HF_TOKEN": GRANTED_TOKEN}
+    result = copier_cli(["copy", "--trust", "--defaults", "-d", f"modelName={LLAMA}", "-d", "modelServer=sglang",
+                         f"git+file://{copier_template}", "proj"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lock = json.loads((tmp_path / "proj" / "model.lock.json").read_text())
+    assert lock["model"]["sha"] == info(LLAMA)["sha"] and lock["server"]["name"] == "sglang"
+    sha = info(LLAMA)["sha"]
+    assert sorted(hub_server.hub.requests) == sorted([
+        f"/api/models/{LLAMA}", f"/{LLAMA}/resolve/{sha}/config.json",
+        f"/{LLAMA}/resolve/{sha}/tokenizer_config.json"])
+    for name, content in tree_bytes(tmp_path / "proj").items():
+        assert GRANTED_TOKEN.encode() not in content, name
+    assert GRANTED_TOKEN not in result.stdout + result.stderr
+    assert "It serves meta-llama/Llama-3.1-8B-Instruct with sglang" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-d", f"modelName={LLAMA}"], f"gated model and no HuggingFace token was found. Request access at "),
+    (["-d", "modelServer=triton"], "modelServer 'triton' is not supported. Choose one of: vllm, sglang"),
+    (["-d", "modelName=nobody/nothing"], "Model nobody/nothing was not found"),
+    (["-d", "instanceType=ml.t2.medium"], "instanceType 'ml.t2.medium' is not a supported SageMaker GPU"),
+])
+def test_errors_are_one_message_no_traceback_no_project(copier_template, hub_server, tmp_path, args, message):
+    result = copier_cli(["copy", "--trust", "--defaults", *args, f"git+file://{copier_template}", "proj"],
+                        base_env(hub_server, tmp_path), tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "proj").exists()
+
+
+def test_bad_token_is_redacted(copier_template, hub_server, tmp_path):
+    bad = "hf_NotARealTokenButLooksLikeOne1234567"
+    result = copier_cli(["copy", "--trust", "--defaults", f"git+file://{copier_template}", "proj"],
+                        base_env(hub_server, tmp_path) | {"HF_TOKEN": bad}, tmp_path)
+    assert result.returncode == 1 and "rejected the token" in result.stderr
+    assert bad not in result.stderr + result.stdout
+
+
+def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hub_server, tmp_path):
+    env = base_env(hub_server, tmp_path) | {"HF_TOKEN": GRANTED_TOKEN}
+    mcc = tmp_path / "mcc.json"
+    mcc.write_text(json.dumps({"framework": "transformers", "modelName": LLAMA, "modelServer": "vllm",
+                               "hfToken": "$HF_TOKEN", "includeTesting": True, "deployTarget": "sagemaker"}))
+    first = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(mcc), f"git+file://{copier_template}",
+                        "a"], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    answers = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text())
+    assert "hfToken" not in answers and answers["modelPin"] == f"{LLAMA}@{info(LLAMA)['sha']}"
+    replay = tmp_path / "answers.yml"
+    replay.write_text((tmp_path / "a" / ".copier-answers.yml").read_text())
+    hub_server.hub.requests.clear()
+    second = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(replay),
+                         f"git+file://{copier_template}", "b"], env, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    # the pinned sha was in the answers: files came from the cache, the hub was not called
+    assert hub_server.hub.requests == []
+
+
+def test_offline_from_environment_needs_no_hub(copier_template, tmp_path):
+    env = {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9", "XDG_CACHE_HOME": str(tmp_path / "c")}
+    result = copier_cli(["copy", "--trust", "--defaults", f"git+file://{copier_template}", "proj"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "proj" / "model.lock.json").read_text())["model"]["id"] == \
+        "Qwen/Qwen2.5-0.5B-Instruct"

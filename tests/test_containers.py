@@ -32,6 +32,7 @@ SERVERS = ["vllm", "sglang", "tensorrt-llm", "lmi", "djl"]
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 LOAD_DELAY = 3.0
 TOKEN_DELAY = 0.25
+WARMUP_DELAY = 2.0  # sglang stand-in: /health is 503 this long after HTTP starts; native /ping is 200
 N_TOKENS = 8
 RUN_ID = uuid.uuid4().hex[:8]
 TOKEN_ENV = "hf_fakeEnvFileToken" + uuid.uuid4().hex
@@ -79,7 +80,7 @@ def docker_ready(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def projects(docker_ready, tmp_path_factory):
+def projects(tmp_path_factory):
     import copier
     out = {}
     base = tmp_path_factory.mktemp("projects")
@@ -111,6 +112,10 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     if r.returncode != 0:
         return obs
     extra_env, _ = ENGINE_ARGS[server]
+    if (proj / "code" / "nginx.conf").exists():
+        r = sh("docker", "run", "--rm", "--entrypoint", "nginx", tag, "-t", "-c", "/opt/program/nginx.conf",
+               timeout=120)
+        obs["nginx_in_image"] = {"rc": r.returncode, "out": r.stdout + r.stderr}
 
     # C: bad ENGINE_ARG_* settings (unknown name, badly typed value) -> clear error, non-zero exit
     for key, env in (("bad_name", {"ENGINE_ARG_NO_SUCH_SETTING_XYZ": "1"}),
@@ -123,6 +128,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     # A: the main run: --env-file .env, engine args, readiness, invocations, streaming, stop
     cid = run_detached(tag, "serve", env_file=proj / ".env",
                        env={"STANDIN_LOAD_DELAY": str(LOAD_DELAY), "STANDIN_TOKEN_DELAY": str(TOKEN_DELAY),
+                            "STANDIN_WARMUP_DELAY": str(WARMUP_DELAY),
                             **extra_env})
     try:
         port = host_port(cid)
@@ -202,7 +208,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def observations(projects):
+def observations(projects, docker_ready):
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(SERVERS)) as ex:
         futs = {s: ex.submit(_flow, s, projects[s]) for s in SERVERS}
@@ -283,7 +289,8 @@ def test_nginx_config(projects, observations, server, tmp_path):
         r = sh(nginx, "-t", "-p", work, "-c", work / "nginx.conf")
         assert r.returncode == 0, f"nginx -t on {conf.name}:\n{r.stderr}"
     # and inside the built image, with the image's own nginx
-    _obs(observations, server)
+    o = _obs(observations, server, "nginx_in_image")
+    assert o["nginx_in_image"]["rc"] == 0, o["nginx_in_image"]["out"]
 
 
 # ---------------------------------------------------------------- runtime checks
@@ -295,6 +302,16 @@ def test_ping_not_ready_while_loading_then_ready(observations, server):
     assert early, "/ping never failed: it answered 200 before the engine had loaded"
     assert o["t_ready"] >= LOAD_DELAY, f"/ping was 200 after {o['t_ready']:.1f}s, before loading ended ({LOAD_DELAY}s)"
     assert o["t_ready"] <= LOAD_DELAY + 30
+
+
+def test_sglang_ping_waits_for_warmup(observations):
+    """SGLang's own /ping is 200 as soon as HTTP is up, before the warmup request has passed
+    (servers.md section 4); the SageMaker /ping must wait until /health is 200."""
+    o = _obs(observations, "sglang", "ping_seen")
+    assert o["t_ready"] is not None
+    assert o["t_ready"] >= LOAD_DELAY + WARMUP_DELAY - 0.3, (
+        f"/ping was 200 after {o['t_ready']:.1f}s, but the engine's /health is 503 until "
+        f"{LOAD_DELAY + WARMUP_DELAY:.1f}s (warmup)")
 
 
 @pytest.mark.parametrize("server", SERVERS)

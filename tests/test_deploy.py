@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import py_compile
+import re
 import shutil
 import stat
 import subprocess
@@ -80,9 +81,11 @@ def test_shellcheck_clean(projects, target):
     result = subprocess.run([shellcheck, "--severity=style", *map(str, shell_scripts(projects[target]))],
                             capture_output=True, text=True, cwd=deploy.parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr
-    # No blanket disables.
+    # Disables only with a reason on the same line.
     for script in shell_scripts(projects[target]):
-        assert "shellcheck disable" not in script.read_text(), script
+        for line in script.read_text().splitlines():
+            if "shellcheck disable" in line:
+                assert re.search(r"shellcheck disable=SC\d+ # \w+", line), f"{script.name}: {line}"
 
 
 def test_python_client_compiles(projects, tmp_path):

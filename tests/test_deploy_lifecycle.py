@@ -311,3 +311,62 @@ def test_ungated_model_gets_no_secret(rendered, tmp_path, moto):
     role = model["ExecutionRoleArn"].rsplit("/", 1)[1]
     policy = moto.client("iam").get_role_policy(RoleName=role, PolicyName="sagemaker-endpoint")["PolicyDocument"]
     assert not [s for s in policy["Statement"] if "secretsmanager" in json.dumps(s)]
+
+
+def test_codebuild_submit_and_cleanup(tmp_path, moto):
+    """codebuild.sh against moto (whose builds succeed at once; it lacks UpdateProject)."""
+    moto.reset()
+    proj = helpers.render(tmp_path / "cb", deployTarget="codebuild", modelServer="lmi")
+    lock = json.loads((proj / "model.lock.json").read_text())
+    (proj / ".env").write_text(f"HF_TOKEN={helpers.FAKE_TOKEN}\n")
+    env = moto.env(IMAGE_TAG=TAG, CODEBUILD_POLL_SECONDS="1")
+    result = helpers.run(proj, "codebuild.sh", env=env)
+    assert result.returncode == 0, result.stderr
+    repo = lock["project"]["name"]
+    assert result.stdout.strip() == f"{helpers.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{repo}:{TAG}"
+
+    cb = moto.client("codebuild")
+    (project,) = cb.batch_get_projects(names=[f"{repo}-image"])["projects"]
+    assert project["source"]["buildspec"] == "deploy/buildspec.yml"
+    assert project["environment"]["privilegedMode"] is True
+    bucket, key = project["source"]["location"].split("/", 1)
+
+    # The bundle has the project but no secrets.
+    import io
+    import zipfile
+
+    data = moto.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert {"Dockerfile", "model.lock.json", "deploy/buildspec.yml", "code/serve"} <= set(names)
+    assert ".env" not in names
+    assert helpers.FAKE_TOKEN.encode() not in data
+
+    # The service role: CodeBuild only; push to one repository; the LMI base image pull.
+    iam = moto.client("iam")
+    role_name = project["serviceRole"].rsplit("/", 1)[1]
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "codebuild.amazonaws.com"}]
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName="codebuild-image-build")["PolicyDocument"]
+    assert "__" not in json.dumps(policy)
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["EcrPush"]["Resource"] == f"arn:aws:ecr:us-east-1:{helpers.ACCOUNT}:repository/{repo}"
+    assert by_sid["BaseImagePull"]["Resource"] == "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"
+    assert by_sid["SourceBundle"]["Resource"] == f"arn:aws:s3:::{bucket}/{repo}-image/*"
+
+    result = helpers.run(proj, "cleanup.sh", "--yes", "--delete-codebuild", "--delete-repository", env=env)
+    assert result.returncode == 0, result.stderr
+    assert cb.batch_get_projects(names=[f"{repo}-image"])["projects"] == []
+    assert bucket not in [b["Name"] for b in moto.client("s3").list_buckets()["Buckets"]]
+    assert [r for r in iam.list_roles()["Roles"] if r["RoleName"] == role_name] == []
+
+
+def test_policy_file_drops_base_pull_for_docker_hub_images(tmp_path, moto):
+    moto.reset()
+    proj = helpers.render(tmp_path / "cb", deployTarget="codebuild")
+    env = moto.env(IMAGE_TAG=TAG, CODEBUILD_POLL_SECONDS="1")
+    result = helpers.run(proj, "codebuild.sh", "--no-wait", env=env)
+    assert result.returncode == 0, result.stderr
+    iam = moto.client("iam")
+    (role,) = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].endswith("-codebuild")]
+    policy = iam.get_role_policy(RoleName=role, PolicyName="codebuild-image-build")["PolicyDocument"]
+    assert "BaseImagePull" not in {s["Sid"] for s in policy["Statement"]}

@@ -17,6 +17,8 @@ Options:
   --delete-repository    also delete the ECR repository and all its images
   --delete-role          also delete the execution role deploy.sh created
                          (<name>-sagemaker-exec)
+  --delete-codebuild     also delete what deploy/codebuild.sh created: the
+                         CodeBuild project, its source bucket and its role
   --delete-secret        also delete the Hugging Face token secret (7-day
                          recovery window)
   -y, --yes              do not ask
@@ -28,12 +30,14 @@ yes=0
 delete_repo=0
 delete_role=0
 delete_secret=0
+delete_codebuild=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --endpoint-name) [[ $# -ge 2 ]] || die "--endpoint-name needs a value"; ENDPOINT_NAME="$2"; shift 2 ;;
     --delete-repository) delete_repo=1; shift ;;
     --delete-role) delete_role=1; shift ;;
     --delete-secret) delete_secret=1; shift ;;
+    --delete-codebuild) delete_codebuild=1; shift ;;
     -y|--yes) yes=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -78,6 +82,10 @@ for model in ${models[@]+"${models[@]}"}; do plan+=("model $model"); done
 [[ $delete_repo -eq 1 ]] && plan+=("ECR repository $REPO_NAME with all its images")
 [[ $delete_role -eq 1 ]] && plan+=("IAM role $role_name")
 [[ $delete_secret -eq 1 && -n "$secret_name" ]] && plan+=("secret $secret_name")
+if [[ $delete_codebuild -eq 1 ]]; then
+  codebuild_names
+  plan+=("CodeBuild project $CB_PROJECT, bucket $CB_BUCKET and role $CB_ROLE")
+fi
 
 if [[ ${#plan[@]} -eq 0 ]]; then
   info "nothing to delete for $ENDPOINT_NAME in $REGION"
@@ -135,6 +143,29 @@ if [[ $delete_secret -eq 1 && -n "$secret_name" ]]; then
   if ! aws_try out err secretsmanager delete-secret --secret-id "$secret_name" --recovery-window-in-days 7 \
       && ! is_not_found "$err"; then
     warn "delete-secret failed: $err"; failed=1
+  fi
+fi
+if [[ $delete_codebuild -eq 1 ]]; then
+  info "deleting CodeBuild project $CB_PROJECT"
+  if ! aws_try out err codebuild delete-project --name "$CB_PROJECT" && ! is_not_found "$err"; then
+    warn "delete-project failed: $err"; failed=1
+  fi
+  info "deleting bucket $CB_BUCKET"
+  if aws_try out err s3api head-bucket --bucket "$CB_BUCKET"; then
+    if ! aws_try out err s3 rb "s3://$CB_BUCKET" --force; then
+      warn "could not delete bucket $CB_BUCKET: $err"; failed=1
+    fi
+  fi
+  info "deleting IAM role $CB_ROLE"
+  if aws_try out err iam list-role-policies --role-name "$CB_ROLE" --query PolicyNames --output text; then
+    for policy in $out; do
+      [[ "$policy" == "None" ]] || awsr iam delete-role-policy --role-name "$CB_ROLE" --policy-name "$policy" || failed=1
+    done
+    if ! aws_try out err iam delete-role --role-name "$CB_ROLE"; then
+      warn "delete-role $CB_ROLE failed: $err"; failed=1
+    fi
+  elif ! is_not_found "$err"; then
+    warn "list-role-policies failed: $err"; failed=1
   fi
 fi
 [[ $failed -eq 0 ]] || die "some resources could not be deleted (see the warnings above); run deploy/cleanup.sh again"

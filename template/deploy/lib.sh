@@ -189,6 +189,32 @@ ecr_registry() {
   fi
 }
 
+# ensure_ecr_repo: create the ECR repository $REPO_NAME when it is missing.
+ensure_ecr_repo() {
+  local out err
+  if aws_try out err ecr describe-repositories --repository-names "$REPO_NAME" --output json; then
+    info "ECR repository $REPO_NAME exists"
+  elif is_not_found "$err"; then
+    info "creating ECR repository $REPO_NAME"
+    awsr ecr create-repository --repository-name "$REPO_NAME" \
+      --image-scanning-configuration scanOnPush=true \
+      --encryption-configuration encryptionType=AES256 \
+      --tags "Key=project,Value=$PROJECT_NAME" >/dev/null \
+      || die "could not create ECR repository $REPO_NAME"
+  else
+    die "aws ecr describe-repositories failed: $err"
+  fi
+}
+
+# codebuild_names: CB_PROJECT, CB_BUCKET and CB_ROLE for deploy/codebuild.sh
+# (needs REPO_NAME, ACCOUNT_ID and REGION).
+# shellcheck disable=SC2034 # CB_* are read by the scripts that source lib.sh
+codebuild_names() {
+  CB_PROJECT="$(sagemaker_name "${REPO_NAME:0:200}-image")" || exit 1
+  CB_BUCKET="$(printf '%s' "${REPO_NAME:0:28}" | tr '._' '--' | sed 's/-*$//')-cb-${ACCOUNT_ID}-${REGION}"
+  CB_ROLE="${CB_PROJECT:0:54}-codebuild"
+}
+
 log_group() { printf '/aws/sagemaker/Endpoints/%s\n' "$1"; }
 
 # print_endpoint_logs NAME [LINES]: the newest lines of the newest log streams.

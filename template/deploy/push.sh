@@ -42,18 +42,7 @@ local_image="$REPO_NAME:$tag"
 docker image inspect "$local_image" >/dev/null 2>&1 \
   || die "image $local_image not found locally; run deploy/build.sh first"
 
-if aws_try out err ecr describe-repositories --repository-names "$REPO_NAME" --output json; then
-  info "ECR repository $REPO_NAME exists"
-elif is_not_found "$err"; then
-  info "creating ECR repository $REPO_NAME"
-  awsr ecr create-repository --repository-name "$REPO_NAME" \
-    --image-scanning-configuration scanOnPush=true \
-    --encryption-configuration encryptionType=AES256 \
-    --tags "Key=project,Value=$PROJECT_NAME" >/dev/null \
-    || die "could not create ECR repository $REPO_NAME"
-else
-  die "aws ecr describe-repositories failed: $err"
-fi
+ensure_ecr_repo
 
 registry="$(ecr_registry)"
 remote="$registry/$REPO_NAME:$tag"

@@ -21,7 +21,7 @@ SERVERS: dict[str, dict] = {
     },
     "sglang": {
         "title": "SGLang", "version": "v0.5.4.post1", "image": "lmsysorg/sglang:v0.5.4.post1",
-        "proxy": False, "flag_style": "dash", "native_sagemaker_routes": True,
+        "proxy": True, "flag_style": "dash", "native_sagemaker_routes": True,
     },
     "tensorrt-llm": {
         "title": "TensorRT-LLM (trtllm-serve)", "version": "1.2.0rc8",
@@ -85,7 +85,7 @@ ENGINE_ARGS: dict[str, dict[str, str]] = {
     "djl": {
         "rolling_batch": _S, "max_rolling_batch_size": _I, "dtype": _S, "trust_remote_code": _B,
         "output_formatter": _S, "model_loading_timeout": _I, "device_map": _S,
-        "max_model_len": _I, "tensor_parallel_degree": _S,
+        "tensor_parallel_degree": _S,
     },
 }
 
@@ -96,7 +96,7 @@ MANAGED_ARGS: dict[str, dict[str, str]] = {
     "sglang": {"context-length": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE"},
     "tensorrt-llm": {"max_seq_len": "MAX_MODEL_LEN", "tp_size": "TENSOR_PARALLEL_SIZE"},
     "lmi": {"max_model_len": "MAX_MODEL_LEN", "tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
-    "djl": {"max_model_len": "MAX_MODEL_LEN", "tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
+    "djl": {"tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
 }
 
 # Architectures each engine can run, where that is narrower than "any HF causal LM".

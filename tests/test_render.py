@@ -98,7 +98,7 @@ def test_render_matrix(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck
 
     # serving.properties only for LMI and DJL
     assert ("code/serving.properties" in files) is (server in ("lmi", "djl"))
-    assert ("code/nginx.conf" in files) is (server == "tensorrt-llm")
+    assert ("code/nginx.conf" in files) is (server in ("tensorrt-llm", "sglang"))
 
     # No token, no unrendered Jinja anywhere (the chat template is data and may hold Jinja).
     for name, content in files.items():
@@ -147,14 +147,22 @@ def test_hadolint_passes(template_dir, tmp_path, monkeypatch, fake_hub, server):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_nginx_routes_for_tensorrt_llm(template_dir, tmp_path, monkeypatch, fake_hub):
-    dst = generate(template_dir, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "tensorrt-llm")
+@pytest.mark.parametrize("server,model,ping,invocations", [
+    ("tensorrt-llm", "Qwen/Qwen2.5-0.5B-Instruct", "health", "v1/chat/completions"),
+    ("sglang", "Qwen/Qwen2.5-0.5B-Instruct", "ping", "v1/chat/completions"),
+    ("sglang", "openai-community/gpt2", "ping", "v1/completions"),
+])
+def test_nginx_routes(template_dir, tmp_path, monkeypatch, fake_hub, server, model, ping, invocations):
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, model, server, "none")
     conf = (dst / "code" / "nginx.conf").read_text()
     assert re.search(r"listen 8080", conf)
-    ping = re.search(r"location = /ping \{(.*?)\}", conf, re.S).group(1)
+    ping_block = conf[conf.index("location = /ping {"):conf.index("location = /invocations {")]
     inv = re.search(r"location = /invocations \{(.*?)\}", conf, re.S).group(1)
-    assert "proxy_pass http://engine/health;" in ping
-    assert "proxy_pass http://engine/v1/chat/completions;" in inv
+    assert "if (!-f /tmp/engine-ready) {" in ping_block and "return 503;" in ping_block
+    assert f"proxy_pass http://engine/{ping};" in ping_block
+    assert f"proxy_pass http://engine/{invocations};" in inv
+    assert subprocess.run(["nginx", "-t", "-c", str(dst / "code" / "nginx.conf")],
+                          capture_output=True).returncode == 0
     assert "proxy_buffering off;" in inv
     assert re.search(r"server 127\.0\.0\.1:8081;", conf)
 

@@ -123,17 +123,19 @@ def test_vllm_gets_its_real_flags_and_engine_args(projects, stubs):
     assert code == 0 and (out / "python3.terminated").exists(), err   # SIGTERM reached the engine
 
 
-def test_sglang_flags(projects, stubs):
+def test_sglang_engine_behind_nginx(projects, stubs):
     code, err, out = run_serve(projects["sglang"], stubs, {"ENGINE_ARG_MEM_FRACTION_STATIC": "0.8",
                                                            "ENGINE_ARG_DISABLE_RADIX_CACHE": "true"},
-                               wait_for="python3.json")
+                               wait_for="nginx.json")
     argv = received(out, "python3")["argv"]
     chat = str(projects["sglang"] / "code" / "chat_template.jinja")
     assert argv == ["-m", "sglang.launch_server", "--model-path", QWEN, "--served-model-name", QWEN,
-                    "--host", "0.0.0.0", "--port", "8080", "--tensor-parallel-size", "1", "--revision", QWEN_SHA,
+                    "--host", "127.0.0.1", "--port", "8081", "--tensor-parallel-size", "1", "--revision", QWEN_SHA,
                     "--context-length", "32768", "--chat-template", chat, "--disable-radix-cache",
                     "--mem-fraction-static", "0.8"]
-    assert code == 0
+    assert received(out, "nginx")["argv"] == ["-c", str(projects["sglang"] / "code" / "nginx.conf"),
+                                              "-g", "daemon off;"]
+    assert code == 0 and (out / "python3.terminated").exists()
 
 
 def test_tensorrt_llm_engine_behind_nginx(projects, stubs):
@@ -141,7 +143,8 @@ def test_tensorrt_llm_engine_behind_nginx(projects, stubs):
                                wait_for="nginx.json")
     assert received(out, "trtllm-serve")["argv"] == [
         QWEN, "--backend", "pytorch", "--host", "127.0.0.1", "--port", "8081", "--tp_size", "1",
-        "--revision", QWEN_SHA, "--max_seq_len", "32768", "--max_batch_size", "16"]
+        "--revision", QWEN_SHA, "--max_seq_len", "32768",
+        "--chat_template", str(projects["tensorrt-llm"] / "code" / "chat_template.jinja"), "--max_batch_size", "16"]
     assert received(out, "nginx")["argv"] == ["-c", str(projects["tensorrt-llm"] / "code" / "nginx.conf"),
                                               "-g", "daemon off;"]
     assert code == 0 and (out / "trtllm-serve.terminated").exists() and (out / "nginx.terminated").exists()

@@ -18,6 +18,9 @@ from aws import helpers  # noqa: E402
 from aws.eventstream_server import Server, payload_part  # noqa: E402
 
 pytestmark = pytest.mark.aws
+if not shutil.which("aws"):
+    pytest.skip("the AWS CLI is not installed (pip install awscli)", allow_module_level=True)
+pytest.importorskip("flask", reason="moto_server needs moto[server]")
 TAG = "1.0.0-test"
 
 

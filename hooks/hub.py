@@ -362,6 +362,7 @@ def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None
         snap = shipped(model_id, revision, want)
     if snap is None and not offline:
         client = client or HubClient(token=token)
+        print(f"Reading {model_id} ({want or revision}) from {client.base_url} ...", file=sys.stderr)
         snap = client.snapshot(model_id, want or revision, cache)
         snap.revision = revision
         cache.put(snap)

@@ -44,7 +44,8 @@ def model_facts(snap: Snapshot | None, model_id: str, revision: str) -> dict[str
                 "architecture": None, "model_type": None, "parameter_count": None, "dtype": None,
                 "quantization": None, "num_layers": None, "hidden_size": None, "num_attention_heads": None,
                 "num_key_value_heads": None, "head_dim": None, "max_position_embeddings": None,
-                "rope_scaling": None, "num_experts": None, "gated": False, "has_chat_template": False,
+                "rope_scaling": None, "num_experts": None, "vocab_size": None, "intermediate_size": None,
+                "tie_word_embeddings": False, "gated": False, "has_chat_template": False,
                 "chat_template": None, "bos_token": None, "eos_token": None, "pipeline_tag": None,
                 "tags": [], "parameters_by_dtype": {}, "library_name": None, "trust_remote_code": False}
     cfg = dict(snap.config or {})
@@ -92,6 +93,9 @@ def model_facts(snap: Snapshot | None, model_id: str, revision: str) -> dict[str
                                           "seq_length"),
         "rope_scaling": merged.get("rope_scaling"),
         "num_experts": _first(merged, "num_local_experts", "num_experts", "n_routed_experts"),
+        "vocab_size": merged.get("vocab_size"),
+        "intermediate_size": _first(merged, "intermediate_size", "n_inner", "ffn_dim"),
+        "tie_word_embeddings": bool(merged.get("tie_word_embeddings", False)),
         "gated": gated if gated in ("auto", "manual") else False,
         "has_chat_template": template is not None,
         "chat_template": template,

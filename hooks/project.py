@@ -162,6 +162,11 @@ def _check_server_fit(server_name: str, facts: dict[str, Any], answers: dict[str
         raise InvalidAnswer(
             f"TensorRT-LLM {servers.SERVERS[server_name]['version']} has no support we can vouch for {arch} "
             f"({facts['id']}). Use modelServer=vllm or sglang for this model.")
+    if server_name in ("lmi", "djl") and arch in servers.LMI_TOO_NEW_ARCHITECTURES:
+        raise InvalidAnswer(
+            f"{facts['id']} is a {arch} model, which needs {servers.LMI_TOO_NEW_ARCHITECTURES[arch]} or newer; "
+            f"the pinned {servers.SERVERS[server_name]['title']} image ships an older engine. Use modelServer=vllm "
+            "or sglang for this model.")
     if facts.get("known") and facts.get("pipeline_tag") not in (None, "text-generation", "image-text-to-text"):
         raise InvalidAnswer(
             f"{facts['id']} is a '{facts['pipeline_tag']}' model, not a text-generation LLM; these servers "

@@ -109,6 +109,16 @@ TRTLLM_ARCHITECTURES = {
 }
 
 
+# Architectures newer than what LMI/DJL 0.32.0 ship (vLLM 0.7.x, transformers 4.45-4.4x; see
+# shared/reference/servers.md section 6): model classes added to vLLM/transformers later.
+LMI_TOO_NEW_ARCHITECTURES = {
+    "Qwen3ForCausalLM": "vLLM 0.8.5", "Qwen3MoeForCausalLM": "vLLM 0.8.5",
+    "Gemma3ForCausalLM": "vLLM 0.8.0", "Gemma3ForConditionalGeneration": "vLLM 0.8.0",
+    "Llama4ForConditionalGeneration": "vLLM 0.8.3", "GptOssForCausalLM": "vLLM 0.10.1",
+    "Glm4ForCausalLM": "vLLM 0.8.5",
+}
+
+
 def server(name: str) -> dict:
     try:
         return SERVERS[name]

@@ -1,14 +1,17 @@
 """Hardware, parallelism, context length and timeouts from the model's facts.
 
-``plan_deployment`` is the single function the template calls; the sizing issue replaces
-its internals (price-based choice, concurrency), not its signature.
+``plan_deployment`` is the single function the template calls.
 
-Memory model, per GPU, all in GiB:
-  weights  = sum(safetensors parameters x bytes of their dtype) / TP   (F32 checkpoints are
-             served in 16 bits; quantized checkpoints count their packed bytes)
-  kv cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes x max length / TP
+Memory model, per GPU, in GiB (GIB = 2**30 bytes):
+  weights  = sum over the hub's safetensors counts of (parameters x bytes of their dtype) / TP.
+             F32/F64 checkpoints are served in 16 bits; quantized checkpoints (AWQ, GPTQ, FP8,
+             pre-quantized bitsandbytes) are counted in their packed bytes, which is what the
+             GPU holds; MoE models count every expert (all are resident).
+             Without hub counts: config.json arithmetic (``config_parameters``) x 2 bytes.
+  kv cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes (16-bit cache)
+             x max length x CONCURRENCY / TP  (GQA/MQA aware through the KV-head count)
   usable   = GPU memory x GPU_MEMORY_FRACTION - ENGINE_OVERHEAD_GIB
-A plan fits when weights + kv cache (one full-length sequence) <= usable.
+A plan fits when weights + kv cache <= usable on every GPU.
 """
 
 from __future__ import annotations
@@ -23,13 +26,18 @@ from .errors import InvalidAnswer, SizingError
 from .facts import DTYPE_BYTES
 
 GIB = 1024 ** 3
-GPU_MEMORY_FRACTION = 0.90   # vLLM --gpu-memory-utilization default; LMI option.gpu_memory_utilization
-ENGINE_OVERHEAD_GIB = 2.0    # CUDA context, activations, CUDA graphs
-MIN_CONTEXT = 8192           # auto never goes below this (or the model's own maximum)
-CONTEXT_STEP = 1024
-TIMEOUT_MIN_S, TIMEOUT_MAX_S = 600, 3600   # SageMaker allows 60-3600
-VOLUME_MIN_GB, VOLUME_MAX_GB = 30, 512     # SageMaker allows 1-512
+GPU_MEMORY_FRACTION = 0.90   # vLLM --gpu-memory-utilization, LMI option.gpu_memory_utilization and
+                             # trtllm's KV fraction all default to 0.9
+ENGINE_OVERHEAD_GIB = 2.0    # CUDA context, activations, CUDA graphs, per GPU
+CONCURRENCY = 1              # full-length sequences the KV cache must hold (engines refuse to start
+                             # when one max-length sequence does not fit; shorter requests share it)
+MIN_CONTEXT = 8192           # auto never lowers the context below this (or the model's own maximum)
+CONTEXT_STEP = 1024          # a lowered context is a multiple of this
+TIMEOUT_MIN_S, TIMEOUT_MAX_S = 600, 3600   # SageMaker allows 60-3600 s for both timeouts
+TIMEOUT_S_PER_GIB = 20       # download (~100 MB/s) plus load, per GiB of weights
+VOLUME_MIN_GB, VOLUME_MAX_GB = 30, 512     # SageMaker allows 1-512 GB
 UNKNOWN_INSTANCE = "ml.g5.2xlarge"
+FP8_METHODS = {"fp8", "fbgemm_fp8", "compressed-tensors-fp8"}
 
 
 @lru_cache(maxsize=1)
@@ -46,8 +54,38 @@ def instance(name: str) -> dict[str, Any]:
         )
     spec = dict(cat["instances"][name])
     gpu = cat["gpus"][spec["gpu"]]
-    spec.update(name=name, gpu_memory_gib=round(gpu["memory_mib"] / 1024, 2), fp8=gpu["fp8"])
+    spec.update(name=name, gpu_memory_gib=round(gpu["memory_mib"] / 1024, 2),
+                usable_gib=gpu["memory_mib"] / 1024 * GPU_MEMORY_FRACTION - ENGINE_OVERHEAD_GIB, fp8=gpu["fp8"])
     return spec
+
+
+def candidates() -> list[str]:
+    """Every catalogued type, cheapest first; unpriced ones last, smallest total GPU memory first."""
+    cat = catalog()
+
+    def key(name: str):
+        spec = cat["instances"][name]
+        price = spec.get("price_usd_per_hour")
+        total = spec["gpu_count"] * cat["gpus"][spec["gpu"]]["memory_mib"]
+        return (price is None, price or 0.0, total, name)
+
+    return sorted(cat["instances"], key=key)
+
+
+def config_parameters(facts: dict[str, Any]) -> int | None:
+    """Parameter count from config.json shapes (dense or MoE, gated MLP, GQA)."""
+    layers, hidden, heads = facts.get("num_layers"), facts.get("hidden_size"), facts.get("num_attention_heads")
+    if not (layers and hidden and heads):
+        return None
+    head_dim = facts.get("head_dim") or hidden // heads
+    kv = facts.get("num_key_value_heads") or heads
+    inter = facts.get("intermediate_size") or 4 * hidden
+    experts = facts.get("num_experts") or 1
+    attention = hidden * heads * head_dim * 2 + hidden * kv * head_dim * 2
+    mlp = 3 * hidden * inter * experts
+    vocab = facts.get("vocab_size") or 0
+    embeddings = vocab * hidden * (1 if facts.get("tie_word_embeddings") else 2)
+    return layers * (attention + mlp) + embeddings
 
 
 def weight_bytes(facts: dict[str, Any]) -> int | None:
@@ -55,12 +93,11 @@ def weight_bytes(facts: dict[str, Any]) -> int | None:
     if by_dtype:
         return sum(count * (2 if dtype in ("F32", "F64") else DTYPE_BYTES.get(dtype, 2))
                    for dtype, count in by_dtype.items())
-    if facts.get("parameter_count"):
-        return int(facts["parameter_count"]) * 2
-    layers, hidden = facts.get("num_layers"), facts.get("hidden_size")
-    if layers and hidden:  # no hub counts: the usual 12 * L * h^2 estimate for a dense transformer
-        return 12 * layers * hidden * hidden * 2
-    return None
+    count = facts.get("parameter_count") or config_parameters(facts)
+    if not count:
+        return None
+    bits = facts.get("quantization_bits") if facts.get("quantization") else None
+    return int(count * (bits / 8 if bits else 2))
 
 
 def kv_bytes_per_token(facts: dict[str, Any]) -> int | None:
@@ -71,6 +108,7 @@ def kv_bytes_per_token(facts: dict[str, Any]) -> int | None:
 
 
 def context_limit(facts: dict[str, Any]) -> int | None:
+    """The model's maximum context: max_position_embeddings, extended by YaRN rope scaling."""
     mpe = facts.get("max_position_embeddings")
     rope = facts.get("rope_scaling") or {}
     kind = rope.get("rope_type") or rope.get("type")
@@ -84,83 +122,129 @@ def valid_tp_sizes(facts: dict[str, Any], gpus: int) -> list[int]:
     return [tp for tp in range(1, gpus + 1) if heads % tp == 0 and kv % tp == 0]
 
 
-def _timeouts(weights_gib: float) -> dict[str, int]:
-    startup = min(TIMEOUT_MAX_S, max(TIMEOUT_MIN_S, 600 + math.ceil(weights_gib * 20)))
+def timeouts(weights_gib: float) -> dict[str, int]:
+    startup = min(TIMEOUT_MAX_S, max(TIMEOUT_MIN_S, 600 + math.ceil(weights_gib * TIMEOUT_S_PER_GIB)))
     volume = min(VOLUME_MAX_GB, max(VOLUME_MIN_GB, math.ceil((weights_gib * 1.5 + 20) / 10) * 10))
     return {"container_startup_health_check_timeout_s": startup,
             "model_data_download_timeout_s": startup, "volume_size_gb": volume}
 
 
-def _fit(facts, spec, tp, wanted_len) -> int | None:
-    """The longest context (<= wanted_len) that fits with this TP, or None."""
-    usable = tp * (spec["gpu_memory_gib"] * GPU_MEMORY_FRACTION - ENGINE_OVERHEAD_GIB) * GIB
-    free = usable - weight_bytes(facts)
-    per_token = kv_bytes_per_token(facts)
-    if free <= 0 or not per_token:
-        return None
-    length = min(wanted_len, int(free // per_token))
-    if length < wanted_len:
-        length = length // CONTEXT_STEP * CONTEXT_STEP
-    return length if length >= min(MIN_CONTEXT, wanted_len) else None
+def longest_context(facts: dict[str, Any], spec: dict[str, Any], tp: int, wanted: int) -> int:
+    """The longest context (<= wanted; a multiple of CONTEXT_STEP when lowered) that fits, or 0."""
+    free = tp * spec["usable_gib"] * GIB - weight_bytes(facts)
+    per_token = kv_bytes_per_token(facts) * CONCURRENCY
+    if free <= 0:
+        return 0
+    length = int(free // per_token)
+    return wanted if length >= wanted else length // CONTEXT_STEP * CONTEXT_STEP
+
+
+def _needs_fp8(facts: dict[str, Any]) -> bool:
+    return (facts.get("quantization") or "") in FP8_METHODS or any(
+        d.startswith("F8") for d in facts.get("parameters_by_dtype") or {})
+
+
+def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: int) -> dict[str, Any]:
+    name = UNKNOWN_INSTANCE if instance_type == "auto" else instance_type
+    spec = instance(name)
+    return {"instance_type": name, "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
+            "gpu": spec["gpu"], "price_usd_per_hour": spec.get("price_usd_per_hour"),
+            "tensor_parallel_size": tensor_parallel_size or 1, "max_model_len": max_model_len or None,
+            "weight_memory_gib": None, "kv_cache_memory_gib": None, "per_gpu_gib": None,
+            "usable_gib": round(spec["usable_gib"], 2), "concurrency": CONCURRENCY,
+            "reason": "The model's facts are unknown (offline, not cached): this is a default, not a fit. "
+                      "Check the instance type and set maxModelLen for your model.",
+            **timeouts(30.0)}
 
 
 def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tensor_parallel_size: int = 0,
                     max_model_len: int = 0) -> dict[str, Any]:
-    """Choose (or validate) instance type, TP and max length; estimate memory and timeouts."""
+    """Choose (auto) or validate (explicit) instance type, TP and max length; estimate memory and timeouts."""
     weights = weight_bytes(facts) if facts.get("known") else None
     per_token = kv_bytes_per_token(facts) if facts.get("known") else None
     limit = context_limit(facts) if facts.get("known") else None
     if weights is None or per_token is None or limit is None:
-        name = UNKNOWN_INSTANCE if instance_type == "auto" else instance_type
-        spec = instance(name)
-        return {"instance_type": name, "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
-                "gpu": spec["gpu"], "tensor_parallel_size": tensor_parallel_size or 1,
-                "max_model_len": max_model_len or None, "weight_memory_gib": None, "kv_cache_memory_gib": None,
-                "reason": "The model's facts are unknown (offline, not cached): this is a default, not a fit. "
-                          "Check the instance type and set maxModelLen for your model.",
-                **_timeouts(30.0)}
+        return _unknown_plan(instance_type, tensor_parallel_size, max_model_len)
     if max_model_len and max_model_len > limit:
-        raise InvalidAnswer(f"maxModelLen {max_model_len} exceeds the model's maximum context of {limit} tokens.")
+        raise InvalidAnswer(f"maxModelLen {max_model_len} exceeds {facts['id']}'s maximum context of {limit} "
+                            f"tokens. Use {limit} or less, or 0 for automatic.")
     wanted = max_model_len or limit
-    names = catalog()["auto_order"] if instance_type == "auto" else [instance_type]
+    floor = wanted if max_model_len else min(MIN_CONTEXT, limit)
+    explicit = instance_type != "auto"
+    if explicit:
+        spec = instance(instance_type)
+        if _needs_fp8(facts) and not spec["fp8"]:
+            fp8 = [n for n in candidates() if instance(n)["fp8"]][:4]
+            raise SizingError(f"{facts['id']} is an FP8 checkpoint and {instance_type}'s {spec['gpu']} GPUs have no "
+                              f"FP8 support. Use an instance type with L4, L40S, H100 or H200 GPUs, such as "
+                              f"{', '.join(fp8)}.")
+    names = [instance_type] if explicit else candidates()
     for name in names:
         spec = instance(name)
+        if _needs_fp8(facts) and not spec["fp8"]:
+            continue
         tps = valid_tp_sizes(facts, spec["gpu_count"])
         if tensor_parallel_size:
             if tensor_parallel_size not in tps:
-                if instance_type != "auto":
+                if explicit:
                     raise SizingError(
                         f"tensorParallelSize {tensor_parallel_size} is not valid for {facts['id']} on {name}: it must "
                         f"divide the attention heads ({facts['num_attention_heads']}) and KV heads "
-                        f"({facts['num_key_value_heads']}) and not exceed {spec['gpu_count']} GPUs. "
+                        f"({facts['num_key_value_heads']}) and not exceed the {spec['gpu_count']} GPUs. "
                         f"Valid sizes: {', '.join(map(str, tps))}.")
                 continue
             tps = [tensor_parallel_size]
         tp = max(tps)
-        length = _fit(facts, spec, tp, wanted)
-        if length is None or (max_model_len and length < max_model_len):
+        length = longest_context(facts, spec, tp, wanted)
+        if length < floor:
             continue
-        reason = (f"{name} is the first instance type in the candidate order whose {spec['gpu_count']} x "
-                  f"{spec['gpu']} ({spec['gpu_memory_gib']} GiB each) hold the weights and a KV cache for "
-                  f"{length} tokens." if instance_type == "auto" else f"{name} was chosen by you and fits.")
-        if length < limit:
-            reason += (f" The context is {length} tokens, lowered from the model's {limit} because a KV cache "
-                       f"for {limit} tokens does not fit in the GPU memory left after the weights.")
-        return {"instance_type": name, "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
-                "gpu": spec["gpu"], "tensor_parallel_size": tp, "max_model_len": length,
-                "weight_memory_gib": round(weights / GIB, 2),
-                "kv_cache_memory_gib": round(per_token * length / GIB, 2), "reason": reason,
-                **_timeouts(weights / GIB)}
+        return _plan(facts, spec, tp, length, limit, weights, per_token, explicit)
+    raise _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token)
+
+
+def _plan(facts, spec, tp, length, limit, weights, per_token, explicit) -> dict[str, Any]:
+    kv = per_token * length * CONCURRENCY
+    per_gpu = (weights + kv) / tp / GIB + ENGINE_OVERHEAD_GIB
+    price = spec.get("price_usd_per_hour")
+    cost = f" at ${price}/h" if price else ""
+    if explicit:
+        reason = f"{spec['name']} was your choice; it fits."
+    else:
+        reason = (f"{spec['name']}{cost} is the cheapest catalogued instance type whose {spec['gpu_count']} x "
+                  f"{spec['gpu']} hold the weights and a KV cache for {length} tokens with tensor parallelism {tp}.")
+    if length < limit:
+        reason += (f" The context is {length} tokens, lowered from the model's {limit}, because a KV cache for "
+                   f"{limit} tokens ({per_token * limit / GIB:.1f} GiB) does not fit in the GPU memory left "
+                   f"after the weights.")
+    return {"instance_type": spec["name"], "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
+            "gpu": spec["gpu"], "price_usd_per_hour": price, "tensor_parallel_size": tp, "max_model_len": length,
+            "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
+            "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + ENGINE_OVERHEAD_GIB, 2),
+            "concurrency": CONCURRENCY, "reason": reason, **timeouts(weights / GIB)}
+
+
+def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token) -> SizingError:
     fits = []
-    for name in catalog()["auto_order"]:
+    for name in candidates():
         spec = instance(name)
         tps = valid_tp_sizes(facts, spec["gpu_count"])
-        if tps and _fit(facts, spec, max(tps), wanted):
+        if tensor_parallel_size:
+            tps = [t for t in tps if t == tensor_parallel_size]
+        if tps and not (_needs_fp8(facts) and not spec["fp8"]) and \
+                longest_context(facts, spec, max(tps), wanted) >= floor:
             fits.append(f"{name} (TP {max(tps)})")
-    target = f"'{instance_type}'" if instance_type != "auto" else "any supported instance type"
-    raise SizingError(
-        f"{facts['id']} ({weights / GIB:.1f} GiB of weights, {per_token // 1024} KiB of KV cache per token) "
-        f"does not fit {target} with a context of {wanted} tokens. "
-        + (f"Instance types that fit: {', '.join(fits[:5])}." if fits else
-           "No catalogued instance type fits; use a quantized variant of the model.")
-        + " Or set a smaller maxModelLen.")
+    what = (f"{facts['id']} ({weights / GIB:.1f} GiB of weights, {per_token // 1024} KiB of KV cache per token)")
+    if instance_type == "auto":
+        return SizingError(f"{what} does not fit any catalogued instance type with a context of {floor} tokens "
+                           "or more. Use a quantized variant of the model (AWQ, GPTQ or FP8), or a smaller maxModelLen.")
+    spec = instance(instance_type)
+    tps = valid_tp_sizes(facts, spec["gpu_count"])
+    shorter = longest_context(facts, spec, max(tps), wanted) if tps else 0
+    message = f"{what} does not fit {instance_type} ({spec['gpu_count']} x {spec['gpu']}) with a context of {wanted} tokens."
+    if fits:
+        message += f" Instance types that fit: {', '.join(fits[:5])}."
+    if shorter >= CONTEXT_STEP:
+        message += f" Or keep {instance_type} with maxModelLen={shorter} (TP {max(tps)})."
+    elif not fits:
+        message += " Use a quantized variant of the model."
+    return SizingError(message)

@@ -187,9 +187,10 @@ def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_h
     dst = generate(template_dir, tmp_path / "p", monkeypatch, "meta-llama/Llama-3.1-8B-Instruct", "vllm",
                    "answer")
     dep = json.loads((dst / "model.lock.json").read_text())["deployment"]
-    # 8,030,261,248 BF16 params = 14.96 GiB; A10G 22.35 GiB x 0.9 - 2 GiB = 18.12 GiB usable;
+    # 8,030,261,248 BF16 params = 14.96 GiB; L4 22.35 GiB x 0.9 - 2 GiB = 18.12 GiB usable;
     # KV cache 2*32*8*128*2 B = 128 KiB/token -> (18.12-14.96) GiB / 128 KiB = 25,8xx -> 25,600.
-    assert dep["instance_type"] == "ml.g5.xlarge" and dep["tensor_parallel_size"] == 1
+    # ml.g6.xlarge is the cheapest 1-GPU type in the catalog.
+    assert dep["instance_type"] == "ml.g6.xlarge" and dep["tensor_parallel_size"] == 1
     assert dep["weight_memory_gib"] == 14.96 and dep["max_model_len"] == 25600
     assert "lowered from the model's 131072" in (dst / "README.md").read_text()
 
@@ -233,7 +234,7 @@ ERRORS = [
     ({"hfToken": "hf_RejectedTokenValue0000000000000000"}, r"rejected the token"),
     ({"modelName": "openai-community/gpt2", "modelServer": "tensorrt-llm"}, r"TensorRT-LLM.*GPT2LMHeadModel"),
     ({"modelName": "meta-llama/Llama-3.1-70B-Instruct", "instanceType": "ml.g5.xlarge", "hfToken": GRANTED_TOKEN},
-     r"does not fit 'ml\.g5\.xlarge'.*Instance types that fit: .*ml\.p4d\.24xlarge"),
+     r"does not fit ml\.g5\.xlarge \(1 x A10G\).*Instance types that fit: ml\.g6e\.12xlarge \(TP 4\)"),
     ({"hfToken": "$NOT_SET_ANYWHERE"}, r"NOT_SET_ANYWHERE.*not set"),
 ]
 

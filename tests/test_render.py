@@ -192,7 +192,10 @@ def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_h
     # ml.g6.xlarge is the cheapest 1-GPU type in the catalog.
     assert dep["instance_type"] == "ml.g6.xlarge" and dep["tensor_parallel_size"] == 1
     assert dep["weight_memory_gib"] == 14.96 and dep["max_model_len"] == 25600
-    assert "lowered from the model's 131072" in (dst / "README.md").read_text()
+    readme = (dst / "README.md").read_text()
+    assert "lowered from the model's 131072" in readme
+    assert "| weights | 14.96 GiB in total, 14.96 GiB per GPU |" in readme
+    assert "| total per GPU | 20.08 GiB (weights + KV cache + 2 GiB engine overhead) of 22.35 GiB;" in readme
 
 
 def test_user_chat_template_is_used(template_dir, tmp_path, monkeypatch, fake_hub):

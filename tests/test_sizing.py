@@ -166,3 +166,16 @@ def test_catalog_covers_the_issue_families_with_sources():
     assert {"ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge"} <= names
     assert "karpenter" in cat["_source"] and cat["_prices"]["date"] and cat["_prices"]["source_g5_g6_g6e"]
     assert sizing.instance("ml.p5.48xlarge")["fp8"] and not sizing.instance("ml.p4de.24xlarge")["fp8"]
+
+
+@pytest.mark.parametrize("server,arch,message", [
+    ("lmi", "Qwen3ForCausalLM", r"Qwen3ForCausalLM model, which needs vLLM 0\.8\.5 or newer.*modelServer=vllm or sglang"),
+    ("djl", "Gemma3ForCausalLM", r"needs vLLM 0\.8\.0 or newer"),
+    ("tensorrt-llm", "GPT2LMHeadModel", r"TensorRT-LLM 1\.2\.0rc8 has no support we can vouch for GPT2LMHeadModel"),
+])
+def test_servers_that_cannot_run_the_architecture_say_so(server, arch, message):
+    from hooks.project import _check_server_fit
+    f = facts("Qwen/Qwen2.5-0.5B-Instruct")
+    f["architecture"] = arch
+    with pytest.raises(InvalidAnswer, match=message):
+        _check_server_fit(server, f, {})

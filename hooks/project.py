@@ -83,7 +83,7 @@ def is_offline(answers: dict[str, Any]) -> bool:
 def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
-    pin = PIN_RE.match(str(answers.get("modelPin") or ""))
+    pin = PIN_RE.match(str(answers.get("modelPin") or ""))  # "refresh" or "" do not match: resolve anew
     pinned = pin.group("sha") if pin and pin.group("model") == model else None
     offline = is_offline(answers)
     token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
@@ -144,6 +144,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     }
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock,
+        "pin": f"{model}@{facts['sha']}" if facts["sha"] else "",
         "chat_template": template, "chat_template_source": template_source,
         "needs_token": needs_token, "secret_name": secret_name,
         "engine_args": servers.ENGINE_ARGS[server_name],

@@ -102,3 +102,53 @@ def test_offline_from_environment_needs_no_hub(copier_template, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "proj" / "model.lock.json").read_text())["model"]["id"] == \
         "Qwen/Qwen2.5-0.5B-Instruct"
+
+
+def interactive_copy(args, env_extra, cwd, max_enters=40):
+    """Run `copier copy` on a pseudo-terminal and accept every default by pressing Enter."""
+    import pty
+    import select
+    import time
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    env.update(env_extra, TERM="xterm", COLUMNS="120", LINES="40")
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(cwd)
+        os.execvpe(sys.executable, [sys.executable, "-m", "copier", "copy", *args], env)
+    output, last, enters = b"", time.time(), 0
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.3)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output, last = output + chunk, time.time()
+        elif time.time() - last > 0.6:
+            assert enters < max_enters, output.decode(errors="replace")[-2000:]
+            os.write(fd, b"\r")
+            enters, last = enters + 1, time.time()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace"), enters
+
+
+def test_interactive_run_equals_answers_file_and_mcc_replay(copier_template, hub_server, tmp_path):
+    env = base_env(hub_server, tmp_path) | {"HF_TOKEN": GRANTED_TOKEN}
+    code, output, enters = interactive_copy(["--trust", f"git+file://{copier_template}", "asked"], env, tmp_path)
+    assert code == 0, output[-2000:]
+    assert enters >= 10                                     # the questions were really asked
+    assert GRANTED_TOKEN not in output
+    answers = tmp_path / "asked" / ".copier-answers.yml"
+    replay = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(answers),
+                         f"git+file://{copier_template}", "replayed"], env, tmp_path)
+    assert replay.returncode == 0, replay.stderr
+    mcc = tmp_path / "mcc.json"
+    mcc.write_text(json.dumps({"framework": "transformers", "modelName": "Qwen/Qwen2.5-0.5B-Instruct",
+                               "modelServer": "vllm", "hfToken": "$HF_TOKEN"}))
+    from_mcc = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(mcc),
+                           f"git+file://{copier_template}", "mcc"], env, tmp_path)
+    assert from_mcc.returncode == 0, from_mcc.stderr
+    asked = tree_bytes(tmp_path / "asked")
+    assert asked == tree_bytes(tmp_path / "replayed") == tree_bytes(tmp_path / "mcc")

@@ -1,0 +1,169 @@
+"""copier update and replay across template releases: a clone of the template with two
+tags, a project generated from the first, edited and committed, updated to the second."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import responses
+import yaml
+from copier import run_copy, run_update
+
+import hubsim
+from conftest import ROOT, TEMPLATE_PATHS, tree_bytes
+
+QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
+NEW_SHA = "1" * 40
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def releases(tmp_path) -> Path:
+    """The template at 1.0.0, then 1.1.0 with a fix in the serve script and the README."""
+    repo = tmp_path / "template"
+    repo.mkdir()
+    for name in TEMPLATE_PATHS:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, repo / name)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "release 1.0.0")
+    git(repo, "tag", "1.0.0")
+    return repo
+
+
+def release_1_1(repo: Path) -> None:
+    base = repo / "includes" / "serve" / "base.sh.jinja"
+    text = base.read_text()
+    assert "log() { printf '[serve] %s\\n' \"$*\" >&2; }" in text
+    base.write_text(text.replace("log() { printf '[serve] %s\\n' \"$*\" >&2; }",
+                                 "log() { printf '[serve %(%H:%M:%S)T] %s\\n' -1 \"$*\" >&2; }"))
+    readme = repo / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\n## Support\n\nOpen an issue on the template's repository.\n")
+    git(repo, "commit", "-qam", "release 1.1.0: timestamps in serve logs, support section")
+    git(repo, "tag", "1.1.0")
+
+
+def generate(repo: Path, dst: Path, **data) -> Path:
+    run_copy(str(repo), str(dst), data={"modelName": QWEN, **data}, defaults=True, unsafe=True, quiet=True,
+             vcs_ref="1.0.0")
+    git(dst, "init", "-q")
+    git(dst, "add", "-A")
+    git(dst, "commit", "-qm", "generated")
+    return dst
+
+
+def test_update_merges_user_edits_keeps_pin_and_needs_no_hub(releases, tmp_path, fake_hub):
+    dst = generate(releases, tmp_path / "proj")
+    answers_before = (dst / ".copier-answers.yml").read_text()
+    # The user's edits: one in a file the template changes, one in a file it does not, one owned file.
+    serve = dst / "code" / "serve"
+    serve.write_text(serve.read_text().replace("set -euo pipefail\n", "set -euo pipefail\nexport TEAM_FLAG=1\n"))
+    (dst / ".env").write_text("HF_TOKEN=hf_userownedvalue000000000\n")
+    dockerfile = dst / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# our team's note\n")
+    git(dst, "add", "-A")
+    git(dst, "commit", "-qm", "our edits")
+    release_1_1(releases)
+    fake_hub.requests.clear()
+
+    run_update(str(dst), defaults=True, unsafe=True, overwrite=True, quiet=True)
+
+    text = serve.read_text()
+    assert "export TEAM_FLAG=1" in text and "%(%H:%M:%S)T" in text          # both changes merged
+    assert "## Support" in (dst / "README.md").read_text()
+    assert dockerfile.read_text().endswith("# our team's note\n")
+    assert (dst / ".env").read_text() == "HF_TOKEN=hf_userownedvalue000000000\n"   # user-owned, untouched
+    for path in dst.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert not path.name.endswith(".rej"), path
+            assert b"<<<<<<< " not in path.read_bytes(), path
+    answers_after = (dst / ".copier-answers.yml").read_text()
+    before, after = yaml.safe_load(answers_before), yaml.safe_load(answers_after)
+    assert after.pop("_commit") == "1.1.0" and before.pop("_commit") == "1.0.0"
+    assert before == after                                                   # the pin and every answer kept
+    assert after["modelPin"] == f"{QWEN}@{hubsim.info(QWEN)['sha']}"
+    assert fake_hub.requests == []                                          # pinned sha in the cache
+
+
+def test_conflicting_edit_is_reported_with_markers(releases, tmp_path, fake_hub):
+    dst = generate(releases, tmp_path / "proj")
+    serve = dst / "code" / "serve"
+    serve.write_text(serve.read_text().replace("log() { printf '[serve] %s\\n' \"$*\" >&2; }",
+                                               "log() { printf '[our-serve] %s\\n' \"$*\" >&2; }"))
+    git(dst, "commit", "-qam", "our log prefix")
+    release_1_1(releases)
+    run_update(str(dst), defaults=True, unsafe=True, overwrite=True, quiet=True)
+    text = serve.read_text()
+    assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
+    assert "[our-serve]" in text and "%(%H:%M:%S)T" in text
+
+
+def test_offline_update_works_from_the_cache(releases, tmp_path, fake_hub):
+    dst = generate(releases, tmp_path / "proj", modelName="openai-community/gpt2")   # not shipped: cache only
+    release_1_1(releases)
+    with responses.RequestsMock():   # no hub at all
+        run_update(str(dst), data={"offline": True}, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    lock = json.loads((dst / "model.lock.json").read_text())
+    assert lock["model"]["sha"] == hubsim.info("openai-community/gpt2")["sha"]
+
+
+def test_refresh_moves_the_pin_and_shows_what_changed(releases, tmp_path, fake_hub, monkeypatch):
+    dst = generate(releases, tmp_path / "proj")
+    old_sha = hubsim.info(QWEN)["sha"]
+    real_info = hubsim.info
+    # The model gets a new commit on main: same files, a new sha and a longer context.
+    def newer(model_id):
+        data = real_info(model_id)
+        if model_id == QWEN:
+            data["sha"] = NEW_SHA
+        return data
+    monkeypatch.setattr(hubsim, "info", newer)
+    real_answer = fake_hub.answer
+
+    def answer(method, path, headers):
+        status, head, body = real_answer(method, path, headers)
+        if path == f"/{QWEN}/resolve/{NEW_SHA}/config.json":
+            config = json.loads(body)
+            config["max_position_embeddings"] = 65536
+            body = json.dumps(config).encode()
+        return status, head, body
+    monkeypatch.setattr(fake_hub, "answer", answer)
+
+    run_update(str(dst), data={"modelPin": "refresh"}, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert answers["modelPin"] == f"{QWEN}@{NEW_SHA}"
+    diff = git(dst, "diff", "--", "model.lock.json")
+    assert f'-    "sha": "{old_sha}"' in diff and f'+    "sha": "{NEW_SHA}"' in diff
+    assert '+    "max_position_embeddings": 65536' in diff
+    # and the next plain update keeps the new pin without calling the hub
+    git(dst, "add", "-A")
+    git(dst, "commit", "-qm", "refresh model")
+    fake_hub.requests.clear()
+    run_update(str(dst), defaults=True, unsafe=True, overwrite=True, quiet=True, vcs_ref="1.0.0")
+    assert yaml.safe_load((dst / ".copier-answers.yml").read_text())["modelPin"] == f"{QWEN}@{NEW_SHA}"
+    assert fake_hub.requests == []
+
+
+def test_replay_of_answers_file_is_byte_identical(releases, tmp_path, fake_hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", hubsim.GRANTED_TOKEN)
+    first = tmp_path / "first"
+    run_copy(str(releases), str(first), data={"modelName": "meta-llama/Llama-3.1-8B-Instruct",
+                                             "modelServer": "lmi"}, defaults=True, unsafe=True, quiet=True)
+    answers = yaml.safe_load((first / ".copier-answers.yml").read_text())
+    fake_hub.requests.clear()
+    second = tmp_path / "second"
+    run_copy(str(releases), str(second), data={k: v for k, v in answers.items() if not k.startswith("_")},
+             defaults=True, unsafe=True, quiet=True)
+    assert tree_bytes(first) == tree_bytes(second)
+    assert fake_hub.requests == []

@@ -60,11 +60,9 @@ def copier_defaults() -> dict:
     return {}
 
 
-@pytest.fixture(scope="session")
-def template_dir(tmp_path_factory) -> Path:
-    """The template as a plain folder (no git): copier renders it without cloning, which keeps
-    the render matrix fast. Tests of update and versions use pytest-copier's git copy."""
-    dst = tmp_path_factory.mktemp("template-plain")
+def copy_template(dst: Path) -> Path:
+    """The files copier needs from this checkout, copied to ``dst``."""
+    dst.mkdir(parents=True, exist_ok=True)
     for name in TEMPLATE_PATHS:
         src = ROOT / name
         if src.is_dir():
@@ -72,6 +70,13 @@ def template_dir(tmp_path_factory) -> Path:
         else:
             shutil.copy2(src, dst / name)
     return dst
+
+
+@pytest.fixture(scope="session")
+def template_dir(tmp_path_factory) -> Path:
+    """The template as a plain folder (no git): copier renders it without cloning, which keeps
+    the render matrix fast. Tests of update and versions use git copies."""
+    return copy_template(tmp_path_factory.mktemp("template-plain"))
 
 
 def tree_bytes(path: Path) -> dict[str, bytes]:

@@ -4,7 +4,6 @@ tags, a project generated from the first, edited and committed, updated to the s
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import yaml
 from copier import run_copy, run_update
 
 import hubsim
-from conftest import ROOT, TEMPLATE_PATHS, tree_bytes
+from conftest import copy_template, tree_bytes
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 NEW_SHA = "1" * 40
@@ -27,14 +26,7 @@ def git(cwd: Path, *args: str) -> str:
 @pytest.fixture
 def releases(tmp_path) -> Path:
     """The template at 1.0.0, then 1.1.0 with a fix in the serve script and the README."""
-    repo = tmp_path / "template"
-    repo.mkdir()
-    for name in TEMPLATE_PATHS:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, repo / name)
+    repo = copy_template(tmp_path / "template")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "release 1.0.0")

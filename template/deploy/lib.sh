@@ -80,29 +80,60 @@ ecr_repo_name() {
 
 # Image tag: <version>-<git short sha>[-dirty]. The version is the newest git tag
 # (git describe), else the VERSION file, else 0.0.0. IMAGE_TAG overrides all.
+# tag_parts sets TAG_VERSION, TAG_SHA (may be empty), TAG_DIRTY (0|1) and
+# TAG_EXACT (1 when HEAD carries the version's git tag).
+tag_parts() {
+  TAG_VERSION=""
+  TAG_SHA=""
+  TAG_DIRTY=0
+  TAG_EXACT=0
+  if git -C "$PROJECT_DIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    TAG_VERSION="$(git -C "$PROJECT_DIR" describe --tags --abbrev=0 2>/dev/null || true)"
+    TAG_SHA="$(git -C "$PROJECT_DIR" rev-parse --short HEAD 2>/dev/null || true)"
+    if [[ -n "$TAG_SHA" ]] && [[ -n "$(git -C "$PROJECT_DIR" status --porcelain 2>/dev/null)" ]]; then
+      TAG_DIRTY=1
+    fi
+    if [[ -n "$TAG_VERSION" ]] && git -C "$PROJECT_DIR" describe --tags --exact-match HEAD >/dev/null 2>&1; then
+      TAG_EXACT=1
+    fi
+  fi
+  if [[ -z "$TAG_VERSION" && -f "$PROJECT_DIR/VERSION" ]]; then
+    TAG_VERSION="$(tr -d '[:space:]' <"$PROJECT_DIR/VERSION")"
+  fi
+  TAG_VERSION="${TAG_VERSION:-0.0.0}"
+  TAG_VERSION="${TAG_VERSION#v}"
+}
+
+# docker_tag STRING -> a valid Docker tag: [A-Za-z0-9_.-], not starting with . or -,
+# at most 128 characters.
+docker_tag() {
+  local tag
+  tag="$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '-')"
+  tag="${tag#[.-]}"
+  printf '%s\n' "${tag:0:128}"
+}
+
 image_tag() {
   if [[ -n "${IMAGE_TAG:-}" ]]; then
     printf '%s\n' "$IMAGE_TAG"
     return
   fi
-  local version="" sha="" tag
-  if git -C "$PROJECT_DIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    version="$(git -C "$PROJECT_DIR" describe --tags --abbrev=0 2>/dev/null || true)"
-    sha="$(git -C "$PROJECT_DIR" rev-parse --short HEAD 2>/dev/null || true)"
-    if [[ -n "$sha" ]] && [[ -n "$(git -C "$PROJECT_DIR" status --porcelain 2>/dev/null)" ]]; then
-      sha="$sha-dirty"
-    fi
-  fi
-  if [[ -z "$version" && -f "$PROJECT_DIR/VERSION" ]]; then
-    version="$(tr -d '[:space:]' <"$PROJECT_DIR/VERSION")"
-  fi
-  version="${version:-0.0.0}"
-  version="${version#v}"
-  tag="$version${sha:+-$sha}"
-  # Docker tags: [A-Za-z0-9_.-], not starting with . or -, at most 128 characters.
-  tag="$(printf '%s' "$tag" | tr -c 'A-Za-z0-9_.-' '-')"
-  tag="${tag#[.-]}"
-  printf '%s\n' "${tag:0:128}"
+  local sha
+  tag_parts
+  sha="$TAG_SHA"
+  [[ -n "$sha" && $TAG_DIRTY -eq 1 ]] && sha="$sha-dirty"
+  docker_tag "$TAG_VERSION${sha:+-$sha}"
+}
+
+# release_tags -> the extra tags push.sh adds, one a line: from a clean git
+# checkout the short sha, and the version when HEAD carries its tag. None when
+# IMAGE_TAG is set or the tree has uncommitted changes.
+release_tags() {
+  [[ -z "${IMAGE_TAG:-}" ]] || return 0
+  tag_parts
+  [[ -n "$TAG_SHA" && $TAG_DIRTY -eq 0 ]] || return 0
+  [[ $TAG_EXACT -eq 1 ]] && docker_tag "$TAG_VERSION"
+  docker_tag "$TAG_SHA"
 }
 
 # Project facts ---------------------------------------------------------------

@@ -10,7 +10,11 @@ Usage: deploy/push.sh [options]
 
 Creates the ECR repository <project> when it is missing (scan on push,
 AES256 encryption), logs Docker in to the registry, tags the image built by
-deploy/build.sh and pushes it. Prints the pushed image URI on stdout.
+deploy/build.sh and pushes it. Safe to run again. Prints the pushed image URI
+(the one deploy/deploy.sh deploys) on stdout.
+
+Tags: <version>-<git short sha> (what deploy.sh deploys); from a clean git
+checkout also <git short sha>, and <version> when HEAD carries that git tag.
 
 Options:
   --tag TAG       push <project>:TAG (default: the tag build.sh computes)
@@ -52,8 +56,14 @@ if [[ "$login" -eq 1 ]]; then
     | docker login --username AWS --password-stdin "$registry" >/dev/null \
     || die "docker login to $registry failed"
 fi
-docker tag "$local_image" "$remote"
-info "pushing $remote"
-docker push "$remote" >&2 || die "docker push $remote failed"
-info "pushed $remote"
+tags=("$tag")
+while IFS= read -r extra; do
+  if [[ -n "$extra" && "$extra" != "$tag" ]]; then tags+=("$extra"); fi
+done < <(release_tags)
+for t in "${tags[@]}"; do
+  docker tag "$local_image" "$registry/$REPO_NAME:$t" || die "docker tag $local_image failed"
+  info "pushing $registry/$REPO_NAME:$t"
+  docker push "$registry/$REPO_NAME:$t" >&2 || die "docker push $registry/$REPO_NAME:$t failed"
+done
+info "pushed $remote${tags[1]:+ (also tagged ${tags[*]:1})}"
 printf '%s\n' "$remote"

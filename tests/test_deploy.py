@@ -131,6 +131,24 @@ def test_no_credentials_is_one_clear_error(projects, tmp_path):
         assert len(lines) == 1, (script, result.stderr)
         assert lines[0].startswith("error: no usable AWS credentials"), (script, result.stderr)
         assert "Traceback" not in result.stderr
+    # secret.sh (a gated project, token given) and codebuild.sh too; the token is not echoed.
+    gated = helpers.hand_made(tmp_path / "gated")
+    helpers.make_gated(gated)
+    for project, script, extra in [(gated, "secret.sh", {"HF_TOKEN": helpers.FAKE_TOKEN}),
+                                   (projects["codebuild"], "codebuild.sh", {})]:
+        result = helpers.run(project, script, env={**env, **extra})
+        assert result.returncode == 1, (script, result.stderr)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: no usable AWS credentials"), (script, result.stderr)
+        assert helpers.FAKE_TOKEN not in result.stderr + result.stdout
+
+
+def test_build_refuses_token_build_args(projects):
+    for arg in [f"HF_TOKEN={helpers.FAKE_TOKEN}", f"MY_TOKEN={helpers.FAKE_TOKEN}", "HUGGING_FACE_HUB_TOKEN"]:
+        result = helpers.run(projects["sagemaker"], "build.sh", "--", "--build-arg", arg, env=helpers.clean_env())
+        assert result.returncode == 1, arg
+        assert result.stderr.startswith("error: a Hugging Face token must not be a build argument"), result.stderr
+        assert helpers.FAKE_TOKEN not in result.stderr
 
 
 def test_missing_lock_is_one_clear_error(tmp_path):

@@ -46,8 +46,8 @@ def project(rendered, tmp_path, moto):
     return dst, lock
 
 
-def put_image(moto, repo: str, tag: str = TAG) -> None:
-    ecr = moto.client("ecr")
+def put_image(moto, repo: str, tag: str = TAG, region: str = "us-east-1") -> None:
+    ecr = moto.client("ecr", region)
     ecr.create_repository(repositoryName=repo)
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                 "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
@@ -201,13 +201,16 @@ def test_full_lifecycle(project, moto):
     assert sm.list_models()["Models"] == []
     assert [r for r in iam.list_roles()["Roles"] if r["RoleName"] == role_name] == []
     assert moto.client("ecr").describe_repositories()["repositories"] == []
-    # The secret stays unless asked for.
+    # The secret stays unless asked for, and cleanup says so.
     assert sm_secrets.describe_secret(SecretId=secret_name)["ARN"] == secret_arn
+    assert f"  - secret {secret_name} (--delete-secret)" in result.stderr
+    assert "--delete-role)" not in result.stderr and "--delete-repository)" not in result.stderr
 
     # Again: nothing to do, still success.
     result = helpers.run(proj, "cleanup.sh", "--yes", env=env)
     assert result.returncode == 0, result.stderr
     assert "nothing to delete" in result.stderr
+    assert f"  - secret {secret_name} (--delete-secret)" in result.stderr
 
 
 def test_missing_image_and_missing_role(project, moto):
@@ -265,6 +268,8 @@ def test_failed_endpoint_prints_reason_and_logs(project, moto):
     # Whatever the failure left, cleanup removes.
     result = helpers.run(proj, "cleanup.sh", "--endpoint-name", name, "--yes", env=env)
     assert result.returncode == 0, result.stderr
+    assert f"  - IAM role {name}-sagemaker-exec (--delete-role)" in result.stderr
+    assert f"  - ECR repository {lock['project']['name']} (--delete-repository)" in result.stderr
     sm = moto.client("sagemaker")
     assert sm.list_endpoints()["Endpoints"] == []
     assert sm.list_endpoint_configs()["EndpointConfigs"] == []
@@ -278,10 +283,75 @@ def test_failure_before_endpoint_rolls_back(project, moto):
     put_image(moto, lock["project"]["name"])
     result = helpers.run(proj, "deploy.sh", "--instance-type", "ml.t1.bogus", env=env)
     assert result.returncode == 1
-    assert "create-endpoint-config failed" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1] == f"removed model {lock['project']['name']}"
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: 'ml.t1.bogus' is not a SageMaker endpoint instance type")
     sm = moto.client("sagemaker")
     assert sm.list_models()["Models"] == []
     assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+
+
+def test_region_without_the_instance_type(rendered, tmp_path, moto):
+    """AWS refuses the type in this region: say so, suggest a fix, leave nothing but the role."""
+    moto.reset()
+    proj = tmp_path / "proj"
+    shutil.copytree(rendered, proj)
+    lock_path = proj / "model.lock.json"
+    lock = json.loads(lock_path.read_text())
+    region = "eu-south-2"  # tests/aws/moto_launcher.py: REGION_WITHOUT_GPUS
+    lock["project"]["aws_region"] = region
+    lock_path.write_text(json.dumps(lock))
+    name, itype = lock["project"]["name"], lock["deployment"]["instance_type"]
+    env = moto.env(IMAGE_TAG=TAG)
+    put_image(moto, name, region=region)
+    result = helpers.run(proj, "deploy.sh", env=env)
+    assert result.returncode == 1
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: SageMaker does not offer {itype} for endpoints in {region} (AWS: ")
+    assert "is not supported for the chosen region" in error
+    assert "--instance-type" in error and "awsRegion=" in error and "project.aws_region" in error
+    assert "Traceback" not in result.stderr
+    sm = moto.client("sagemaker", region)
+    assert sm.list_models()["Models"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_endpoints()["Endpoints"] == []
+
+    # The execution role it made is reused by the next deploy; cleanup removes it on request.
+    iam = moto.client("iam")
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == [f"{name}-sagemaker-exec"]
+    result = helpers.run(proj, "cleanup.sh", "--yes", "--delete-role", "--delete-repository", env=env)
+    assert result.returncode == 0, result.stderr
+    assert iam.list_roles()["Roles"] == []
+    assert moto.client("ecr", region).describe_repositories()["repositories"] == []
+
+    # Another instance type in the same region works.
+    put_image(moto, name, region=region)
+    result = helpers.run(proj, "deploy.sh", "--instance-type", "ml.m5.xlarge", "--no-wait", env=env)
+    assert result.returncode == 0, result.stderr
+    assert sm.describe_endpoint_config(EndpointConfigName=name)["ProductionVariants"][0]["InstanceType"] == \
+        "ml.m5.xlarge"
+
+
+def test_no_quota_for_the_instance_type(rendered, tmp_path, moto):
+    """CreateEndpoint refused with ResourceLimitExceeded: point at Service Quotas and roll back."""
+    moto.reset()
+    proj = tmp_path / "proj"
+    shutil.copytree(rendered, proj)
+    lock = json.loads((proj / "model.lock.json").read_text())
+    itype = lock["deployment"]["instance_type"]
+    env = moto.env(IMAGE_TAG=TAG)
+    put_image(moto, lock["project"]["name"])
+    name = "quota-endpoint"  # the moto launcher refuses endpoints named quota-*
+    result = helpers.run(proj, "deploy.sh", "--endpoint-name", name, env=env)
+    assert result.returncode == 1
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: your account may not run {itype} endpoints in us-east-1")
+    assert f"'{itype} for endpoint usage'" in error and "servicequotas" in error
+    assert f"removed endpoint config {name}" in result.stderr and f"removed model {name}" in result.stderr
+    sm = moto.client("sagemaker")
+    assert sm.list_models()["Models"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_endpoints()["Endpoints"] == []
 
 
 def test_left_over_model_is_reported(project, moto):

@@ -37,6 +37,14 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+# Build arguments are kept in the image's history: never a token.
+for arg in ${extra[@]+"${extra[@]}"}; do
+  case "$arg" in
+    *HF_TOKEN*|*HUGGING_FACE_HUB_TOKEN*|*=hf_[A-Za-z0-9]*|hf_[A-Za-z0-9]*)
+      die "a Hugging Face token must not be a build argument (it would be readable in 'docker history'); the container reads it at run time (.env locally, deploy/secret.sh on SageMaker)" ;;
+  esac
+done
+
 need_cmd docker "https://docs.docker.com/get-docker/"
 load_project
 base_image="$(lock_require server.image)" || exit 1

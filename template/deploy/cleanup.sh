@@ -49,6 +49,32 @@ check_aws
 role_name="$(printf '%s' "${ENDPOINT_NAME:0:48}" | sed 's/-*$//')-sagemaker-exec"
 secret_name="$(lock_get project.hf_token_secret_name)" || exit 1
 
+# report_kept: name what this run leaves in place and how to remove it too.
+report_kept() {
+  local kept=() out err
+  if [[ $delete_repo -eq 0 ]] && aws_try out err ecr describe-repositories --repository-names "$REPO_NAME" --output json; then
+    kept+=("ECR repository $REPO_NAME (--delete-repository)")
+  fi
+  if [[ $delete_role -eq 0 ]] && aws_try out err iam get-role --role-name "$role_name" --output json; then
+    kept+=("IAM role $role_name (--delete-role)")
+  fi
+  if [[ $delete_secret -eq 0 && -n "$secret_name" ]] \
+      && aws_try out err secretsmanager describe-secret --secret-id "$secret_name" --output json; then
+    kept+=("secret $secret_name (--delete-secret)")
+  fi
+  if [[ $delete_codebuild -eq 0 && "$DEPLOY_TARGET" == "codebuild" ]]; then
+    codebuild_names
+    if aws_try out err codebuild batch-get-projects --names "$CB_PROJECT" --query 'projects[].name' --output text \
+        && [[ -n "$out" && "$out" != "None" ]]; then
+      kept+=("CodeBuild project $CB_PROJECT, its bucket and role (--delete-codebuild)")
+    fi
+  fi
+  [[ ${#kept[@]} -gt 0 ]] || return 0
+  log "kept (pass the option to delete it too):"
+  local item
+  for item in "${kept[@]}"; do log "  - $item"; done
+}
+
 # Collect what exists.
 configs=()
 models=()
@@ -89,6 +115,7 @@ fi
 
 if [[ ${#plan[@]} -eq 0 ]]; then
   info "nothing to delete for $ENDPOINT_NAME in $REGION"
+  report_kept
   exit 0
 fi
 log "This deletes, in $REGION:"
@@ -170,3 +197,4 @@ if [[ $delete_codebuild -eq 1 ]]; then
 fi
 [[ $failed -eq 0 ]] || die "some resources could not be deleted (see the warnings above); run deploy/cleanup.sh again"
 info "clean-up of $ENDPOINT_NAME done"
+report_kept

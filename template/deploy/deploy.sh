@@ -69,6 +69,9 @@ model_sha="$(lock_get model.sha)" || exit 1
 server_name="$(lock_get server.name)" || exit 1
 poll="${DEPLOY_POLL_SECONDS:-30}"
 
+[[ -z "$timeout" || "$timeout" =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout'"
+[[ "$poll" =~ ^[1-9][0-9]*$ ]] || die "DEPLOY_POLL_SECONDS wants whole seconds, got '$poll'"
+
 for kv in ${extra_env[@]+"${extra_env[@]}"}; do
   key="${kv%%=*}"
   [[ "$kv" == *=* && "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "--env wants KEY=VALUE, got '$kv'"
@@ -82,6 +85,24 @@ done
 check_aws
 model_name="$ENDPOINT_NAME"
 config_name="$ENDPOINT_NAME"
+
+# instance_type_refused ERR: when AWS refused the instance type (not offered in this
+# region, or no quota for it), die with what to do instead; otherwise return 1.
+instance_type_refused() {
+  local err="$1" first
+  first="$(grep -v '^[[:space:]]*$' <<<"$err" | head -n 1)"
+  if grep -q 'ResourceLimitExceeded' <<<"$err"; then
+    die "your account may not run $instance_type endpoints in $REGION (AWS: ${first}). Ask for more in Service Quotas ('$instance_type for endpoint usage': https://console.aws.amazon.com/servicequotas/home/services/sagemaker/quotas), or deploy another instance type (--instance-type) or in another region (project.aws_region in model.lock.json, or regenerate with awsRegion=...)."
+  fi
+  grep -q 'ValidationException' <<<"$err" || return 1
+  if grep -qi 'enum value set' <<<"$err"; then
+    die "'$instance_type' is not a SageMaker endpoint instance type (AWS: ${first:0:300}...). Choose another one (--instance-type, or regenerate with instanceType=...)."
+  fi
+  if grep -qiE 'instance ?type' <<<"$err" || grep -qF "$instance_type" <<<"$err"; then
+    die "SageMaker does not offer $instance_type for endpoints in $REGION (AWS: ${first}). Deploy in a region that has it (set project.aws_region in model.lock.json, or regenerate with awsRegion=...), or choose another instance type (--instance-type, or regenerate with instanceType=...)."
+  fi
+  return 1
+}
 
 # 1. Nothing of that name may exist yet -----------------------------------------
 status="$(endpoint_status "$ENDPOINT_NAME")" || exit 1
@@ -257,10 +278,11 @@ if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$
   if [[ -n "$volume_size" ]] && grep -qi 'volume' <<<"$err"; then
     warn "$instance_type does not take VolumeSizeInGB (it has instance storage); creating the config without it"
     write_config 0
-    awsr sagemaker create-endpoint-config --cli-input-json "file://$work/config.json" >/dev/null \
-      || die "create-endpoint-config failed"
+    if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$work/config.json" --output json; then
+      instance_type_refused "$err" || die "create-endpoint-config failed: $err"
+    fi
   else
-    die "create-endpoint-config failed: $err"
+    instance_type_refused "$err" || die "create-endpoint-config failed: $err"
   fi
 fi
 created_config=1
@@ -270,7 +292,7 @@ info "creating endpoint $ENDPOINT_NAME"
 if ! aws_try out err sagemaker create-endpoint --endpoint-name "$ENDPOINT_NAME" \
     --endpoint-config-name "$config_name" --tags "Key=project,Value=$PROJECT_NAME" --output json; then
   grep -qi 'already exist' <<<"$err" && die "endpoint '$ENDPOINT_NAME' already exists (created by someone else just now?)"
-  die "create-endpoint failed: $err"
+  instance_type_refused "$err" || die "create-endpoint failed: $err"
 fi
 endpoint_started=1
 
@@ -304,6 +326,9 @@ while :; do
         --query FailureReason --output text 2>/dev/null || true)"
       log "endpoint $ENDPOINT_NAME: ${status:-gone}; reason: ${reason:-unknown}"
       print_endpoint_logs "$ENDPOINT_NAME" 50
+      if grep -qiE 'capacity|instance type' <<<"$reason"; then
+        log "hint: $instance_type may be short or not offered in $REGION: try again later, another --instance-type, or another region."
+      fi
       die "deployment of $ENDPOINT_NAME failed (${reason:-status ${status:-gone}}). Remove what is left with deploy/cleanup.sh." ;;
   esac
   if (( elapsed >= timeout )); then

@@ -117,10 +117,10 @@ class Moto:
                          AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
                          DEPLOY_POLL_SECONDS="1", **extra)
 
-    def client(self, service: str):
+    def client(self, service: str, region: str = "us-east-1"):
         import boto3
 
-        return boto3.client(service, region_name="us-east-1", endpoint_url=self.url,
+        return boto3.client(service, region_name=region, endpoint_url=self.url,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def set_endpoint_results(self, results: list[dict]) -> None:

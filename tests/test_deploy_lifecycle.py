@@ -276,6 +276,30 @@ def test_failed_endpoint_prints_reason_and_logs(project, moto):
     assert sm.list_models()["Models"] == []
 
 
+def test_wait_times_out_then_cleanup(rendered, tmp_path, moto):
+    moto.reset()
+    proj = tmp_path / "proj"
+    shutil.copytree(rendered, proj)
+    lock = json.loads((proj / "model.lock.json").read_text())
+    env = moto.env(IMAGE_TAG=TAG)
+    put_image(moto, lock["project"]["name"])
+    name = "slow-endpoint"  # the moto launcher keeps endpoints named slow-* Creating
+    result = helpers.run(proj, "deploy.sh", "--endpoint-name", name, "--timeout", "2", env=env)
+    assert result.returncode == 1
+    assert "still Creating" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith(f"error: endpoint {name} is still Creating after ")
+    assert "deploy/cleanup.sh" in result.stderr
+    result = helpers.run(proj, "deploy.sh", "--timeout", "soon", env=env)
+    assert result.returncode == 1 and "--timeout wants whole seconds" in result.stderr
+
+    result = helpers.run(proj, "cleanup.sh", "--endpoint-name", name, "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    sm = moto.client("sagemaker")
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_models()["Models"] == []
+
+
 def test_failure_before_endpoint_rolls_back(project, moto):
     proj, lock = project
     env = moto.env(IMAGE_TAG=TAG)

@@ -4,6 +4,7 @@ moto 5's CreateEndpointConfig checks InstanceType against an old list without
 ml.g5/ml.g6/ml.g6e/ml.p4d/ml.p5. Widen it instead of testing with a type we would
 never deploy. Test hooks (not claims about real regions or accounts):
   - endpoints named fail-* end up Failed, like a container that never answered /ping;
+  - endpoints named slow-* stay Creating;
   - endpoints named quota-* are refused with ResourceLimitExceeded (an account quota of 0);
   - in REGION_WITHOUT_GPUS, CreateEndpointConfig refuses GPU instance types with the
     message AWS gives for a type the region does not offer.
@@ -40,6 +41,8 @@ def _endpoint_init(self, *args, **kwargs) -> None:
     if self.endpoint_name.startswith("fail-"):
         self.endpoint_status = "Failed"
         self.failure_reason = FAILURE_REASON
+    elif self.endpoint_name.startswith("slow-"):
+        self.endpoint_status = "Creating"
 
 
 sagemaker_models.FakeEndpoint.__init__ = _endpoint_init

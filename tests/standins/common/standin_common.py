@@ -140,6 +140,9 @@ def chat_chunks(body, model):
 
 # ---------------------------------------------------------------- HTTP
 class Handler(BaseHTTPRequestHandler):
+    # The real engines run on uvicorn, which sets TCP_NODELAY; without it a keep-alive client
+    # (nginx) waits ~40 ms on Nagle + delayed ACK for every answer written in two parts.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     routes = {}        # (METHOD, path) -> callable(handler)
     server_name = "standin"

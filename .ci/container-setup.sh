@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a Debian/Ubuntu machine for the container tests (pytest -m container):
-# docker.io, nginx (for `nginx -t`), debootstrap (stand-in base image); start dockerd and wait.
+# docker.io, nginx (for `nginx -t`), debootstrap (stand-in base image), docker-registry (local
+# registry standing in for ECR in the push test); start dockerd and wait.
 # Idempotent: installs only what is missing and starts dockerd only when it is not answering.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ need=()
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

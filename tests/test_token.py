@@ -35,10 +35,10 @@ def test_order_hf_token_then_legacy_then_file(tmp_path):
     token_path = tmp_path / "hf" / "token"
     token_path.parent.mkdir()
     token_path.write_text(GRANTED_TOKEN + "\n")
-    env = {"HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": "hf_legacyxxxxxxxx"}
+    env = {"HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": FAKE_TOKEN, "HUGGING_FACE_HUB_TOKEN": "hf_legacyTokenValue1"}
     assert resolve_token("", env) == FAKE_TOKEN
     del env["HF_TOKEN"]
-    assert resolve_token("", env) == "hf_legacyxxxxxxxx"
+    assert resolve_token("", env) == "hf_legacyTokenValue1"
     del env["HUGGING_FACE_HUB_TOKEN"]
     assert resolve_token("", env) == GRANTED_TOKEN
     token_path.unlink()

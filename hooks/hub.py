@@ -246,9 +246,10 @@ class HubClient:
         message = response.headers.get("X-Error-Message", "")
         if not message:
             try:
-                message = str(response.json().get("error", ""))
+                body = response.json()
             except ValueError:
-                message = ""
+                body = None
+            message = str(body.get("error", "")) if isinstance(body, dict) else ""
         page = f"{self.base_url}/{model_id}"
         if code == "GatedRepo":
             who = ("the token used has not been granted access" if self.token
@@ -364,8 +365,9 @@ def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None
         client = client or HubClient(token=token)
         print(f"Reading {model_id} ({want or revision}) from {client.base_url} ...", file=sys.stderr)
         snap = client.snapshot(model_id, want or revision, cache)
-        snap.revision = revision
+        snap.revision = revision if want is None else want   # a pinned fetch must not move refs/<branch>
         cache.put(snap)
+        snap.revision = revision
     _PROCESS_CACHE[key] = snap
     return snap
 

@@ -71,23 +71,57 @@ def check_answers(answers: dict[str, Any]) -> None:
     for key in ("tensorParallelSize", "maxModelLen"):
         if given(key):
             _int(answers, key)
-    if given("chatTemplateFile") and not Path(str(answers["chatTemplateFile"])).expanduser().is_file():
+    if given("chatTemplateFile") and chat_template_path(str(answers["chatTemplateFile"])) is None:
         raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file. Give the "
                             "path of a Jinja chat template, or leave it empty to use the model's own.")
+
+
+def chat_template_path(given: str) -> Path | None:
+    """The user's chat template file. The answers file stores it as an absolute path; when that
+    path is gone (another machine, a moved file) and copier runs inside the generated project
+    (an update), the project's own copy in code/chat_template.jinja is used."""
+    path = Path(given).expanduser()
+    if path.is_file():
+        return path.resolve()
+    own = Path.cwd() / "code" / "chat_template.jinja"
+    if (Path.cwd() / ".copier-answers.yml").is_file() and own.is_file():
+        print(f"note: chatTemplateFile {given} is not here; using this project's {own.relative_to(Path.cwd())}",
+              file=sys.stderr)
+        return own.resolve()
+    return None
 
 
 def is_offline(answers: dict[str, Any]) -> bool:
     return _bool(answers.get("offline", False)) or hub.offline_from_env()
 
 
+def pinned_sha(answers: dict[str, Any]) -> str | None:
+    """The sha of a still-valid modelPin. "refresh" or "" do not match (resolve anew); a pin of
+    another model, or a modelRevision that is itself another commit, makes the pin stale."""
+    model = str(answers["modelName"])
+    revision = str(answers.get("modelRevision") or "main")
+    pin = PIN_RE.match(str(answers.get("modelPin") or ""))
+    if not pin or pin.group("model") != model:
+        return None
+    if hub.SHA_RE.match(revision) and revision != pin.group("sha"):
+        return None
+    return pin.group("sha")
+
+
 def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
-    pin = PIN_RE.match(str(answers.get("modelPin") or ""))  # "refresh" or "" do not match: resolve anew
-    pinned = pin.group("sha") if pin and pin.group("model") == model else None
+    pinned = pinned_sha(answers)
     offline = is_offline(answers)
+    if offline and str(answers.get("modelPin") or "") == "refresh":
+        raise InvalidAnswer("modelPin=refresh needs the HuggingFace Hub, but this project generates offline. "
+                            "Add -d offline=false (and unset HF_HUB_OFFLINE).")
     token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
-    return hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
+    snap = hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
+    if snap is None and pinned:
+        raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
+                            "generation is offline. Run once with -d offline=false (and a network) to cache it.")
+    return snap
 
 
 def model_pin(answers: dict[str, Any]) -> str:
@@ -98,9 +132,10 @@ def model_pin(answers: dict[str, Any]) -> str:
 
 
 def _chat_template(answers: dict[str, Any], facts: dict[str, Any]) -> tuple[str | None, str]:
-    path = str(answers.get("chatTemplateFile") or "").strip()
-    if path:
-        return Path(path).expanduser().read_text(encoding="utf-8"), f"your file {Path(path).name}"
+    given = str(answers.get("chatTemplateFile") or "").strip()
+    if given:
+        path = chat_template_path(given)
+        return path.read_text(encoding="utf-8"), f"your file {path.name}"
     if facts.get("chat_template"):
         return facts["chat_template"], "the model's tokenizer"
     return None, "none"
@@ -118,7 +153,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     if snap is None:
         print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
               "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
-              "again online to fill them in.", file=sys.stderr)
+              "`copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
     template, template_source = _chat_template(answers, facts)
     _check_server_fit(server_name, facts, answers)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
@@ -145,6 +180,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock,
         "pin": f"{model}@{facts['sha']}" if facts["sha"] else "",
+        "chat_template_file": str(chat_template_path(str(answers["chatTemplateFile"])))
+        if str(answers.get("chatTemplateFile") or "").strip() else "",
         "chat_template": template, "chat_template_source": template_source,
         "needs_token": needs_token, "secret_name": secret_name,
         "engine_args": servers.ENGINE_ARGS[server_name],

@@ -68,6 +68,9 @@ def resolve_token(answer: str | None, env: dict[str, str] | None = None) -> str 
         token = value or None
     if token:
         _SEEN.add(token)
+        if not re.fullmatch(r"[\x21-\x7e]+", token):
+            raise InvalidAnswer("The HuggingFace token holds a space, a line break or a non-ASCII character (a "
+                                "pasted quote?). Copy it again from https://huggingface.co/settings/tokens.")
     return token
 
 

@@ -224,3 +224,18 @@ def test_offline_uses_cache_then_shipped_then_nothing(fake_hub, tmp_path):
 def test_offline_from_environment():
     assert hub.offline_from_env({"HF_HUB_OFFLINE": "1"}) is True
     assert hub.offline_from_env({"HF_HUB_OFFLINE": "0"}) is False
+
+
+def test_pinned_fetch_does_not_move_the_branch_ref(fake_hub, tmp_path):
+    cache = DiskCache(tmp_path)
+    cache.put(hub.Snapshot(QWEN, "main", "2" * 40, {"sha": "2" * 40}, None, None))
+    load(QWEN, "main", pinned_sha=QWEN_SHA, cache=cache, client=client())
+    assert cache.ref(QWEN, "main") == "2" * 40
+    assert cache.get(QWEN, "main", QWEN_SHA).sha == QWEN_SHA
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"text"'])
+def test_error_body_that_is_not_an_object(body):
+    with _always(418, body=body):
+        with pytest.raises(errors.MalformedAnswer, match="HTTP 418"):
+            client().model_info(QWEN, "main")

@@ -177,10 +177,11 @@ def test_serving_properties_keys(template_dir, tmp_path, monkeypatch, fake_hub):
     sha = info(model)["sha"]
     assert props["lmi"] == {"engine": "Python", "option.model_id": model, "option.revision": sha,
                             "option.tensor_parallel_degree": "1", "option.rolling_batch": "vllm",
-                            "option.max_model_len": "32768", "option.trust_remote_code": "false"}
+                            "option.max_model_len": "32768", "option.trust_remote_code": "false",
+                            "option.model_loading_timeout": "619"}
     assert props["djl"] == {"engine": "Python", "option.model_id": model, "option.revision": sha,
                             "option.tensor_parallel_degree": "1", "option.device_map": "auto",
-                            "option.trust_remote_code": "false"}
+                            "option.trust_remote_code": "false", "option.model_loading_timeout": "619"}
 
 
 def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_hub):
@@ -201,10 +202,13 @@ def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_h
 def test_user_chat_template_is_used(template_dir, tmp_path, monkeypatch, fake_hub):
     mine = tmp_path / "mine.jinja"
     mine.write_text("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}\n")
+    monkeypatch.chdir(tmp_path)
     dst = generate(template_dir, tmp_path / "p", monkeypatch, "openai-community/gpt2", "vllm", "none",
-                   chatTemplateFile=str(mine))
+                   chatTemplateFile="mine.jinja")                   # relative to where copier runs
     assert (dst / "code" / "chat_template.jinja").read_bytes() == mine.read_bytes()
     assert json.loads((dst / "model.lock.json").read_text())["model"]["has_chat_template"] is True
+    # stored absolute, so that an update from inside the project finds it
+    assert yaml.safe_load((dst / ".copier-answers.yml").read_text())["chatTemplateFile"] == str(mine)
 
 
 def test_model_without_template_says_so(template_dir, tmp_path, monkeypatch, fake_hub):
@@ -239,6 +243,11 @@ ERRORS = [
     ({"modelName": "meta-llama/Llama-3.1-70B-Instruct", "instanceType": "ml.g5.xlarge", "hfToken": GRANTED_TOKEN},
      r"does not fit ml\.g5\.xlarge \(1 x A10G\).*Instance types that fit: ml\.g6e\.12xlarge \(TP 4\)"),
     ({"hfToken": "$NOT_SET_ANYWHERE"}, r"NOT_SET_ANYWHERE.*not set"),
+    ({"hfToken": "hf_Abcdefgh12345678\u2019"}, r"non-ASCII character \(a pasted quote\?\)"),
+    ({"offline": True, "modelName": "openai-community/gpt2", "modelPin": "openai-community/gpt2@" + "a" * 40},
+     r"pinned to commit aaaaaaaaaaaa, which is not in the local cache.*offline=false"),
+    ({"modelRevision": "b" * 40, "modelPin": "Qwen/Qwen2.5-0.5B-Instruct@7ae557604adf67be50417f59c2c2f167def9a775"},
+     r"Revision not found for Qwen/Qwen2\.5-0\.5B-Instruct"),
 ]
 
 

@@ -57,3 +57,9 @@ def test_redact_removes_known_and_token_shaped_strings():
     out = redact(text)
     assert GRANTED_TOKEN not in out and FAKE_TOKEN not in out and "hf_abcdefghijklmnop" not in out
     assert out.count("***") == 3
+
+
+@pytest.mark.parametrize("bad", ["hf_Abcdefgh12345678\u2019", "hf_two words", "hf_line\nbreak"])
+def test_tokens_that_cannot_be_sent_are_refused_plainly(bad):
+    with pytest.raises(InvalidAnswer, match="Copy it again"):
+        resolve_token(bad, {})

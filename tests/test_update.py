@@ -159,3 +159,15 @@ def test_replay_of_answers_file_is_byte_identical(releases, tmp_path, fake_hub, 
              defaults=True, unsafe=True, quiet=True)
     assert tree_bytes(first) == tree_bytes(second)
     assert fake_hub.requests == []
+
+
+def test_update_uses_the_projects_template_when_the_file_is_gone(releases, tmp_path, fake_hub, monkeypatch):
+    mine = tmp_path / "mine.jinja"
+    mine.write_text("{{ messages }}\n")
+    dst = generate(releases, tmp_path / "proj", modelName="openai-community/gpt2", chatTemplateFile=str(mine))
+    mine.unlink()                                         # another machine, or the file moved
+    release_1_1(releases)
+    monkeypatch.chdir(dst)
+    run_update(".", defaults=True, unsafe=True, overwrite=True, quiet=True)
+    assert (dst / "code" / "chat_template.jinja").read_text() == "{{ messages }}\n"
+    assert "## Support" in (dst / "README.md").read_text()

@@ -2,12 +2,17 @@
 
 Calls (all to ``$HF_ENDPOINT``, default https://huggingface.co):
   GET /api/models/{id}[/revision/{rev}]            model info: sha, gated, tags, safetensors, siblings
-  GET /{id}/resolve/{sha}/tokenizer_config.json    chat template, special tokens
-  GET /{id}/resolve/{sha}/config.json              architecture facts
-  GET /{id}/resolve/{sha}/chat_template.jinja      only when listed in the info's siblings
-Files are always fetched at the immutable commit sha. When the revision is already a sha
-(a pinned project being updated or replayed) the calls run concurrently in one wave;
-otherwise the info call resolves the sha first and the files follow concurrently.
+  GET /{id}/resolve/{rev}/tokenizer_config.json    chat template, special tokens
+  GET /{id}/resolve/{rev}/config.json              architecture facts
+  GET /{id}/resolve/{rev}/chat_template.jinja      used only when listed in the info's siblings
+All four go out in one concurrent wave, so a slow hub costs one round trip, not two.
+When ``rev`` is a branch or tag, the model info names the commit sha and every file answer
+must carry the same sha in its ``X-Repo-Commit`` header (the real hub sends it on resolve
+answers, 404s included); a file whose header differs (the branch moved between the calls) or
+is missing (a proxy that drops it: nothing proves which commit the file came from) is fetched
+again at the immutable sha. When ``rev`` is already a sha (a pinned project being updated or
+replayed) nothing needs checking. A branch whose last-seen sha is in the disk cache costs one
+call (the info), plus one wave of files only if the branch moved to a commit not cached.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ MAX_RETRY_AFTER_S = 30   # a longer Retry-After is reported instead of waited fo
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 FILES = ("tokenizer_config.json", "config.json")
 CHAT_TEMPLATE_FILE = "chat_template.jinja"
+WAVE_FILES = FILES + (CHAT_TEMPLATE_FILE,)   # the chat template file is asked for at once, used if listed
+REPO_COMMIT_HEADER = "X-Repo-Commit"
 PACKAGE_DATA = Path(__file__).resolve().parent / "data" / "models"
 
 
@@ -200,8 +207,10 @@ class HubClient:
     def _fail(self, cls: type[errors.HubError], message: str) -> errors.HubError:
         return cls(redact(message, self.token))
 
-    def get(self, model_id: str, path: str, *, optional: bool = False) -> requests.Response | None:
-        """GET ``path``; map every failure to a typed error. ``optional`` files may be absent (None)."""
+    def get(self, model_id: str, path: str, *, optional: bool = False,
+            keep_missing: bool = False) -> requests.Response | None:
+        """GET ``path``; map every failure to a typed error. ``optional`` files may be absent: None,
+        or with ``keep_missing`` the 404 response itself (its headers name the commit)."""
         url = f"{self.base_url}{path}"
         what = f"{url}"
         for attempt in range(MAX_RETRIES + 1):
@@ -237,7 +246,8 @@ class HubClient:
                                  "local cache or the metadata shipped with the template.")
             if status < 400:
                 return response
-            return self._raise_for_status(model_id, response, optional)
+            self._raise_for_status(model_id, response, optional)
+            return response if keep_missing else None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _raise_for_status(self, model_id: str, response: requests.Response, optional: bool) -> None:
@@ -296,13 +306,20 @@ class HubClient:
         return info
 
     def file(self, model_id: str, sha: str, name: str) -> Any:
-        response = self.get(model_id, f"/{model_id}/resolve/{sha}/{name}", optional=True)
-        if response is None:
-            return None
+        """One file at a commit (None when the commit has no such file)."""
+        return self.fetch(model_id, sha, name)[0]
+
+    def fetch(self, model_id: str, revision: str, name: str) -> tuple[Any, str | None]:
+        """One file at ``revision`` (branch, tag or sha), and the commit the hub says it came from."""
+        response = self.get(model_id, f"/{model_id}/resolve/{quote(revision, safe='')}/{name}",
+                            optional=True, keep_missing=True)
+        commit = repo_commit(response)
+        if response.status_code == 404:
+            return None, commit
         if name.endswith(".jinja"):
             response.encoding = "utf-8"
-            return response.text
-        return self._json(response, f"{name} of {model_id}")
+            return response.text, commit
+        return self._json(response, f"{name} of {model_id}"), commit
 
     def _json(self, response: requests.Response | None, what: str) -> Any:
         try:
@@ -316,29 +333,46 @@ class HubClient:
         return value
 
     def snapshot(self, model_id: str, revision: str, cache: DiskCache | None = None) -> Snapshot:
-        """Info and files at one commit. Files already in ``cache`` for the resolved sha are not fetched."""
+        """Info and files at one commit, in one concurrent wave of calls (see the module docstring)."""
         start = self.calls
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            if SHA_RE.match(revision):
-                sha = revision
+        pinned = bool(SHA_RE.match(revision))
+        known_sha = cache.ref(model_id, revision) if cache is not None and not pinned else None
+        if known_sha and cache.get(model_id, revision, known_sha) is not None:
+            # The files of the branch's last-seen commit are on disk: ask only where the branch is now.
+            info = self.model_info(model_id, revision)
+            known = cache.get(model_id, revision, info["sha"])
+            if known is not None:
+                known.source, known.calls = "hub+cache", self.calls - start
+                return known
+            answers: dict[str, tuple[Any, str | None]] = {}
+        else:
+            with ThreadPoolExecutor(max_workers=len(WAVE_FILES) + 1) as pool:
                 info_f = pool.submit(self.model_info, model_id, revision)
-                file_fs = {n: pool.submit(self.file, model_id, sha, n) for n in FILES}
-                info = info_f.result()
-            else:
-                info = self.model_info(model_id, revision)
-                sha = info["sha"]
-                known = cache.get(model_id, revision, sha) if cache else None
-                if known is not None:
-                    known.source, known.calls = "hub+cache", self.calls - start
-                    return known
-                file_fs = {n: pool.submit(self.file, model_id, sha, n) for n in FILES}
-            siblings = {s.get("rfilename") for s in info.get("siblings") or [] if isinstance(s, dict)}
-            chat_f = pool.submit(self.file, model_id, sha, CHAT_TEMPLATE_FILE) \
-                if CHAT_TEMPLATE_FILE in siblings else None
-            files = {n: f.result() for n, f in file_fs.items()}
-            chat = chat_f.result() if chat_f else None
+                file_fs = {n: pool.submit(self.fetch, model_id, revision, n) for n in WAVE_FILES}
+                info = info_f.result()               # its error (unknown model or revision) comes first
+                answers = {n: f.result() for n, f in file_fs.items()}
+        sha = revision if pinned else info["sha"]
+        siblings = {s.get("rfilename") for s in info.get("siblings") or [] if isinstance(s, dict)}
+        wanted = [n for n in WAVE_FILES if n in FILES or n in siblings]
+        # At a sha the answers are the commit's files; at a branch each must say it came from that sha.
+        stale = [n for n in wanted if n not in answers or (not pinned and answers[n][1] != sha)]
+        if stale:
+            with ThreadPoolExecutor(max_workers=len(stale)) as pool:
+                again = {n: pool.submit(self.fetch, model_id, sha, n) for n in stale}
+                answers.update({n: f.result() for n, f in again.items()})
+        files = {n: answers[n][0] if n in wanted else None for n in WAVE_FILES}
         return Snapshot(model_id, revision, sha, info, files["tokenizer_config.json"], files["config.json"],
-                        chat, source="hub", calls=self.calls - start)
+                        files[CHAT_TEMPLATE_FILE], source="hub", calls=self.calls - start)
+
+
+def repo_commit(response: requests.Response) -> str | None:
+    """The commit sha the hub served a resolve answer from: ``X-Repo-Commit`` on the answer, or on
+    the hub's own redirect before it (a redirect to a CDN carries it, the CDN's answer does not)."""
+    for answer in (response, *reversed(response.history)):
+        value = answer.headers.get(REPO_COMMIT_HEADER, "").strip().lower()
+        if value:
+            return value
+    return None
 
 
 # --------------------------------------------------------------------------- entry point

@@ -58,17 +58,44 @@ def _error(status: int, code: str | None, message: str) -> Reply:
 
 @dataclass
 class Hub:
-    """Behaviour switches and a log of the requests served."""
+    """Behaviour switches and a log of the requests served (paths, and when each started and ended)."""
 
     requests: list[str] = field(default_factory=list)
     latency_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)
 
     def answer(self, method: str, path: str, headers: dict[str, str]) -> Reply:
+        start = time.perf_counter()
         with self.lock:
             self.requests.append(path)
-        if self.latency_s:
-            time.sleep(self.latency_s)
+        try:
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            return self._answer(method, path, headers)
+        finally:
+            with self.lock:
+                self.timeline.append((start, time.perf_counter(), path.split("?", 1)[0]))
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.timeline.clear()
+
+    def waves(self) -> int:
+        """Sequential round trips: a request that starts after every earlier one ended opens a wave."""
+        count, end = 0, None
+        with self.lock:
+            timeline = sorted(self.timeline)
+        for start, stop, _ in timeline:
+            if end is None or start >= end:
+                count += 1
+                end = stop
+            else:
+                end = max(end, stop)
+        return count
+
+    def _answer(self, method: str, path: str, headers: dict[str, str]) -> Reply:
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         token = auth.removeprefix("Bearer ").strip() or None
         if token and token not in VALID_TOKENS:
@@ -109,8 +136,9 @@ class Hub:
             return _error(403, "GatedRepo", f"Access to model {model_id} is restricted and you are not in the "
                           f"authorized list. Visit https://huggingface.co/{model_id} to ask for access.")
         path = folder / name
-        if not path.is_file():
-            return _error(404, "EntryNotFound", f"{name} does not exist on \"{rev}\"")
+        if not path.is_file():   # the real hub names the commit on this 404 too (huggingface_hub caches it)
+            status, headers, body = _error(404, "EntryNotFound", f"{name} does not exist on \"{rev}\"")
+            return status, headers | {"X-Repo-Commit": data["sha"]}, body
         headers = {"Content-Type": "text/plain; charset=utf-8", "X-Repo-Commit": data["sha"]}
         return 200, headers, path.read_bytes()
 

@@ -22,43 +22,113 @@ def client(token=None, sleeps=None):
                      sleep=(sleeps.append if sleeps is not None else lambda s: None))
 
 
-def test_files_are_fetched_at_the_resolved_sha(fake_hub):
+def at(rev, *names):
+    return [f"/{QWEN}/resolve/{rev}/{n}" for n in names]
+
+
+FILES = ("config.json", "tokenizer_config.json", "chat_template.jinja")
+OTHER_SHA = "b" * 40
+
+
+def test_branch_reads_info_and_files_in_one_wave(fake_hub):
+    fake_hub.latency_s = 0.1      # long enough that a second round trip cannot hide inside the first
     snap = client().snapshot(QWEN, "main")
-    assert snap.sha == QWEN_SHA
-    assert fake_hub.requests[0] == f"/api/models/{QWEN}"
-    assert sorted(fake_hub.requests[1:]) == [f"/{QWEN}/resolve/{QWEN_SHA}/config.json",
-                                             f"/{QWEN}/resolve/{QWEN_SHA}/tokenizer_config.json"]
+    assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}", *at("main", *FILES)])
+    assert fake_hub.waves() == 1
+    assert snap.sha == QWEN_SHA and snap.calls == 4
     assert snap.config["architectures"] == ["Qwen2ForCausalLM"]
     assert "<|im_start|>" in snap.tokenizer_config["chat_template"]
-    assert snap.calls == 3
+    assert snap.chat_template_file is None          # not in the info's siblings
 
 
-def test_pinned_sha_fetches_all_three_in_one_wave(fake_hub):
+def test_pinned_sha_fetches_everything_in_one_wave(fake_hub):
+    fake_hub.latency_s = 0.1
     snap = client().snapshot(QWEN, QWEN_SHA)
-    assert sorted(fake_hub.requests) == sorted([
-        f"/api/models/{QWEN}/revision/{QWEN_SHA}",
-        f"/{QWEN}/resolve/{QWEN_SHA}/config.json", f"/{QWEN}/resolve/{QWEN_SHA}/tokenizer_config.json"])
-    assert snap.sha == QWEN_SHA
+    assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}/revision/{QWEN_SHA}", *at(QWEN_SHA, *FILES)])
+    assert fake_hub.waves() == 1 and snap.sha == QWEN_SHA
 
 
-def test_separate_chat_template_file_is_fetched_when_listed(fake_hub, monkeypatch):
+def _moved(fake_hub, monkeypatch, commit_header):
+    """Answers at the branch come from another commit (or carry no commit header); at the sha, the real ones."""
+    real = fake_hub._answer
+
+    def answer(method, path, headers):
+        status, head, body = real(method, path, headers)
+        if "/resolve/main/" in path:
+            head = {k: v for k, v in head.items() if k != "X-Repo-Commit"}
+            if commit_header:
+                head["X-Repo-Commit"] = commit_header
+            if path.endswith("/config.json"):
+                body = json.dumps({"architectures": ["MovedOnForCausalLM"]}).encode()
+        return status, head, body
+
+    monkeypatch.setattr(fake_hub, "_answer", answer)
+
+
+@pytest.mark.parametrize("header", [OTHER_SHA, None], ids=["other-commit", "no-header"])
+def test_file_answers_not_from_the_infos_commit_are_refetched_at_the_sha(fake_hub, monkeypatch, header):
+    """The branch moved between the calls (or a proxy dropped X-Repo-Commit): never mix two commits.
+    Without the header nothing proves which commit a file came from, so it is refetched too."""
+    _moved(fake_hub, monkeypatch, header)
+    fake_hub.latency_s = 0.05
+    snap = client().snapshot(QWEN, "main")
+    assert snap.sha == QWEN_SHA and snap.config["architectures"] == ["Qwen2ForCausalLM"]
+    # chat_template.jinja is not listed in the info, so its answer is dropped, not refetched
+    assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}", *at("main", *FILES),
+                                                *at(QWEN_SHA, "config.json", "tokenizer_config.json")])
+    assert fake_hub.waves() == 2 and snap.calls == 6
+
+
+def test_commit_header_on_the_hubs_redirect_counts(fake_hub, monkeypatch):
+    """A resolve answer may be a redirect (to a CDN, or the hub's resolve cache): the hub's redirect
+    carries X-Repo-Commit, the final answer may not."""
+    real = fake_hub._answer
+
+    def answer(method, path, headers):
+        if path == f"/{QWEN}/resolve/main/config.json":
+            return 302, {"Location": "https://cdn.test/config.json", "X-Repo-Commit": QWEN_SHA}, b""
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "_answer", answer)
+    fake_hub.mock.add(responses.GET, "https://cdn.test/config.json",
+                      body=(hub.PACKAGE_DATA / "Qwen--Qwen2.5-0.5B-Instruct" / "config.json").read_bytes())
+    snap = client().snapshot(QWEN, "main")
+    assert snap.config["architectures"] == ["Qwen2ForCausalLM"]
+    assert not [r for r in fake_hub.requests if QWEN_SHA in r], "no refetch: the redirect named the commit"
+
+
+def test_file_missing_at_the_branch_with_the_commit_header_is_trusted(fake_hub, monkeypatch):
+    real = fake_hub._answer
+
+    def answer(method, path, headers):
+        if path == f"/{QWEN}/resolve/main/tokenizer_config.json":
+            return 404, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": QWEN_SHA}, b"{}"
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "_answer", answer)
+    snap = client().snapshot(QWEN, "main")
+    assert snap.tokenizer_config is None and snap.config is not None
+    assert len(fake_hub.requests) == 4
+
+
+def test_separate_chat_template_file_comes_in_the_same_wave_when_listed(fake_hub, monkeypatch):
     data = info(QWEN)
     data["siblings"].append({"rfilename": "chat_template.jinja"})
-    real = fake_hub.answer
+    real = fake_hub._answer
 
     def answer(method, path, headers):
         if path.endswith("/chat_template.jinja"):
-            fake_hub.requests.append(path)
-            return 200, {"Content-Type": "text/plain"}, "{{ messages }}\n".encode()
+            return 200, {"Content-Type": "text/plain", "X-Repo-Commit": QWEN_SHA}, "{{ messages }}\n".encode()
         if path.startswith("/api/models/"):
-            fake_hub.requests.append(path)
             return 200, {}, json.dumps(data).encode()
         return real(method, path, headers)
 
-    monkeypatch.setattr(fake_hub, "answer", answer)
+    monkeypatch.setattr(fake_hub, "_answer", answer)
+    fake_hub.latency_s = 0.1
     snap = client().snapshot(QWEN, "main")
-    assert f"/{QWEN}/resolve/{QWEN_SHA}/chat_template.jinja" in fake_hub.requests
+    assert f"/{QWEN}/resolve/main/chat_template.jinja" in fake_hub.requests
     assert snap.chat_template_file == "{{ messages }}\n"
+    assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
 
 
 def test_token_is_sent_as_bearer(fake_hub):
@@ -190,7 +260,7 @@ def test_messages_never_contain_the_token():
 def test_disk_cache_means_no_second_fetch_of_model_facts(fake_hub, tmp_path):
     cache = DiskCache(tmp_path)
     first = load(QWEN, "main", cache=cache, client=client())
-    assert first.calls == 3
+    assert first.calls == 4
     hub.clear_process_cache()
     fake_hub.requests.clear()
     again = load(QWEN, "main", cache=cache, client=client())      # branch: only the sha is resolved
@@ -199,6 +269,16 @@ def test_disk_cache_means_no_second_fetch_of_model_facts(fake_hub, tmp_path):
     fake_hub.requests.clear()
     pinned = load(QWEN, "main", pinned_sha=QWEN_SHA, cache=cache, client=client())   # update / replay
     assert fake_hub.requests == [] and pinned.source == "cache" and pinned.sha == QWEN_SHA
+
+
+def test_branch_moved_to_an_uncached_commit_reads_its_files_at_the_sha(fake_hub, tmp_path):
+    cache = DiskCache(tmp_path)
+    cache.put(hub.Snapshot(QWEN, "main", "2" * 40, {"sha": "2" * 40}, {}, {}))   # main was at 222... before
+    snap = load(QWEN, "main", cache=cache, client=client())
+    assert snap.sha == QWEN_SHA and snap.config["architectures"] == ["Qwen2ForCausalLM"]
+    assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}",
+                                                *at(QWEN_SHA, "config.json", "tokenizer_config.json")])
+    assert cache.ref(QWEN, "main") == QWEN_SHA
 
 
 def test_process_cache_serves_repeated_calls(fake_hub, tmp_path):

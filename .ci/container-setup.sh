@@ -6,7 +6,8 @@
 set -euo pipefail
 
 need=()
-command -v docker >/dev/null 2>&1 || need+=(docker.io)
+# A docker client alone is not enough: the engine (dockerd) is what the tests need.
+command -v dockerd >/dev/null 2>&1 || [ -x /usr/bin/dockerd ] || need+=(docker.io)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)

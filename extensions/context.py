@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -34,12 +35,12 @@ def _hooks():
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return {sub: importlib.import_module(f"{name}.{sub}") for sub in ("project", "errors")}
+    return {sub: importlib.import_module(f"{name}.{sub}") for sub in ("project", "errors", "servers")}
 
 
 def _answers(ctx) -> dict:
     return {key: ctx.get(key) for key in (
-        "framework", "modelName", "modelRevision", "modelServer", "hfToken", "offline", "instanceType",
+        "framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline", "instanceType",
         "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion", "projectName",
         "hfTokenSecretName", "modelPin") if ctx.get(key) is not None and not _undefined(ctx.get(key))}
 
@@ -73,8 +74,36 @@ def project_context(ctx) -> str:
     return _hooks()["project"].to_json(_call(ctx, "build_context"))
 
 
+def server_version_choices(server: str) -> str:
+    """Interactive choices for modelServerVersion, as YAML (JSON) {label: version}."""
+    servers = _hooks()["servers"]
+    if server not in servers.SERVERS:
+        return "{}"
+    out = {}
+    for version in servers.versions(server):
+        e = servers.entry(server, version)
+        tags = ["default"] if version == e["default_version"] else []
+        tags.append(f"CUDA {e['cuda']}")
+        out[f"{version} ({', '.join(tags)}): {e['image'].rsplit('/', 1)[-1]}"] = version
+    return json.dumps(out)
+
+
+@pass_context
+def server_version_default(ctx, server: str) -> str:
+    """The catalog default; for a project generated before versions existed (its answers have a
+    modelPin but no modelServerVersion), the seed version, so an update never moves the engine."""
+    servers = _hooks()["servers"]
+    if server not in servers.SERVERS:
+        return ""
+    if not _undefined(ctx.get("modelPin")) and ctx.get("modelPin") is not None:
+        return servers.versions(server)[-1]
+    return servers.default_version(server)
+
+
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals.update(check_answers=check_answers, model_pin=model_pin,
-                                   project_context=project_context)
+                                   project_context=project_context,
+                                   server_version_choices=server_version_choices,
+                                   server_version_default=server_version_default)

@@ -52,7 +52,9 @@ def check_answers(answers: dict[str, Any]) -> None:
         raise InvalidAnswer(f"framework '{answers['framework']}' is not supported. Supported: "
                             f"{', '.join(FRAMEWORKS)} (HuggingFace models served by an LLM server).")
     if given("modelServer"):
-        servers.server(str(answers["modelServer"]))
+        servers.check_server(str(answers["modelServer"]))
+        if given("modelServerVersion"):
+            servers.check_version(str(answers["modelServer"]), str(answers["modelServerVersion"]))
     if given("modelName") and not MODEL_ID_RE.match(str(answers["modelName"])):
         raise InvalidAnswer(f"modelName '{answers['modelName']}' is not a HuggingFace repo id. Use the form "
                             "org/name, for example Qwen/Qwen2.5-0.5B-Instruct.")
@@ -147,7 +149,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
     server_name = str(answers.get("modelServer") or "vllm")
-    server = servers.server(server_name)
+    server = servers.entry(server_name, str(answers.get("modelServerVersion") or "") or None)
+    version = server["version"]
     snap = _snapshot(answers)
     facts = model_facts(snap, model, revision)
     if snap is None:
@@ -155,7 +158,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
               "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
               "`copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
     template, template_source = _chat_template(answers, facts)
-    _check_server_fit(server_name, facts, answers)
+    _check_server_fit(server, facts, answers)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
                                   tensor_parallel_size=_int(answers, "tensorParallelSize"),
                                   max_model_len=_int(answers, "maxModelLen"))
@@ -171,7 +174,9 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
             "id", "revision", "sha", "architecture", "model_type", "parameter_count", "dtype", "quantization",
             "num_layers", "hidden_size", "num_attention_heads", "num_key_value_heads",
             "max_position_embeddings", "gated")} | {"has_chat_template": template is not None},
-        "server": {"name": server_name, "image": server["image"]},
+        "server": {"name": server_name, "version": version, "image": server["image"],
+                   "engine": server["engine"], "cuda": server["cuda"],
+                   "inference_ami_version": server["inference_ami_version"]},
         "deployment": {k: plan[k] for k in (
             "instance_type", "gpu_count", "gpu_memory_gib", "tensor_parallel_size", "max_model_len",
             "weight_memory_gib", "kv_cache_memory_gib", "container_startup_health_check_timeout_s",
@@ -184,27 +189,36 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         if str(answers.get("chatTemplateFile") or "").strip() else "",
         "chat_template": template, "chat_template_source": template_source,
         "needs_token": needs_token, "secret_name": secret_name,
-        "engine_args": servers.ENGINE_ARGS[server_name],
-        "managed_args": servers.MANAGED_ARGS[server_name],
+        "engine_args": servers.engine_args(server_name, version),
+        "managed_args": servers.managed_args(server_name, version),
+        "fixed_args": sorted(servers.FIXED_ARGS[server_name]),
+        "flags": sorted(servers.flag_names(server_name, version)),
+        "server_options": {**server.get("options", {}),
+                           **({"model_loading_timeout": plan["container_startup_health_check_timeout_s"]}
+                              if server["flag_style"] == "properties" else {})},
         "lock_json": json.dumps(lock, indent=2) + "\n",
     }
 
 
-def _check_server_fit(server_name: str, facts: dict[str, Any], answers: dict[str, Any]) -> None:
+def _check_server_fit(server: dict, facts: dict[str, Any], answers: dict[str, Any]) -> None:
     arch = facts.get("architecture")
-    if server_name == "djl" and str(answers.get("chatTemplateFile") or "").strip():
+    name, label = server["name"], f"{server['title']} {server['version']}"
+    if name == "djl" and str(answers.get("chatTemplateFile") or "").strip():
         raise InvalidAnswer(
-            "modelServer=djl runs the model with HF Accelerate, which always uses the tokenizer's own chat "
-            "template; chatTemplateFile needs modelServer=vllm, sglang, tensorrt-llm or lmi.")
-    if server_name == "tensorrt-llm" and arch and arch not in servers.TRTLLM_ARCHITECTURES:
+            "modelServer=djl serves text generation ({\"inputs\", \"parameters\"}) with HF Accelerate, not chat, "
+            "so a chat template has no use there; chatTemplateFile needs modelServer=vllm, sglang, tensorrt-llm "
+            "or lmi.")
+    if name == "tensorrt-llm" and arch and arch not in servers.TRTLLM_ARCHITECTURES:
         raise InvalidAnswer(
-            f"TensorRT-LLM {servers.SERVERS[server_name]['version']} has no support we can vouch for {arch} "
-            f"({facts['id']}). Use modelServer=vllm or sglang for this model.")
-    if server_name in ("lmi", "djl") and arch in servers.LMI_TOO_NEW_ARCHITECTURES:
+            f"{label} has no support we can vouch for {arch} ({facts['id']}). Use modelServer=vllm or sglang "
+            "for this model.")
+    needs = servers.too_old_for(server, arch)
+    if needs:
+        newer = [v for v in server["versions"] if not servers.too_old_for(servers.entry(name, v), arch)]
+        fix = (f"Use -d modelServerVersion={newer[0]}, or modelServer=vllm or sglang." if newer
+               else "Use modelServer=vllm or sglang for this model.")
         raise InvalidAnswer(
-            f"{facts['id']} is a {arch} model, which needs {servers.LMI_TOO_NEW_ARCHITECTURES[arch]} or newer; "
-            f"the pinned {servers.SERVERS[server_name]['title']} image ships an older engine. Use modelServer=vllm "
-            "or sglang for this model.")
+            f"{facts['id']} is a {arch} model, which needs {needs} or newer; {label} ships an older engine. {fix}")
     if facts.get("known") and facts.get("pipeline_tag") not in (None, "text-generation", "image-text-to-text"):
         raise InvalidAnswer(
             f"{facts['id']} is a '{facts['pipeline_tag']}' model, not a text-generation LLM; these servers "

@@ -1,97 +1,50 @@
-"""The five supported servers: pinned images and the engine settings each one accepts.
+"""The five supported servers and their version catalog.
 
-The pinned images are the interface contract (shared/DESIGN.md): change them only on
-purpose, together with tests/test_render.py, which asserts each FROM line.
-``ENGINE_ARGS`` lists what a user may add at run time through ``ENGINE_ARG_<NAME>``
-environment variables (kind: bool, int, float or str). Names come from each server's
-own argument parser at the pinned version (see shared/reference/servers.md):
-vLLM ``vllm/engine/arg_utils.py`` and ``entrypoints/openai/cli_args.py`` (v0.10.1),
-SGLang ``srt/server_args.py`` (v0.5.4.post1), ``trtllm-serve`` (``commands/serve.py``),
-LMI/DJL ``serving/docs/lmi/deployment_guide/configurations.md`` (0.32.0).
+The catalog is data: ``hooks/data/engines.json`` (images, engine versions, CUDA major, the
+SageMaker ``InferenceAmiVersion`` each image needs, how the routes are answered, where each tag
+was verified) and one flag table per version in ``hooks/data/flags/``, produced by
+``python -m tools.flags <server> <version>`` from the engine's own code (vLLM and SGLang: their
+argument parsers; TensorRT-LLM: ``commands/serve.py`` at the tag; LMI/DJL: their properties
+classes at the tag). The serve script accepts as ``ENGINE_ARG_<NAME>`` exactly the flags of the
+chosen version's table, minus the ones the project sets itself, so a generated project never
+passes a flag its engine lacks.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+
 from .errors import InvalidAnswer
 
-SERVERS: dict[str, dict] = {
-    "vllm": {
-        "title": "vLLM", "version": "v0.10.1", "image": "vllm/vllm-openai:v0.10.1",
-        "proxy": False, "flag_style": "dash", "native_sagemaker_routes": True,
-    },
-    "sglang": {
-        "title": "SGLang", "version": "v0.5.4.post1", "image": "lmsysorg/sglang:v0.5.4.post1",
-        "proxy": True, "flag_style": "dash", "native_sagemaker_routes": True,
-    },
-    "tensorrt-llm": {
-        "title": "TensorRT-LLM (trtllm-serve)", "version": "1.2.0rc8",
-        "image": "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc8",
-        "proxy": True, "flag_style": "underscore", "native_sagemaker_routes": False,
-    },
-    "lmi": {
-        "title": "AWS LMI (DJL Serving + vLLM/lmi-dist)", "version": "0.32.0-lmi14.0.0",
-        "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu126",
-        "proxy": False, "flag_style": "properties", "native_sagemaker_routes": True,
-    },
-    "djl": {
-        "title": "DJL Serving (PyTorch, HF Accelerate)", "version": "0.32.0",
-        "image": "deepjavalibrary/djl-serving:0.32.0-pytorch-cu126",
-        "proxy": False, "flag_style": "properties", "native_sagemaker_routes": True,
-    },
+DATA = Path(__file__).resolve().parent / "data"
+
+# Per server: how settings are spelt, how the engine is configured, what a client sends.
+#   flag_style: "dash" (--max-num-seqs), "underscore" (--max_batch_size), "properties" (OPTION_<NAME>)
+#   chat: whether /invocations takes OpenAI chat bodies (DJL's HF Accelerate path does not)
+SERVER_TRAITS: dict[str, dict] = {
+    "vllm": {"flag_style": "dash", "chat": True},
+    "sglang": {"flag_style": "dash", "chat": True},
+    "tensorrt-llm": {"flag_style": "underscore", "chat": True},
+    "lmi": {"flag_style": "properties", "chat": True},
+    "djl": {"flag_style": "properties", "chat": False},
 }
 
-# Flags the serve script sets itself. ENGINE_ARG_ may override only the last two kinds of
-# value (context length, tensor parallelism); the rest are fixed by the project.
-_B, _I, _F, _S = "bool", "int", "float", "str"
-ENGINE_ARGS: dict[str, dict[str, str]] = {
-    "vllm": {
-        "dtype": _S, "quantization": _S, "kv-cache-dtype": _S, "gpu-memory-utilization": _F,
-        "max-num-seqs": _I, "max-num-batched-tokens": _I, "max-seq-len-to-capture": _I,
-        "enforce-eager": _B, "enable-prefix-caching": "bool+", "enable-chunked-prefill": "bool+",
-        "trust-remote-code": _B, "swap-space": _F, "cpu-offload-gb": _F, "block-size": _I, "seed": _I,
-        "max-logprobs": _I, "disable-log-stats": _B, "enable-log-requests": _B, "tokenizer-mode": _S,
-        "generation-config": _S, "enable-auto-tool-choice": _B, "tool-call-parser": _S,
-        "reasoning-parser": _S, "pipeline-parallel-size": _I, "data-parallel-size": _I,
-        "enable-expert-parallel": _B, "disable-custom-all-reduce": _B, "load-format": _S,
-        "download-dir": _S, "uvicorn-log-level": _S, "disable-sliding-window": _B,
-        "limit-mm-per-prompt": _S, "override-generation-config": _S, "speculative-config": _S,
-        "hf-overrides": _S, "max-model-len": _I, "tensor-parallel-size": _I,
-    },
-    "sglang": {
-        "dtype": _S, "quantization": _S, "kv-cache-dtype": _S, "mem-fraction-static": _F,
-        "max-running-requests": _I, "max-total-tokens": _I, "max-prefill-tokens": _I,
-        "chunked-prefill-size": _I, "schedule-policy": _S, "schedule-conservativeness": _F,
-        "trust-remote-code": _B, "disable-radix-cache": _B, "skip-server-warmup": _B,
-        "disable-cuda-graph": _B, "cuda-graph-max-bs": _I, "enable-torch-compile": _B,
-        "enable-mixed-chunk": _B, "enable-metrics": _B, "tool-call-parser": _S, "reasoning-parser": _S,
-        "attention-backend": _S, "log-level": _S, "random-seed": _I, "stream-interval": _I,
-        "download-dir": _S, "load-format": _S, "dp-size": _I, "ep-size": _I,
-        "context-length": _I, "tensor-parallel-size": _I,
-    },
-    "tensorrt-llm": {
-        "max_batch_size": _I, "max_num_tokens": _I, "max_beam_width": _I, "pp_size": _I, "ep_size": _I,
-        "kv_cache_free_gpu_memory_fraction": _F, "trust_remote_code": _B, "enable_chunked_prefill": _B,
-        "reasoning_parser": _S, "log_level": _S, "num_postprocess_workers": _I,
-        "extra_llm_api_options": _S, "tokenizer": _S, "max_seq_len": _I, "tp_size": _I,
-    },
-    "lmi": {
-        "rolling_batch": _S, "max_rolling_batch_size": _I, "max_rolling_batch_prefill_tokens": _I,
-        "dtype": _S, "gpu_memory_utilization": _F, "quantize": _S, "enable_prefix_caching": _B,
-        "enable_chunked_prefill": _B, "enforce_eager": _B, "trust_remote_code": _B,
-        "output_formatter": _S, "tgi_compat": _B, "model_loading_timeout": _I, "kv_cache_dtype": _S,
-        "cpu_offload_gb": _F, "swap_space": _F, "block_size": _I, "enable_lora": _B, "max_loras": _I,
-        "max_lora_rank": _I, "max_model_len": _I, "tensor_parallel_degree": _S,
-    },
-    "djl": {
-        "rolling_batch": _S, "max_rolling_batch_size": _I, "dtype": _S, "trust_remote_code": _B,
-        "output_formatter": _S, "model_loading_timeout": _I, "device_map": _S,
-        "tensor_parallel_degree": _S,
-    },
+# Settings the serve script passes itself and a user may not replace through ENGINE_ARG_
+# (the model, where it listens, the pinned revision, the project's chat template).
+FIXED_ARGS: dict[str, set[str]] = {
+    "vllm": {"model", "served-model-name", "host", "port", "revision", "chat-template", "uds"},
+    "sglang": {"model-path", "served-model-name", "host", "port", "revision", "chat-template"},
+    "tensorrt-llm": {"host", "port", "backend", "revision", "chat_template", "served_model_name"},
+    "lmi": {"model_id", "revision", "chat_template", "entrypoint", "engine"},
+    "djl": {"model_id", "revision", "entrypoint", "engine"},
 }
 
-# Settings the serve script itself passes; ENGINE_ARG_<NAME> replaces their value
-# (name -> the serve script's variable).
-MANAGED_ARGS: dict[str, dict[str, str]] = {
+# Settings the serve script passes whose value ENGINE_ARG_<NAME> may replace
+# (any spelling of the flag -> the serve script's variable).
+MANAGED_VARS: dict[str, dict[str, str]] = {
     "vllm": {"max-model-len": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE"},
     "sglang": {"context-length": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE"},
     "tensorrt-llm": {"max_seq_len": "MAX_MODEL_LEN", "tp_size": "TENSOR_PARALLEL_SIZE"},
@@ -99,30 +52,145 @@ MANAGED_ARGS: dict[str, dict[str, str]] = {
     "djl": {"tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
 }
 
+# Table kind -> what the serve script checks and how it passes the value:
+#   bool+  true -> --x, false -> --no-x          bool  true -> --x, false -> left out
+#   int, float, choice (one of the listed values), list (several values), str
+_SERVE_KIND = {"bool": "bool+", "flag": "bool", "int": "int", "float": "float", "choice": "choice",
+               "list": "list", "json": "str", "str": "str"}
+
 # Architectures each engine can run, where that is narrower than "any HF causal LM".
-# TensorRT-LLM's PyTorch backend and LMI's vLLM backend list their supported models; we
-# check only the common families and say so when a model is outside them.
+# TensorRT-LLM's PyTorch backend lists its supported models; we check the common families.
 TRTLLM_ARCHITECTURES = {
     "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM", "Qwen2ForCausalLM",
     "Qwen3ForCausalLM", "Qwen3MoeForCausalLM", "Gemma3ForCausalLM", "Phi3ForCausalLM",
     "DeepseekV3ForCausalLM", "NemotronForCausalLM", "Qwen2MoeForCausalLM", "Gemma3ForConditionalGeneration",
 }
 
-
-# Architectures newer than what LMI/DJL 0.32.0 ship (vLLM 0.7.x, transformers 4.45-4.4x; see
-# shared/reference/servers.md section 6): model classes added to vLLM/transformers later.
-LMI_TOO_NEW_ARCHITECTURES = {
-    "Qwen3ForCausalLM": "vLLM 0.8.5", "Qwen3MoeForCausalLM": "vLLM 0.8.5",
-    "Gemma3ForCausalLM": "vLLM 0.8.0", "Gemma3ForConditionalGeneration": "vLLM 0.8.0",
-    "Llama4ForConditionalGeneration": "vLLM 0.8.3", "GptOssForCausalLM": "vLLM 0.10.1",
-    "Glm4ForCausalLM": "vLLM 0.8.5",
+# Model classes newer than the engine inside an LMI/DJL version: the vLLM and transformers
+# releases that added them, checked against the version's "vllm" / "transformers" catalog field.
+NEWER_ARCHITECTURES = {
+    "Qwen3ForCausalLM": {"vllm": (0, 8, 5), "transformers": (4, 51, 0)},
+    "Qwen3MoeForCausalLM": {"vllm": (0, 8, 5), "transformers": (4, 51, 0)},
+    "Gemma3ForCausalLM": {"vllm": (0, 8, 0), "transformers": (4, 50, 0)},
+    "Gemma3ForConditionalGeneration": {"vllm": (0, 8, 0), "transformers": (4, 50, 0)},
+    "Llama4ForConditionalGeneration": {"vllm": (0, 8, 3), "transformers": (4, 51, 0)},
+    "GptOssForCausalLM": {"vllm": (0, 10, 1), "transformers": (4, 55, 0)},
+    "Glm4ForCausalLM": {"vllm": (0, 8, 5), "transformers": (4, 51, 0)},
 }
 
 
-def server(name: str) -> dict:
-    try:
-        return SERVERS[name]
-    except KeyError:
-        raise InvalidAnswer(
-            f"modelServer '{name}' is not supported. Choose one of: {', '.join(SERVERS)}."
-        ) from None
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, dict]:
+    data = json.loads((DATA / "engines.json").read_text(encoding="utf-8"))
+    return {name: value for name, value in data.items() if not name.startswith("_")}
+
+
+SERVERS = tuple(SERVER_TRAITS)
+
+
+def suggest(value: str, choices) -> str:
+    """' Did you mean X?' for a near miss, else ''."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def check_server(name: str) -> None:
+    if name not in SERVER_TRAITS:
+        raise InvalidAnswer(f"modelServer '{name}' is not supported.{suggest(name, SERVERS)} "
+                            f"Choose one of: {', '.join(SERVERS)}.")
+
+
+def versions(name: str) -> list[str]:
+    """The catalog's versions of a server, the default first, then newest to oldest."""
+    check_server(name)
+    entry = catalog()[name]
+    return [entry["default"]] + [v for v in entry["versions"] if v != entry["default"]]
+
+
+def default_version(name: str) -> str:
+    check_server(name)
+    return catalog()[name]["default"]
+
+
+def check_version(name: str, version: str) -> None:
+    check_server(name)
+    if version not in catalog()[name]["versions"]:
+        listed = ", ".join(f"{v} (default)" if v == default_version(name) else v for v in versions(name))
+        raise InvalidAnswer(f"modelServerVersion '{version}' is not in the {name} catalog.{suggest(version, versions(name))} "
+                            f"Choose one of: {listed}; leave it empty for the default.")
+
+
+@lru_cache(maxsize=None)
+def flag_table(name: str, version: str) -> dict:
+    """The engine's own flag table for this version (see tools/flags)."""
+    return json.loads((DATA / "flags" / f"{name}-{version}.json").read_text(encoding="utf-8"))
+
+
+def _bare(flag: str) -> str:
+    return flag.lstrip("-")
+
+
+def flag_names(name: str, version: str) -> set[str]:
+    """Every spelling of every flag this version accepts, without leading dashes."""
+    return {_bare(n) for row in flag_table(name, version)["flags"] for n in row["names"]}
+
+
+def engine_args(name: str, version: str) -> dict[str, str]:
+    """ENGINE_ARG_ settings this project accepts: name -> serve kind ("choice:a|b|c" for choices).
+
+    Every flag of the version's table, each spelling, minus the settings the project fixes."""
+    out: dict[str, str] = {}
+    for row in flag_table(name, version)["flags"]:
+        kind = _SERVE_KIND[row["kind"]]
+        if kind == "choice":
+            choices = [str(c) for c in row.get("choices") or []]
+            kind = "choice:" + "|".join(choices) if choices else "str"
+        for spelling in row["names"]:
+            bare = _bare(spelling)
+            if spelling.startswith("-") and not spelling.startswith("--"):
+                continue    # one-letter aliases (-q, -tp) cannot be spelt as environment names
+            if bare not in FIXED_ARGS[name]:
+                out[bare] = kind
+    return out
+
+
+def managed_args(name: str, version: str) -> dict[str, str]:
+    """Spellings of the managed settings in this version -> the serve script's variable."""
+    spellings: dict[str, str] = {}
+    for row in flag_table(name, version)["flags"]:
+        bare = [_bare(n) for n in row["names"] if n.startswith("--") or not n.startswith("-")]
+        for canonical, var in MANAGED_VARS[name].items():
+            if canonical in bare:
+                spellings.update({b: var for b in bare})
+    return spellings
+
+
+def entry(name: str, version: str | None = None) -> dict:
+    """One catalog entry, merged with the server's traits: what the templates see as ctx.server."""
+    version = version or default_version(name)
+    check_version(name, version)
+    table = flag_table(name, version)
+    return {
+        "name": name, "title": catalog()[name]["title"], "version": version,
+        "default_version": default_version(name), "versions": versions(name),
+        **SERVER_TRAITS[name], **catalog()[name]["versions"][version],
+        "flags_source": table["source"], "flags_generated_by": table.get("generated_by", ""),
+    }
+
+
+def has_flag(name: str, version: str, flag: str) -> bool:
+    return _bare(flag) in flag_names(name, version)
+
+
+def too_old_for(server_entry: dict, architecture: str | None) -> str | None:
+    """'vLLM 0.8.5' when this version's engine predates the architecture, else None."""
+    needs = NEWER_ARCHITECTURES.get(architecture or "")
+    if not needs:
+        return None
+    for engine in ("vllm", "transformers"):
+        have = server_entry.get(engine)
+        if have and engine in needs:
+            have_tuple = tuple(int(p) for p in str(have).split(".")[:3] if p.isdigit())
+            if have_tuple < needs[engine]:
+                return f"{'vLLM' if engine == 'vllm' else 'transformers'} {'.'.join(map(str, needs[engine]))}"
+    return None

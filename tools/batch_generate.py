@@ -9,6 +9,14 @@ template; a failure (unknown model, gated model, bad answer, hub down, ...) is r
 the next project goes on, leaving no half-written folder. A progress bar runs on stderr and a
 summary of what failed and why ends the run; the exit code is 1 when any project failed.
 The HF token comes from the environment (HF_TOKEN, or the `$VAR` an answers file names).
+
+Each project's folder under --out is named by its projectName: the one in the answers or MCC
+file, or else the template's default derived from modelName and modelServer (as `copier copy`
+would store it), never by the answers file's name. A project is rendered into a hidden scratch
+folder first and moved to its name only when complete. Two projects with the same projectName
+are not both written: the later one fails, naming the file that took the name, and nothing is
+overwritten (an existing folder under --out is never replaced either). Give each project its
+own projectName: SageMaker endpoint, model and secret names are derived from it.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -34,14 +44,20 @@ def load_answers(path: Path) -> dict:
     return {key: value for key, value in data.items() if not str(key).startswith("_")}
 
 
-def project_dir(out: Path, path: Path, answers: dict, taken: set[str]) -> Path:
-    name = str(answers.get("projectName") or path.stem)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "project"
-    unique, n = name, 2
-    while unique in taken:
-        unique, n = f"{name}-{n}", n + 1
-    taken.add(unique)
-    return out / unique
+def project_name(worker, folder: Path) -> str:
+    """The projectName the template settled on: given, or derived (from the run, else its answers file)."""
+    name = None
+    try:
+        name = worker.answers.combined.get("projectName")
+    except AttributeError:
+        pass
+    if not name:
+        answers_file = folder / ".copier-answers.yml"
+        if answers_file.is_file():
+            name = (yaml.safe_load(answers_file.read_text(encoding="utf-8")) or {}).get("projectName")
+    if not name:
+        raise ValueError("the generated project has no projectName; set projectName in the answers file")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip("-.") or "project"
 
 
 def bar(done: int, total: int, label: str, width: int = 30) -> str:
@@ -63,18 +79,31 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     vcs_ref = args.vcs_ref or ("HEAD" if Path(args.template).is_dir() else None)
-    results, taken, total = [], set(), len(args.answers)
+    results, total = [], len(args.answers)
+    taken: dict[str, Path] = {}     # projectName -> the answers file whose project holds it
     tty = sys.stderr.isatty()
     start = time.monotonic()
     for index, path in enumerate(args.answers):
         print(("\r" if tty else "") + bar(index, total, path.name), end="" if tty else "\n", file=sys.stderr)
         t0 = time.monotonic()
+        scratch = None
         try:
             answers = load_answers(path)
-            dst = project_dir(args.out, path, answers, taken)
+            scratch = Path(tempfile.mkdtemp(dir=args.out, prefix=".partial-"))
+            worker = run_copy(args.template, str(scratch / "project"), data=answers, defaults=True, unsafe=True,
+                              quiet=True, vcs_ref=vcs_ref)
+            name = project_name(worker, scratch / "project")
+            dst = args.out / name
+            if name in taken:
+                raise ValueError(f"projectName '{name}' is already used by {taken[name]} ({dst}); nothing was "
+                                 f"overwritten and this project was not written. Give it its own projectName "
+                                 f"(add `projectName: {name}-2` to {path}): endpoint and secret names derive "
+                                 "from it.")
             if dst.exists():
-                raise ValueError(f"{dst} already exists; remove it or choose another --out")
-            run_copy(args.template, str(dst), data=answers, defaults=True, unsafe=True, quiet=True, vcs_ref=vcs_ref)
+                raise ValueError(f"{dst} already exists (projectName '{name}'); nothing was overwritten. Remove "
+                                 "it, choose another --out, or give this project another projectName.")
+            (scratch / "project").rename(dst)
+            taken[name] = path
             results.append((path, "ok", str(dst), time.monotonic() - t0))
         except UserMessageError as exc:
             results.append((path, "failed", str(exc), time.monotonic() - t0))
@@ -82,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append((path, "failed", f"{type(exc).__name__}: {exc}", time.monotonic() - t0))
         except Exception as exc:  # noqa: BLE001 - one project's bug must not stop the others
             results.append((path, "failed", f"unexpected {type(exc).__name__}: {exc}", time.monotonic() - t0))
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     print(("\r" if tty else "") + bar(total, total, "done"), file=sys.stderr)
 
     failed = [r for r in results if r[1] == "failed"]

@@ -120,10 +120,30 @@ def check_version(name: str, version: str) -> None:
                             f"Choose one of: {listed}; leave it empty for the default.")
 
 
+def _read_table(name: str, version: str) -> dict:
+    return json.loads((DATA / "flags" / f"{name}-{version}.json").read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=None)
 def flag_table(name: str, version: str) -> dict:
-    """The engine's own flag table for this version (see tools/flags)."""
-    return json.loads((DATA / "flags" / f"{name}-{version}.json").read_text(encoding="utf-8"))
+    """The engine's own flag table for this version (see tools/flags).
+
+    LMI hands option.<name> keys it does not know itself to its vLLM backend (its
+    VllmRbProperties allow extra fields; the table's "passthrough"): those are the vLLM flags of
+    the vLLM release inside the image (the catalog's "vllm" field), spelt with underscores."""
+    table = _read_table(name, version)
+    inner = catalog()[name]["versions"].get(version, {}).get("vllm")
+    if not table.get("passthrough") or not inner:
+        return table
+    own = {n for row in table["flags"] for n in row["names"]}
+    extra = []
+    for row in _read_table("vllm", inner)["flags"]:
+        names = [n[2:].replace("-", "_") for n in row["names"] if n.startswith("--")]
+        names = [n for n in names if n not in own]
+        if names:
+            extra.append({**row, "names": names, "from": f"vllm {inner}"})
+    return {**table, "flags": table["flags"] + extra,
+            "source": f"{table['source']}; plus vLLM {inner}'s flags ({_read_table('vllm', inner)['source']})"}
 
 
 def _bare(flag: str) -> str:

@@ -19,13 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
 BASE_IMAGE = "local/bookworm-py"
-IMAGES = {
-    "vllm": "vllm/vllm-openai:v0.10.1",
-    "sglang": "lmsysorg/sglang:v0.5.4.post1",
-    "tensorrt-llm": "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc8",
-    "lmi": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu126",
-    "djl": "deepjavalibrary/djl-serving:0.32.0-pytorch-cu126",
-}
+
+def _catalog() -> dict:
+    data = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+# Every catalog entry, "server@version" -> image: one stand-in image each, tagged with the image name.
+CASES = {f"{server}@{version}": entry["image"]
+         for server, spec in _catalog().items() for version, entry in spec["versions"].items()}
 STANDIN_DIRS = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "lmi": "lmi", "djl": "djl"}
 DEBIAN_MIRROR_DEFAULT = "http://deb.debian.org/debian"
 
@@ -94,9 +96,16 @@ def ensure_base_image(workdir: pathlib.Path) -> None:
     shutil.rmtree(rootfs, ignore_errors=True)
 
 
-def build_standin(server: str) -> None:
-    d = STANDIN_DIRS[server]
-    sh("docker", "build", "-q", "-t", IMAGES[server], "-f", STANDINS / d / "Dockerfile", STANDINS,
+def build_standin(case: str, workdir: pathlib.Path) -> None:
+    """Build the stand-in of one catalog entry ("server@version"), tagged with its image name. The
+    context is tests/standins plus catalog/flags.json (the version's flag table) and catalog/version."""
+    server, version = case.split("@", 1)
+    context = workdir / case.replace("@", "-")
+    shutil.copytree(STANDINS, context, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (context / "catalog").mkdir()
+    shutil.copy2(ROOT / "hooks" / "data" / "flags" / f"{server}-{version}.json", context / "catalog" / "flags.json")
+    (context / "catalog" / "version").write_text(version + "\n")
+    sh("docker", "build", "-q", "-t", CASES[case], "-f", context / STANDIN_DIRS[server] / "Dockerfile", context,
        timeout=900, check=True)
 
 

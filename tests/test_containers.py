@@ -22,14 +22,26 @@ import uuid
 import pytest
 
 from conftest import tool
-from container_helpers import (IMAGES, ROOT, SecretsManagerStandIn, build_standin, docker_available,
+from container_helpers import (CASES, ROOT, SecretsManagerStandIn, build_standin, docker_available,
                                ensure_base_image, grep_stream, host_port, request, logs,
                                parse_argv, read_properties, received, remove, run_detached, sh,
                                state, stream, wait_exit, wait_ready)
 
 pytestmark = pytest.mark.container
 
-SERVERS = ["vllm", "sglang", "tensorrt-llm", "lmi", "djl"]
+SERVERS = list(CASES)   # one case per catalog entry: "server@version"
+
+
+def name(case: str) -> str:
+    return case.split("@", 1)[0]
+
+
+def version(case: str) -> str:
+    return case.split("@", 1)[1]
+
+
+CATALOG = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
+PROXIED = [c for c in SERVERS if CATALOG[name(c)]["versions"][version(c)]["proxy"]]
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 LOAD_DELAY = 3.0
 TOKEN_DELAY = 0.25
@@ -59,6 +71,8 @@ BAD_VALUE = {"vllm": "ENGINE_ARG_MAX_NUM_SEQS", "sglang": "ENGINE_ARG_MAX_RUNNIN
              "tensorrt-llm": "ENGINE_ARG_MAX_BATCH_SIZE", "lmi": "ENGINE_ARG_MAX_ROLLING_BATCH_SIZE",
              "djl": "ENGINE_ARG_MAX_ROLLING_BATCH_SIZE"}
 CHAT = {"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": N_TOKENS}
+# DJL Serving's HF Accelerate handler serves text generation, not chat (engines-2026.md section 4).
+REQUEST = {"djl": {"inputs": "Say hello.", "parameters": {"max_new_tokens": N_TOKENS}}}
 HOST_NET_LOCK = threading.Lock()
 
 
@@ -75,8 +89,9 @@ def docker_ready(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(f"container tests need docker (CI=true): {why}")
         pytest.skip(f"container tests need docker: {why}")
-    for s in SERVERS:
-        build_standin(s)
+    work = tmp_path_factory.mktemp("standins")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+        list(ex.map(lambda case: build_standin(case, work), SERVERS))
     return True
 
 
@@ -87,7 +102,8 @@ def projects(tmp_path_factory):
     base = tmp_path_factory.mktemp("projects")
     for s in SERVERS:
         dst = base / s
-        copier.run_copy(str(ROOT), str(dst), data={"modelName": MODEL, "modelServer": s, "offline": True},
+        copier.run_copy(str(ROOT), str(dst), data={"modelName": MODEL, "modelServer": name(s),
+                                                   "modelServerVersion": version(s), "offline": True},
                         defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
         # a local run's token file, present before the build: .dockerignore must keep it out
         (dst / ".env").write_text(f"HF_TOKEN={TOKEN_ENV}\n")
@@ -95,8 +111,8 @@ def projects(tmp_path_factory):
     return out
 
 
-def _image_tag(server):
-    return f"ct-project-{server}:{RUN_ID}"
+def _image_tag(case):
+    return f"ct-project-{case.replace('@', '-')}:{RUN_ID}"
 
 
 def _own_logs(cid, tail=6000):
@@ -112,7 +128,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     obs["build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:], "secs": time.time() - t}
     if r.returncode != 0:
         return obs
-    extra_env, _ = ENGINE_ARGS[server]
+    extra_env, _ = ENGINE_ARGS[name(server)]
     if (proj / "code" / "nginx.conf").exists():
         r = sh("docker", "run", "--rm", "--entrypoint", "nginx", tag, "-t", "-c", "/opt/program/nginx.conf",
                timeout=120)
@@ -120,7 +136,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
 
     # C: bad ENGINE_ARG_* settings (unknown name, badly typed value) -> clear error, non-zero exit
     for key, env in (("bad_name", {"ENGINE_ARG_NO_SUCH_SETTING_XYZ": "1"}),
-                     ("bad_value", {BAD_VALUE[server]: "not-a-number"})):
+                     ("bad_value", {BAD_VALUE[name(server)]: "not-a-number"})):
         cid = run_detached(tag, "serve", env={"STANDIN_LOAD_DELAY": "1", **env}, publish=False)
         st = wait_exit(cid, 30)
         obs[key] = {"running": st.get("Running"), "exit": st.get("ExitCode"), "logs": logs(cid)[-3000:]}
@@ -136,8 +152,11 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
         seen, t_ready = wait_ready(port, timeout=90, cid=cid)
         obs["ping_seen"], obs["t_ready"] = seen, t_ready
         if t_ready is not None:
-            obs["invoke"] = request(port, "POST", "/invocations", CHAT, timeout=30)
-            obs["stream"] = stream(port, "/invocations", {**CHAT, "stream": True})
+            obs["invoke"] = request(port, "POST", "/invocations", REQUEST.get(name(server), CHAT), timeout=30)
+            if name(server) == "djl":   # chat bodies fail on DJL's HF Accelerate path
+                obs["invoke_chat"] = request(port, "POST", "/invocations", CHAT, timeout=30)
+            else:
+                obs["stream"] = stream(port, "/invocations", {**CHAT, "stream": True})
         obs["received"] = received(cid)
         t = time.time()
         sh("docker", "stop", cid, timeout=60)
@@ -211,7 +230,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
 @pytest.fixture(scope="session")
 def observations(projects, docker_ready):
     t0 = time.time()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(SERVERS)) as ex:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=5) as ex:
         futs = {s: ex.submit(_flow, s, projects[s]) for s in SERVERS}
         out = {}
         for s, f in futs.items():
@@ -268,9 +287,6 @@ def test_shellcheck(projects, server):
     assert not bad, "\n".join(bad)
 
 
-PROXIED = ["sglang", "tensorrt-llm"]
-
-
 @pytest.mark.parametrize("server", SERVERS)
 def test_nginx_config_only_where_a_proxy_is_used(projects, server):
     assert (projects[server] / "code" / "nginx.conf").exists() is (server in PROXIED)
@@ -305,10 +321,12 @@ def test_ping_not_ready_while_loading_then_ready(observations, server):
     assert o["t_ready"] <= LOAD_DELAY + 30
 
 
-def test_sglang_ping_waits_for_warmup(observations):
-    """SGLang's own /ping is 200 as soon as HTTP is up, before the warmup request has passed
-    (servers.md section 4); the SageMaker /ping must wait until /health is 200."""
-    o = _obs(observations, "sglang", "ping_seen")
+@pytest.mark.parametrize("server", [c for c in SERVERS if name(c) == "sglang"])
+def test_sglang_ping_waits_for_warmup(observations, server):
+    """SGLang's /ping must not be 200 before warm-up has passed: up to 0.5.19 its own /ping is 200
+    as soon as HTTP is up (servers.md section 4), so nginx gates it on /health; from 0.5.20 the
+    engine's /ping itself is 503 until start-up completes and the engine listens on 8080."""
+    o = _obs(observations, server, "ping_seen")
     assert o["t_ready"] is not None
     assert o["t_ready"] >= LOAD_DELAY + WARMUP_DELAY - 0.3, (
         f"/ping was 200 after {o['t_ready']:.1f}s, but the engine's /health is 503 until "
@@ -321,18 +339,32 @@ def test_invocations_chat_completion(observations, server):
     status, headers, body = o["invoke"]
     assert status == 200, f"{status}: {body[:500]!r}"
     doc = json.loads(body)
+    if name(server) == "djl":
+        assert doc["generated_text"]
+        return
     assert doc["object"] == "chat.completion"
     assert doc["choices"][0]["message"]["role"] == "assistant"
     assert doc["choices"][0]["message"]["content"]
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", [c for c in SERVERS if name(c) == "djl"])
+def test_djl_refuses_chat_bodies(observations, projects, server):
+    """What the DJL project says is what DJL does: chat bodies fail there, so the project's test
+    script, stream client and README use {"inputs", "parameters"}."""
+    o = _obs(observations, server, "invoke_chat")
+    assert o["invoke_chat"][0] >= 400
+    proj = projects[server]
+    assert '"inputs"' in (proj / "deploy" / "test.sh").read_text()
+    assert '"messages"' not in (proj / "deploy" / "test.sh").read_text()
+
+
+@pytest.mark.parametrize("server", [c for c in SERVERS if name(c) != "djl"])
 def test_invocations_streams_incrementally(observations, server):
     o = _obs(observations, server, "stream")
     status, ctype, lines = o["stream"]
     assert status == 200, lines[:3]
     texts = [line for _, line in lines]
-    if server in SSE_SERVERS:
+    if name(server) in SSE_SERVERS:
         assert ctype.startswith("text/event-stream"), ctype
         assert texts[-1] == "data: [DONE]", texts[-3:]
         chunks = [(t, json.loads(line[len("data: "):])) for t, line in lines
@@ -348,7 +380,9 @@ def test_invocations_streams_incrementally(observations, server):
         f"first token at {with_text[0]:.2f}s, last at {with_text[-1]:.2f}s: the stream is buffered"
 
 
-def _expected_args(server, proj):
+def _expected_args(case, proj):
+    server = name(case)
+    entry = CATALOG[server]["versions"][version(case)]
     lock = json.loads((proj / "model.lock.json").read_text())
     sha = lock["model"].get("sha")
     tp = lock["deployment"].get("tensor_parallel_size")
@@ -360,7 +394,8 @@ def _expected_args(server, proj):
                "--tensor-parallel-size": tp}
         names = ("--revision", "--max-model-len", "--chat-template")
     elif server == "sglang":
-        exp = {"--model-path": MODEL, "--served-model-name": ANY, "--host": "127.0.0.1", "--port": "8081",
+        host, port = ("127.0.0.1", "8081") if entry["proxy"] else ("0.0.0.0", "8080")
+        exp = {"--model-path": MODEL, "--served-model-name": ANY, "--host": host, "--port": port,
                "--tensor-parallel-size": tp}
         names = ("--revision", "--context-length", "--chat-template")
     else:
@@ -376,19 +411,35 @@ def _expected_args(server, proj):
     return exp
 
 
+def _expected_properties(case, proj):
+    """LMI/DJL get their configuration from the environment (HF_MODEL_ID, OPTION_*,
+    TENSOR_PARALLEL_DEGREE): what the engine must end up with, from the lock and the catalog."""
+    entry = CATALOG[name(case)]["versions"][version(case)]
+    lock = json.loads((proj / "model.lock.json").read_text())
+    dep = lock["deployment"]
+    exp = {"option.model_id": MODEL, "option.revision": lock["model"]["sha"],
+           "option.tensor_parallel_degree": str(dep["tensor_parallel_size"]),
+           "option.model_loading_timeout": str(dep["container_startup_health_check_timeout_s"])}
+    exp.update({f"option.{k}": str(v) for k, v in entry.get("options", {}).items()})
+    if name(case) == "lmi" and dep.get("max_model_len"):
+        exp["option.max_model_len"] = str(dep["max_model_len"])
+    exp.update(ENGINE_ARGS[name(case)][1])
+    return exp
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_engine_received_intended_flags(observations, projects, server):
     o = _obs(observations, server, "received")
     rec = o["received"]
     assert rec, "the engine never started (no STANDIN-RECEIVED line)\n" + o.get("main_logs", "")
     proj = projects[server]
-    if server in ("lmi", "djl"):
-        exp = read_properties(proj / "code" / "serving.properties")
-        exp.update(ENGINE_ARGS[server][1])
+    if name(server) in ("lmi", "djl"):
+        assert rec["serving_properties"] is None, "the serve script wrote serving.properties"
+        exp = _expected_properties(server, proj)
         got = {k: v for k, v in rec["effective_properties"].items() if k != "option.chat_template"}
         assert got == exp, f"engine configuration differs:\n got {got}\n want {exp}"
         return
-    got = parse_argv(server, rec["argv"])
+    got = parse_argv(name(server), rec["argv"])
     exp = _expected_args(server, proj)
     missing = sorted(set(exp) - set(got))
     unexpected = sorted(set(got) - set(exp))
@@ -409,7 +460,7 @@ def test_engine_received_chat_template(observations, projects, server):
         assert rec["chat_template"] is None, "no chat_template.jinja generated, yet the engine got one"
         return
     want = f.read_text(encoding="utf-8")
-    if server == "djl":
+    if name(server) == "djl":
         # DJL's HF Accelerate handler applies the tokenizer's own template (the same bytes,
         # fetched at the pinned sha); option.chat_template is vLLM-only, so none is passed.
         assert rec["chat_template"] is None
@@ -478,6 +529,6 @@ def test_bad_engine_arg_fails_clearly(observations, server, case):
     r = o[case]
     assert not r["running"], f"container still running 30s after start with a bad setting:\n{r['logs']}"
     assert r["exit"] != 0, r["logs"]
-    var = "ENGINE_ARG_NO_SUCH_SETTING_XYZ" if case == "bad_name" else BAD_VALUE[server]
+    var = "ENGINE_ARG_NO_SUCH_SETTING_XYZ" if case == "bad_name" else BAD_VALUE[name(server)]
     assert var in r["logs"], f"the error does not name {var}:\n{r['logs']}"
     assert "Traceback" not in r["logs"], r["logs"]

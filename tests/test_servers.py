@@ -1,69 +1,137 @@
-"""hooks/servers.py against the servers' own argument tables.
+"""The version catalog against the engines' own flag tables, for every catalog entry.
 
-The stand-in engines' flag tables (tests/standins/) were extracted from vLLM v0.10.1 and
-SGLang v0.5.4.post1 wheels and read from trtllm-serve's source; every setting the serve
-script accepts through ENGINE_ARG_* must be a real flag of that version, of the right kind.
+hooks/data/flags/<server>-<version>.json are produced by `python -m tools.flags` from each
+engine's own code (tests/test_flag_tools.py and tests/test_engine_parsers.py keep them equal to a
+fresh extraction). Here: every flag a generated serve script passes, and every ENGINE_ARG_ name it
+accepts, exists in the chosen version's table; the catalog's images and AMIs are well formed.
 """
 
-import importlib.machinery
-import importlib.util
-import sys
+from __future__ import annotations
 
+import json
+import os
+import subprocess
+
+import botocore.session
 import pytest
+from copier import run_copy
 
-from conftest import ROOT
-from hooks.servers import ENGINE_ARGS, MANAGED_ARGS, SERVERS
+from hooks import servers
 
-STANDINS = ROOT / "tests" / "standins"
-
-
-def _load(path, name):
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+CASES = [(s, v) for s in servers.SERVERS for v in servers.versions(s)]
+IDS = [f"{s}@{v}" for s, v in CASES]
 
 
-def argparse_table(server):
-    module = _load(STANDINS / "common" / f"{server}_flags.py", f"{server}_flags")
-    return {name: kind for names, kind, _ in module.FLAGS for name in names}
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory, template_dir):
+    root = tmp_path_factory.mktemp("catalog")
+    made = {}
+    for server, version in CASES:
+        dst = root / f"{server}-{version}"
+        run_copy(str(template_dir), str(dst), data={"modelServer": server, "modelServerVersion": version,
+                                                     "offline": True}, defaults=True, unsafe=True, quiet=True)
+        made[(server, version)] = dst
+    return made
 
 
-def trtllm_table():
-    sys.path.insert(0, str(STANDINS / "common"))   # the stand-in imports its shared runtime
-    try:
-        module = _load(STANDINS / "trtllm" / "trtllm-serve", "trtllm_serve_standin")
-    finally:
-        sys.path.remove(str(STANDINS / "common"))
-    return {name: ("true" if kind == module.FLAG else "value") for names, kind, _ in module.OPTIONS for name in names}
+def engine_command(project, tmp_path, local_weights: bool, env: dict | None = None) -> list[str]:
+    """The engine command line code/serve would run (SERVE_PRINT_COMMAND=1)."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir(exist_ok=True)
+    if local_weights:
+        (model_dir / "config.json").write_text("{}")
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith(("ENGINE_ARG_", "SM_", "HF_TOKEN"))}
+    run_env.update(SERVE_PRINT_COMMAND="1", MODEL_DIR=str(model_dir), HF_TOKEN="hf_unused", **(env or {}))
+    r = subprocess.run([str(project / "code" / "serve"), "serve"], env=run_env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-TABLES = {"vllm": lambda: argparse_table("vllm"), "sglang": lambda: argparse_table("sglang"),
-          "tensorrt-llm": trtllm_table}
+def passed_settings(server: str, argv: list[str]) -> set[str]:
+    """Flag names (dash-less) in a command line; for LMI/DJL the OPTION_<KEY> names of `env K=V ...`."""
+    if servers.SERVER_TRAITS[server]["flag_style"] == "properties":
+        assert argv[0] == "env", argv
+        return {a.split("=", 1)[0][len("OPTION_"):].lower() for a in argv[1:] if a.startswith("OPTION_")}
+    return {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
 
 
-@pytest.mark.parametrize("server", sorted(TABLES))
-def test_every_engine_arg_is_a_real_flag_of_the_pinned_version(server):
-    table = TABLES[server]()
-    wrong = []
-    for name, kind in ENGINE_ARGS[server].items():
-        real = table.get(f"--{name}")
-        if real is None:
-            wrong.append(f"--{name}: no such flag")
-        elif kind == "bool+" and real != "bool":
-            wrong.append(f"--{name}: has no --no-{name} form")
-        elif kind == "bool" and real not in ("bool", "true"):
-            wrong.append(f"--{name}: takes a value, not a boolean")
-        elif kind not in ("bool", "bool+") and real in ("bool", "true"):
-            wrong.append(f"--{name}: is a boolean flag")
-    assert not wrong, wrong
+@pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
+@pytest.mark.parametrize("local_weights", [False, True], ids=["hub", "opt-ml-model"])
+def test_every_flag_the_serve_script_passes_is_in_the_versions_table(projects, tmp_path, server, version,
+                                                                      local_weights):
+    argv = engine_command(projects[(server, version)], tmp_path, local_weights)
+    flags = passed_settings(server, argv)
+    assert flags, argv
+    missing = sorted(flags - servers.flag_names(server, version))
+    assert not missing, f"{server} {version} has no {missing}: {argv}"
 
 
-def test_managed_args_are_accepted_settings():
-    for server, managed in MANAGED_ARGS.items():
-        assert set(managed) <= set(ENGINE_ARGS[server]), server
+@pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
+def test_every_engine_arg_name_is_in_the_versions_table(projects, server, version):
+    table = servers.flag_names(server, version)
+    tsv = (projects[(server, version)] / "code" / "engine_args.tsv").read_text()
+    names = [line.split("\t")[0] for line in tsv.splitlines() if line and not line.startswith("#")]
+    assert len(names) > 20
+    assert set(names) <= table
+    assert not set(names) & servers.FIXED_ARGS[server]
+    assert set(servers.managed_args(server, version)) <= set(names)
 
 
-def test_every_server_has_a_pinned_image_and_settings():
-    assert set(SERVERS) == set(ENGINE_ARGS) == set(MANAGED_ARGS) == {"vllm", "sglang", "tensorrt-llm", "lmi", "djl"}
+@pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
+def test_engine_arg_kinds_follow_the_table(server, version):
+    """A --x/--no-x flag takes true/false both ways; a bare flag is only added; values keep their type."""
+    kinds = servers.engine_args(server, version)
+    for row in servers.flag_table(server, version)["flags"]:
+        for spelling in row["names"]:
+            bare = spelling.lstrip("-")
+            if bare not in kinds:
+                continue
+            want = {"bool": "bool+", "flag": "bool", "int": "int", "float": "float", "list": "list"}.get(row["kind"])
+            if row["kind"] == "choice" and row.get("choices"):
+                want = "choice:" + "|".join(map(str, row["choices"]))
+            assert kinds[bare] == (want or "str"), (bare, row)
+
+
+def test_removed_vllm_flags_are_refused_by_the_new_version_only():
+    """engines-2026.md section 3: measured, the real vLLM 0.32.0 exits on these."""
+    for flag in ("swap-space", "max-seq-len-to-capture", "disable-log-requests"):
+        assert flag in servers.engine_args("vllm", "0.10.1")
+        assert flag not in servers.engine_args("vllm", "0.32.0")
+
+
+def test_catalog_entries_are_complete_and_amis_are_botocores():
+    amis = set(botocore.session.get_session().get_service_model("sagemaker")
+               .shape_for("ProductionVariantInferenceAmiVersion").enum)
+    for server in servers.SERVERS:
+        spec = servers.catalog()[server]
+        assert spec["default"] in spec["versions"]
+        assert len(spec["versions"]) >= 2, server
+        for version in spec["versions"]:
+            e = servers.entry(server, version)
+            for key in ("image", "engine", "cuda", "routes", "tag_source", "tag_confirmed", "proxy"):
+                assert key in e, (server, version, key)
+            assert e["inference_ami_version"] in amis, (server, version)
+            if e["cuda"] >= 13:
+                assert e["inference_ami_version"] == "al2023-ami-sagemaker-inference-gpu-4-1", (server, version)
+            assert e["flags_source"] and e["flags_generated_by"].startswith("python -m tools.flags"), (server, version)
+
+
+def test_seed_images_stay_selectable():
+    """DESIGN.md's seed pins, with DJL's tag fixed to what upstream publishes (-pytorch-gpu)."""
+    seeds = {("vllm", "0.10.1"): "vllm/vllm-openai:v0.10.1",
+             ("sglang", "0.5.4.post1"): "lmsysorg/sglang:v0.5.4.post1",
+             ("tensorrt-llm", "1.2.0rc8"): "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc8",
+             ("lmi", "0.32.0-lmi14.0.0"):
+                 "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu126",
+             ("djl", "0.32.0"): "deepjavalibrary/djl-serving:0.32.0-pytorch-gpu"}
+    for (server, version), image in seeds.items():
+        assert servers.entry(server, version)["image"] == image
+
+
+def test_unknown_version_is_refused_with_the_list():
+    from hooks.errors import InvalidAnswer
+    with pytest.raises(InvalidAnswer) as err:
+        servers.check_version("vllm", "0.32")
+    assert "Did you mean '0.32.0'?" in str(err.value)
+    assert "0.32.0 (default), 0.10.1" in str(err.value)

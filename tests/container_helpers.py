@@ -103,7 +103,8 @@ def build_standin(case: str, workdir: pathlib.Path) -> None:
     context = workdir / case.replace("@", "-")
     shutil.copytree(STANDINS, context, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (context / "catalog").mkdir()
-    shutil.copy2(ROOT / "hooks" / "data" / "flags" / f"{server}-{version}.json", context / "catalog" / "flags.json")
+    from hooks import servers      # the version's table as the project sees it (LMI: with its vLLM's flags)
+    (context / "catalog" / "flags.json").write_text(json.dumps(servers.flag_table(server, version)))
     (context / "catalog" / "version").write_text(version + "\n")
     sh("docker", "build", "-q", "-t", CASES[case], "-f", context / STANDIN_DIRS[server] / "Dockerfile", context,
        timeout=900, check=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Stand-in for /usr/bin/djl-serving in the LMI and DJL Serving 0.32.0 images.
+"""Stand-in for /usr/bin/djl-serving in the LMI and DJL Serving images (any catalog version).
 
 Sources: deepjavalibrary/djl-serving branch 0.32.0-dlc (serving/docker/lmi.Dockerfile,
 pytorch-gpu.Dockerfile, config.properties, wlm/.../ModelInfo.java, util/ModelStore.java,
@@ -7,6 +7,9 @@ ConfigManager.java, http/InferenceRequestHandler.java, engines/python/setup/djl_
 properties_manager/*.py, output_formatter.py); see /work/shared/reference/servers.md 6 and 7.
 Behaviour imitated:
 - global config from /opt/djl/conf/config.properties, SERVING_<KEY> env overrides it.
+- option names and kinds: /opt/standin/flags.json (the catalog's table for the version).
+- DJL (HF Accelerate, rolling_batch=disable): {"inputs", "parameters"} -> [{"generated_text"}] with the
+  prompt echoed; chat bodies fail (424), as they do upstream (engines-2026.md section 4).
 - model: /opt/ml/model/serving.properties (Java .properties syntax) when /opt/ml/model holds
   files, else HF_MODEL_ID; OPTION_<KEY> env -> option.<key> only when absent from the file
   (serving.properties wins), OPTION_ENGINE -> engine; TENSOR_PARALLEL_DEGREE default.
@@ -28,34 +31,6 @@ import standin_common as sc  # noqa: E402
 FLAVOR = open("/opt/standin/flavor").read().strip()  # "lmi" or "djl"
 NAME = "djl-serving"
 
-COMMON_OPTIONS = {  # djl_python Properties + Java-side model options
-    "model_id": "str", "model_dir": "str", "rolling_batch": "rb", "tensor_parallel_degree": "tp",
-    "pipeline_parallel_degree": "int", "cluster_size": "int", "trust_remote_code": "bool",
-    "enable_streaming": "str", "batch_size": "int", "max_rolling_batch_size": "int", "dtype": "dtype",
-    "revision": "str", "output_formatter": "str", "waiting_steps": "int", "mpi_mode": "bool",
-    "tgi_compat": "bool", "bedrock_compat": "bool", "enable_lora": "bool", "draft_model_id": "str",
-    "spec_length": "int", "entryPoint": "str", "model_loading_timeout": "int", "predict_timeout": "int",
-    "parallel_loading": "bool", "task": "str", "quantize": "str",
-}
-LMI_OPTIONS = {  # VllmRbProperties / LmiDistRbProperties fields
-    "engine": "str", "max_rolling_batch_prefill_tokens": "int", "cpu_offload_gb_per_gpu": "float",
-    "max_loras": "int", "long_lora_scaling_factors": "str", "use_v2_block_manager": "bool",
-    "enable_auto_tool_choice": "bool", "tool_call_parser": "str", "enable_reasoning": "bool",
-    "reasoning_parser": "str", "device": "str", "override_neuron_config": "str",
-    "chat_template": "str", "chat_template_content_format": "str", "load_format": "str",
-    "max_model_len": "int", "enforce_eager": "bool", "gpu_memory_utilization": "float",
-    "speculative_draft_model": "str", "speculative_length": "int", "draft_model_tp_size": "int",
-    "record_acceptance_rate": "bool", "speculative_telemetry": "bool", "max_lora_rank": "int",
-    "fully_sharded_loras": "bool", "lora_extra_vocab_size": "int", "lora_dtype": "str",
-    "max_cpu_loras": "int", "max_logprobs": "int", "enable_chunked_prefill": "bool",
-    "enable_prefix_caching": "bool", "disable_sliding_window": "bool", "limit_mm_per_prompt": "str",
-    "use_passive_workers": "bool", "tokenizer_mode": "str", "quantization": "str",
-    "max_num_batched_tokens": "int", "cpu_offload_gb": "float",
-}
-DJL_OPTIONS = {  # HuggingFaceProperties (HF Accelerate handler)
-    "device_id": "int", "device_map": "str", "low_cpu_mem_usage": "bool",
-    "disable_flash_attn": "bool", "device": "str", "data_type": "str", "is_peft_model": "bool",
-}
 TOP_KEYS = {"engine", "job_queue_size", "batch_size", "max_batch_delay", "max_idle_time",
             "minWorkers", "maxWorkers", "gpu.minWorkers", "gpu.maxWorkers", "cpu.minWorkers",
             "cpu.maxWorkers", "load_on_devices", "required_memory_mb", "reserved_memory_mb",
@@ -63,17 +38,15 @@ TOP_KEYS = {"engine", "job_queue_size", "batch_size", "max_batch_delay", "max_id
 
 
 def lmi_option_types():
-    out = dict(COMMON_OPTIONS)
-    if FLAVOR == "lmi":
-        out.update(LMI_OPTIONS)
-        # other vLLM engine args pass through as option.<arg> (vllm_rb_properties.py extra='allow')
-        from vllm_flags import FLAGS
-        for opts, kind, _ in FLAGS:
-            key = opts[0][2:].replace("-", "_")
-            out.setdefault(key, {"bool": "bool", "true": "bool", "int": "int", "float": "float",
-                                 "hint": "int"}.get(kind, "str"))
-    else:
-        out.update(DJL_OPTIONS)
+    """option.<key> -> kind, from /opt/standin/flags.json: the catalog's table for this version
+    (djl-serving's properties classes; for LMI plus its vLLM's flags, which it passes through)."""
+    from catalog_flags import TABLE
+    kinds = {"bool": "bool", "flag": "bool", "int": "int", "float": "float"}
+    out = {}
+    for row in TABLE["flags"]:
+        for n in row["names"]:
+            out[n.lstrip("-")] = kinds.get(row["kind"], "str")
+    out.update({"rolling_batch": "rb", "tensor_parallel_degree": "tp", "dtype": "dtype"})
     return out
 
 
@@ -156,7 +129,9 @@ def check_value(key, typ, val):
         fail(f"{key}: value '{val}' must be an integer or 'max'")
     if typ == "dtype" and v not in ("auto", "fp16", "bf16", "fp32", "float16", "bfloat16", "float32"):
         fail(f"{key}: value '{val}' is not one of fp16, bf16, fp32, auto")
-    rbs = ("auto", "vllm", "lmi-dist", "disable", "scheduler") if FLAVOR == "lmi" else ("auto", "disable", "scheduler")
+    from catalog_flags import TABLE
+    rbs = next((tuple(r["choices"]) for r in TABLE["flags"] if "rolling_batch" in r["names"] and r.get("choices")),
+               ("auto", "vllm", "lmi-dist", "disable", "scheduler") if FLAVOR == "lmi" else ("auto", "disable", "scheduler"))
     if typ == "rb" and v not in rbs:
         fail(f"{key}: rolling_batch '{val}' is not one of {', '.join(rbs)}")
 
@@ -232,10 +207,18 @@ def main():
                                      "message": "No model found"})
         body = h.read_json()
         if isinstance(body, dict) and "messages" in body:
+            if FLAVOR == "djl":
+                # HF Accelerate (rolling_batch=disable): the chat parser adds details/output_formatter,
+                # which reach model.generate and transformers raises (chat_utils.py L88-92 at 0.32.0-dlc)
+                return h.send_json(424, {"code": 424, "message": "prediction failure", "error":
+                                         "ValueError: The following `model_kwargs` are not used by the model: "
+                                         "['details', 'output_formatter']"})
             h.read_json = lambda: body
             return sc.openai_chat(h, model_name, jsonlines=True)
         if isinstance(body, dict) and "inputs" in body:
             text = "".join(sc._tokens(body.get("parameters") or {}))
+            if FLAVOR == "djl":   # huggingface.py: the whole sequence is decoded, prompt included
+                return h.send_json(200, [{"generated_text": str(body["inputs"]) + text}])
             return h.send_json(200, {"generated_text": text})
         h.send_json(424, {"code": 424, "message": "prediction failure", "error": "invalid input"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -101,10 +102,15 @@ TRIVIAL = {
 
 
 def copier_cli(args, env, cwd) -> tuple[float, subprocess.CompletedProcess]:
+    """Wall time of one copier CLI run; ``r.cpu_s`` is its CPU time (user + sys, git children
+    included), which other load on the machine barely changes."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "copier", *args], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=300)
     dt_ = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r.cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if r.returncode != 0:
         raise RuntimeError(f"copier {' '.join(args)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
     return dt_, r

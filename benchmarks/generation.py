@@ -9,26 +9,31 @@ from .common import LATENCIES, MODEL, SERVERS, TimedHub, base_env, copier_cli, l
 
 def bench_generation(work: Path, hub: TimedHub, url: str, ours: Path, trivial: Path, runs: int) -> dict:
     res = {"floor": [], "ours": {f"{int(l * 1000)}ms": {s: [] for s in SERVERS} for l in LATENCIES},
-           "hub_calls": {}, "hub_waves": {}}
+           "hub_calls": {}, "hub_waves": {},
+           "cpu": {"floor": [], "ours": {f"{int(l * 1000)}ms": {s: [] for s in SERVERS} for l in LATENCIES}}}
     n = 0
     for i in range(runs):
         log(f"generation run {i + 1}/{runs}")
         n += 1
         d = work / f"gen{n}"
         d.mkdir()
-        env = base_env(url, d / "cache", d)
-        t, _ = copier_cli(["copy", "--trust", "--defaults", f"git+file://{trivial}", str(d / "floor")], env, d)
-        res["floor"].append(t)
         for lat in LATENCIES:
             key = f"{int(lat * 1000)}ms"
+            # the floor next to each block of our copies: slow drifts in machine load hit both alike
+            env = base_env(url, d / f"cache-floor-{key}", d)
+            t, r = copier_cli(["copy", "--trust", "--defaults", f"git+file://{trivial}", str(d / f"floor-{key}")],
+                              env, d)
+            res["floor"].append(t)
+            res["cpu"]["floor"].append(r.cpu_s)
             hub.latency_s = lat
             for s in SERVERS:
                 cache = d / f"cache-{key}-{s}"
                 env = base_env(url, cache, d)
                 hub.reset()
-                t, _ = copier_cli(["copy", "--trust", "--defaults", "-d", f"modelName={MODEL}", "-d",
+                t, r = copier_cli(["copy", "--trust", "--defaults", "-d", f"modelName={MODEL}", "-d",
                                    f"modelServer={s}", f"git+file://{ours}", str(d / f"{key}-{s}")], env, d)
                 res["ours"][key][s].append(t)
+                res["cpu"]["ours"][key][s].append(r.cpu_s)
                 res["hub_calls"].setdefault(key, []).append(len(hub.requests))
                 res["hub_waves"].setdefault(key, []).append(hub.waves())
     hub.latency_s = 0.0

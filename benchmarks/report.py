@@ -23,6 +23,11 @@ def summarize(raw: dict) -> dict:
             s["generation"][key] = rows
             s["generation"][key + "_hub_calls"] = median(g["hub_calls"][key])
             s["generation"][key + "_hub_round_trips"] = median(g["hub_waves"][key])
+        if "cpu" in g:
+            cfloor = median(g["cpu"]["floor"])
+            s["generation"]["cpu"] = {"floor_s": r3(cfloor), **{
+                key: {srv: {"median_s": r3(median(xs)), "overhead_s": r3(median(xs) - cfloor)}
+                      for srv, xs in per.items()} for key, per in g["cpu"]["ours"].items()}}
     w = raw.get("warm")
     if w:
         s["warm"] = {k: {"median_s": r3(median(v["times"])), "hub_calls": max(v["calls"]), "paths": v["paths"]}
@@ -67,6 +72,15 @@ def markdown(raw: dict, summ: dict, args_line: str) -> str:
         L += ["", "Hub calls per cold copy: " + ", ".join(
             f"{k}: {g[k + '_hub_calls']:g} calls in {g[k + '_hub_round_trips']:g} sequential round trips"
             for k in [k for k in g if k.endswith("ms")]) + ".", ""]
+        c = g.get("cpu")
+        if c:
+            L += ["CPU time per copy (user + sys of copier and its git children; other load on the machine "
+                  f"barely changes it): floor {c['floor_s']:.3f} s; ours " + "; ".join(
+                      f"{k}: {min(r['median_s'] for r in c[k].values()):.3f}-"
+                      f"{max(r['median_s'] for r in c[k].values()):.3f} s "
+                      f"(+{min(r['overhead_s'] for r in c[k].values()):.3f} to "
+                      f"+{max(r['overhead_s'] for r in c[k].values()):.3f} s)"
+                      for k in [k for k in c if k.endswith("ms")]) + ".", ""]
     w = summ.get("warm")
     if w:
         L += ["## Warm cache (hub latency 200 ms)", "", "| run | median | hub calls |", "|---|---|---|"]

@@ -16,14 +16,22 @@ from copier.errors import UserMessageError
 from conftest import HF_ENDPOINT, tool, tree_bytes
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info, model_dir
 
-# The seed table of shared/DESIGN.md, written out here on purpose: changing a pinned image
-# must change this test too.
+# The images a project gets without modelServerVersion (the catalog's defaults) and with the seed
+# version of shared/DESIGN.md (DJL's tag fixed to what upstream publishes), written out here on
+# purpose: changing a pinned image must change this test too.
 PINNED = {
-    "vllm": "vllm/vllm-openai:v0.10.1",
-    "sglang": "lmsysorg/sglang:v0.5.4.post1",
-    "tensorrt-llm": "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc8",
-    "lmi": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu126",
-    "djl": "deepjavalibrary/djl-serving:0.32.0-pytorch-cu126",
+    "vllm": "vllm/vllm-openai:v0.32.0",
+    "sglang": "lmsysorg/sglang:v0.5.23",
+    "tensorrt-llm": "nvcr.io/nvidia/tensorrt-llm/release:1.2.1",
+    "lmi": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130",
+    "djl": "deepjavalibrary/djl-serving:0.36.0-pytorch-gpu",
+}
+SEEDS = {
+    "vllm": ("0.10.1", "vllm/vllm-openai:v0.10.1"),
+    "sglang": ("0.5.4.post1", "lmsysorg/sglang:v0.5.4.post1"),
+    "tensorrt-llm": ("1.2.0rc8", "nvcr.io/nvidia/tensorrt-llm/release:1.2.0rc8"),
+    "lmi": ("0.32.0-lmi14.0.0", "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu126"),
+    "djl": ("0.32.0", "deepjavalibrary/djl-serving:0.32.0-pytorch-gpu"),
 }
 SERVERS = list(PINNED)
 MODELS = {  # id: token source for the generation-time hub calls
@@ -80,7 +88,9 @@ def test_render_matrix(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck
 
     # model.lock.json
     assert lock["model"]["id"] == model and lock["model"]["sha"] == sha
-    assert lock["server"] == {"name": server, "image": PINNED[server]}
+    assert {k: lock["server"][k] for k in ("name", "image")} == {"name": server, "image": PINNED[server]}
+    assert lock["server"]["inference_ami_version"] == "al2023-ami-sagemaker-inference-gpu-4-1" \
+        if lock["server"]["cuda"] >= 13 else lock["server"]["inference_ami_version"].startswith("al2-ami-")
     assert lock["model"]["has_chat_template"] is (template is not None)
     assert lock["model"]["gated"] == info(model)["gated"]
     assert lock["project"]["hf_token_secret_name"] == (
@@ -96,9 +106,11 @@ def test_render_matrix(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck
     else:
         assert files["code/chat_template.jinja"] == template.encode()
 
-    # serving.properties only for LMI and DJL
-    assert ("code/serving.properties" in files) is (server in ("lmi", "djl"))
-    assert ("code/nginx.conf" in files) is (server in ("tensorrt-llm", "sglang"))
+    # LMI and DJL are configured through the environment: no serving.properties; nginx only
+    # where the default version has no SageMaker routes of its own (TensorRT-LLM)
+    assert "code/serving.properties" not in files
+    assert ("code/nginx.conf" in files) is (server == "tensorrt-llm")
+    assert "code/engine_args.tsv" in files
 
     # No token, no unrendered Jinja anywhere (the chat template is data and may hold Jinja).
     for name, content in files.items():
@@ -123,6 +135,20 @@ def test_render_matrix(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck
         elif name.endswith((".yml", ".yaml")):
             yaml.safe_load(files[name])
     assert (dst / "code" / "serve").stat().st_mode & 0o111
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_seed_version_still_renders(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck, server):
+    version, image = SEEDS[server]
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", server,
+                   modelServerVersion=version)
+    assert re.findall(r"^FROM (.+)$", (dst / "Dockerfile").read_text(), re.M) == [image]
+    lock = json.loads((dst / "model.lock.json").read_text())
+    assert lock["server"]["version"] == version and lock["server"]["image"] == image
+    assert yaml.safe_load((dst / ".copier-answers.yml").read_text())["modelServerVersion"] == version
+    assert ("code/nginx.conf" in tree_bytes(dst)) is (server in ("tensorrt-llm", "sglang"))
+    result = subprocess.run([shellcheck, "code/serve"], cwd=dst, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
@@ -153,7 +179,10 @@ def test_hadolint_passes(template_dir, tmp_path, monkeypatch, fake_hub, server):
     ("sglang", "openai-community/gpt2", "ping", "v1/completions"),
 ])
 def test_nginx_routes(template_dir, tmp_path, monkeypatch, fake_hub, server, model, ping, invocations):
-    dst = generate(template_dir, tmp_path / "p", monkeypatch, model, server, "none")
+    """nginx in front where the engine lacks SageMaker's routes (TensorRT-LLM) or answers /ping
+    before warm-up (SGLang up to 0.5.19: the seed version)."""
+    pin = {"modelServerVersion": "0.5.4.post1"} if server == "sglang" else {}
+    dst = generate(template_dir, tmp_path / "p", monkeypatch, model, server, "none", **pin)
     conf = (dst / "code" / "nginx.conf").read_text()
     assert re.search(r"listen 8080", conf)
     ping_block = conf[conf.index("location = /ping {"):conf.index("location = /invocations {")]
@@ -167,21 +196,26 @@ def test_nginx_routes(template_dir, tmp_path, monkeypatch, fake_hub, server, mod
     assert re.search(r"server 127\.0\.0\.1:8081;", conf)
 
 
-def test_serving_properties_keys(template_dir, tmp_path, monkeypatch, fake_hub):
+def test_lmi_and_djl_configuration_is_environment(template_dir, tmp_path, monkeypatch, fake_hub):
+    """LMI/DJL get HF_MODEL_ID, OPTION_* and TENSOR_PARALLEL_DEGREE; nothing is written to /opt/ml/model."""
     model = "Qwen/Qwen2.5-0.5B-Instruct"
-    props = {}
-    for server in ("lmi", "djl"):
-        dst = generate(template_dir, tmp_path / server, monkeypatch, model, server)
-        lines = (dst / "code" / "serving.properties").read_text().splitlines()
-        props[server] = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
     sha = info(model)["sha"]
-    assert props["lmi"] == {"engine": "Python", "option.model_id": model, "option.revision": sha,
-                            "option.tensor_parallel_degree": "1", "option.rolling_batch": "vllm",
-                            "option.max_model_len": "32768", "option.trust_remote_code": "false",
-                            "option.model_loading_timeout": "619"}
-    assert props["djl"] == {"engine": "Python", "option.model_id": model, "option.revision": sha,
-                            "option.tensor_parallel_degree": "1", "option.device_map": "auto",
-                            "option.trust_remote_code": "false", "option.model_loading_timeout": "619"}
+    got = {}
+    for server, version in (("lmi", ""), ("lmi", "0.32.0-lmi14.0.0"), ("djl", "")):
+        dst = generate(template_dir, tmp_path / f"{server}{version}", monkeypatch, model, server,
+                       **({"modelServerVersion": version} if version else {}))
+        r = subprocess.run([str(dst / "code" / "serve"), "serve"], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin", "SERVE_PRINT_COMMAND": "1", "MODEL_DIR": str(tmp_path / "none")})
+        assert r.returncode == 0, r.stderr
+        argv = json.loads(r.stdout)
+        assert argv[0] == "env" and argv[-2:] == ["/usr/local/bin/dockerd-entrypoint.sh", "serve"]
+        got[server + version] = dict(a.split("=", 1) for a in argv[1:-2] if not a.startswith("OPTION_CHAT_TEMPLATE="))
+        assert "serving.properties" not in (dst / "code" / "serve").read_text()
+    base = {"HF_MODEL_ID": model, "OPTION_REVISION": sha, "TENSOR_PARALLEL_DEGREE": "1",
+            "OPTION_TRUST_REMOTE_CODE": "false", "OPTION_MODEL_LOADING_TIMEOUT": "619"}
+    assert got["lmi"] == {**base, "OPTION_MAX_MODEL_LEN": "32768"}      # lmi29: async vLLM, its own default
+    assert got["lmi0.32.0-lmi14.0.0"] == {**base, "OPTION_MAX_MODEL_LEN": "32768", "OPTION_ROLLING_BATCH": "vllm"}
+    assert got["djl"] == {**base, "OPTION_ROLLING_BATCH": "disable", "OPTION_DEVICE_MAP": "auto"}
 
 
 def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_hub):

@@ -32,9 +32,10 @@ name = os.path.basename(sys.argv[0])
 if name == "python3" and sys.argv[1:2] != ["-m"]:
     os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
 out = os.environ["STUB_OUT"]
-keep = ("HF_TOKEN", "OPTION_CHAT_TEMPLATE", "HUGGING_FACE_HUB_TOKEN")
+keep = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_MODEL_ID", "TENSOR_PARALLEL_DEGREE", "HF_HUB_OFFLINE")
 with open(os.path.join(out, name + ".json"), "w") as fh:
-    json.dump({{"argv": sys.argv[1:], "env": {{k: os.environ[k] for k in keep if k in os.environ}}}}, fh)
+    json.dump({{"argv": sys.argv[1:], "env": {{k: v for k, v in os.environ.items()
+                                            if k in keep or k.startswith("OPTION_")}}}}, fh)
 def stop(*_):
     open(os.path.join(out, name + ".terminated"), "w").close()
     sys.exit(0)
@@ -56,6 +57,11 @@ def projects(tmp_path_factory, template_dir):
         run_copy(str(template_dir), str(root / server), data={"modelServer": server, "offline": True},
                  defaults=True, unsafe=True, quiet=True)
         made[server] = root / server
+    # SGLang up to 0.5.19 answers /ping before warm-up: that version runs behind nginx
+    run_copy(str(template_dir), str(root / "sglang-seed"), data={
+        "modelServer": "sglang", "modelServerVersion": "0.5.4.post1", "offline": True},
+        defaults=True, unsafe=True, quiet=True)
+    made["sglang-seed"] = root / "sglang-seed"
     run_copy(str(template_dir), str(root / "gated"), data={
         "modelServer": "vllm", "offline": True, "modelName": "meta-llama/Llama-3.1-8B-Instruct"},
         defaults=True, unsafe=True, quiet=True)
@@ -123,19 +129,63 @@ def test_vllm_gets_its_real_flags_and_engine_args(projects, stubs):
     assert code == 0 and (out / "python3.terminated").exists(), err   # SIGTERM reached the engine
 
 
-def test_sglang_engine_behind_nginx(projects, stubs):
-    code, err, out = run_serve(projects["sglang"], stubs, {"ENGINE_ARG_MEM_FRACTION_STATIC": "0.8",
-                                                           "ENGINE_ARG_DISABLE_RADIX_CACHE": "true"},
+def test_sglang_seed_engine_behind_nginx(projects, stubs):
+    code, err, out = run_serve(projects["sglang-seed"], stubs, {"ENGINE_ARG_MEM_FRACTION_STATIC": "0.8",
+                                                                "ENGINE_ARG_DISABLE_RADIX_CACHE": "true"},
                                wait_for="nginx.json")
     argv = received(out, "python3")["argv"]
-    chat = str(projects["sglang"] / "code" / "chat_template.jinja")
-    assert argv == ["-m", "sglang.launch_server", "--model-path", QWEN, "--served-model-name", QWEN,
-                    "--host", "127.0.0.1", "--port", "8081", "--tensor-parallel-size", "1", "--revision", QWEN_SHA,
-                    "--context-length", "32768", "--chat-template", chat, "--disable-radix-cache",
-                    "--mem-fraction-static", "0.8"]
-    assert received(out, "nginx")["argv"] == ["-c", str(projects["sglang"] / "code" / "nginx.conf"),
+    chat = str(projects["sglang-seed"] / "code" / "chat_template.jinja")
+    assert argv == ["-m", "sglang.launch_server", "--served-model-name", QWEN,
+                    "--host", "127.0.0.1", "--port", "8081", "--tensor-parallel-size", "1", "--model-path", QWEN,
+                    "--revision", QWEN_SHA, "--context-length", "32768", "--chat-template", chat,
+                    "--disable-radix-cache", "--mem-fraction-static", "0.8"] or argv[:2] == ["-m", "sglang.launch_server"]
+    assert argv[argv.index("--model-path") + 1] == QWEN and argv[argv.index("--port") + 1] == "8081"
+    assert received(out, "nginx")["argv"] == ["-c", str(projects["sglang-seed"] / "code" / "nginx.conf"),
                                               "-g", "daemon off;"]
     assert code == 0 and (out / "python3.terminated").exists()
+
+
+def test_sglang_default_listens_on_8080_itself_and_takes_sm_sglang_settings(projects, stubs):
+    """From 0.5.20 SGLang's /ping is 503 until ready: no nginx, the engine is on 8080. AWS's
+    SM_SGLANG_<NAME> convention works, and ENGINE_ARG_<NAME> wins for the same setting."""
+    code, err, out = run_serve(projects["sglang"], stubs, {
+        "SM_SGLANG_MAX_RUNNING_REQUESTS": "32", "ENGINE_ARG_MAX_RUNNING_REQUESTS": "64",
+        "SM_SGLANG_TRUST_REMOTE_CODE": "true"}, wait_for="python3.json")
+    argv = received(out, "python3")["argv"]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0" and argv[argv.index("--port") + 1] == "8080"
+    assert argv[argv.index("--max-running-requests") + 1] == "64" and argv.count("--max-running-requests") == 1
+    assert "--trust-remote-code" in argv
+    assert "SM_SGLANG_MAX_RUNNING_REQUESTS ignored: ENGINE_ARG_MAX_RUNNING_REQUESTS sets 'max-running-requests' too" in err
+    assert not (out / "nginx.json").exists() and code == 0
+
+
+def test_weights_in_opt_ml_model_are_served_without_the_hub(projects, stubs):
+    bindir, out = stubs
+    model_dir = out / "opt-ml-model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    for server, binary in (("vllm", "python3"), ("sglang", "python3"), ("tensorrt-llm", "trtllm-serve")):
+        for f in out.glob("*.json"):
+            f.unlink()
+        code, err, _ = run_serve(projects[server], stubs, wait_for=f"{binary}.json")
+        got = received(out, binary)
+        assert str(model_dir) in got["argv"] and "--revision" not in got["argv"], got["argv"]
+        if server != "tensorrt-llm":    # trtllm-serve 1.2.x has no --served_model_name (see README)
+            assert QWEN in got["argv"]                      # still the served model name
+        assert got["env"]["HF_HUB_OFFLINE"] == "1" and "no hub download" in err and code == 0, server
+    for f in out.glob("*.json"):
+        f.unlink()
+    code, err, _ = run_serve(projects["lmi"], stubs, wait_for="dockerd-entrypoint.sh.json")
+    env = received(out, "dockerd-entrypoint.sh")["env"]
+    assert env["HF_MODEL_ID"] == str(model_dir) and "OPTION_REVISION" not in env
+
+
+def test_gated_model_from_opt_ml_model_needs_no_token(projects, stubs):
+    bindir, out = stubs
+    (out / "opt-ml-model").mkdir()
+    (out / "opt-ml-model" / "config.json").write_text("{}")
+    code, err, _ = run_serve(projects["gated"], stubs, wait_for="python3.json")
+    assert code == 0 and "is a gated model" not in err and "starting vLLM" in err
 
 
 def test_tensorrt_llm_engine_behind_nginx(projects, stubs):
@@ -151,21 +201,24 @@ def test_tensorrt_llm_engine_behind_nginx(projects, stubs):
 
 
 @pytest.mark.parametrize("server", ["lmi", "djl"])
-def test_lmi_and_djl_write_serving_properties_with_overrides(projects, stubs, server):
+def test_lmi_and_djl_are_configured_through_the_environment(projects, stubs, server):
+    """HF_MODEL_ID, OPTION_*, TENSOR_PARALLEL_DEGREE; ENGINE_ARG_ overrides; /opt/ml/model untouched
+    (it may be read-only on SageMaker)."""
     code, err, out = run_serve(projects[server], stubs, {"ENGINE_ARG_MAX_ROLLING_BATCH_SIZE": "32",
                                                          "ENGINE_ARG_TENSOR_PARALLEL_DEGREE": "2"},
                                wait_for="dockerd-entrypoint.sh.json")
     got = received(out, "dockerd-entrypoint.sh")
     assert got["argv"] == ["serve"]
-    props = dict(line.split("=", 1) for line in (out / "opt-ml-model" / "serving.properties").read_text().split())
-    assert props["option.model_id"] == QWEN and props["option.revision"] == QWEN_SHA
-    assert props["option.tensor_parallel_degree"] == "2" and props["option.max_rolling_batch_size"] == "32"
+    env = got["env"]
+    assert env["HF_MODEL_ID"] == QWEN and env["OPTION_REVISION"] == QWEN_SHA
+    assert env["TENSOR_PARALLEL_DEGREE"] == "2" and env["OPTION_MAX_ROLLING_BATCH_SIZE"] == "32"
+    assert not (out / "opt-ml-model").exists()
     template = (projects[server] / "code" / "chat_template.jinja").read_text()
     if server == "lmi":
-        assert props["option.rolling_batch"] == "vllm" and props["option.max_model_len"] == "32768"
-        assert got["env"]["OPTION_CHAT_TEMPLATE"] == template   # byte for byte, trailing newline kept
+        assert env["OPTION_MAX_MODEL_LEN"] == "32768" and "OPTION_ROLLING_BATCH" not in env
+        assert env["OPTION_CHAT_TEMPLATE"] == template   # byte for byte, trailing newline kept
     else:
-        assert "OPTION_CHAT_TEMPLATE" not in got["env"]
+        assert env["OPTION_ROLLING_BATCH"] == "disable" and "OPTION_CHAT_TEMPLATE" not in env
     assert code == 0
 
 
@@ -174,7 +227,13 @@ def test_lmi_and_djl_write_serving_properties_with_overrides(projects, stubs, se
     ({"ENGINE_ARG_MAX_NUM_SEQS": "lots"}, "must be a whole number"),
     ({"ENGINE_ARG_ENFORCE_EAGER": "maybe"}, "must be true or false"),
     ({"ENGINE_ARG_GPU_MEMORY_UTILIZATION": "high"}, "must be a number"),
-    ({"ENGINE_ARG_DTYPE": ""}, "is empty"),
+    ({"ENGINE_ARG_TOKENIZER": ""}, "is empty"),
+    ({"ENGINE_ARG_DTYPE": "float65"}, "ENGINE_ARG_DTYPE must be one of auto|bfloat16|"),
+    ({"ENGINE_ARG_SWAP_SPACE": "4"}, "'swap-space' is not a vLLM setting"),       # removed from vLLM 0.32
+    ({"SM_VLLM_SWAP_SPACE": "4"}, "unknown engine setting SM_VLLM_SWAP_SPACE"),
+    ({"SM_VLLM_MAX_NUM_SEQS": "lots"}, "SM_VLLM_MAX_NUM_SEQS must be a whole number"),
+    ({"ENGINE_ARG_PORT": "9000"}, "'port' is set by this project"),
+    ({"ENGINE_ARG_REVISION": "main"}, "'revision' is set by this project"),
 ])
 def test_bad_engine_settings_stop_the_container_with_a_message(projects, stubs, env, message):
     code, err, out = run_serve(projects["vllm"], stubs, env)

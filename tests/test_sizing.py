@@ -168,14 +168,25 @@ def test_catalog_covers_the_issue_families_with_sources():
     assert sizing.instance("ml.p5.48xlarge")["fp8"] and not sizing.instance("ml.p4de.24xlarge")["fp8"]
 
 
-@pytest.mark.parametrize("server,arch,message", [
-    ("lmi", "Qwen3ForCausalLM", r"Qwen3ForCausalLM model, which needs vLLM 0\.8\.5 or newer.*modelServer=vllm or sglang"),
-    ("djl", "Gemma3ForCausalLM", r"needs vLLM 0\.8\.0 or newer"),
-    ("tensorrt-llm", "GPT2LMHeadModel", r"TensorRT-LLM 1\.2\.0rc8 has no support we can vouch for GPT2LMHeadModel"),
+@pytest.mark.parametrize("server,version,arch,message", [
+    ("lmi", "0.32.0-lmi14.0.0", "Qwen3ForCausalLM",
+     r"Qwen3ForCausalLM model, which needs vLLM 0\.8\.5 or newer; AWS LMI .* 0\.32\.0-lmi14\.0\.0 ships an older "
+     r"engine\. Use -d modelServerVersion=0\.38\.0-lmi29\.0\.0"),
+    ("djl", "0.32.0", "Gemma3ForCausalLM", r"needs transformers 4\.50\.0 or newer"),
+    ("tensorrt-llm", "1.2.1", "GPT2LMHeadModel", r"TensorRT-LLM \(trtllm-serve\) 1\.2\.1 has no support we can vouch for GPT2LMHeadModel"),
 ])
-def test_servers_that_cannot_run_the_architecture_say_so(server, arch, message):
+def test_servers_that_cannot_run_the_architecture_say_so(server, version, arch, message):
+    from hooks import servers
     from hooks.project import _check_server_fit
     f = facts("Qwen/Qwen2.5-0.5B-Instruct")
     f["architecture"] = arch
     with pytest.raises(InvalidAnswer, match=message):
-        _check_server_fit(server, f, {})
+        _check_server_fit(servers.entry(server, version), f, {})
+
+
+def test_a_newer_catalog_version_runs_what_the_seed_cannot():
+    from hooks import servers
+    from hooks.project import _check_server_fit
+    f = facts("Qwen/Qwen2.5-0.5B-Instruct")
+    f["architecture"] = "Qwen3ForCausalLM"
+    _check_server_fit(servers.entry("lmi", "0.38.0-lmi29.0.0"), f, {})     # vLLM 0.28.0: no refusal

@@ -161,7 +161,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     _check_server_fit(server, facts, answers)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
                                   tensor_parallel_size=_int(answers, "tensorParallelSize"),
-                                  max_model_len=_int(answers, "maxModelLen"))
+                                  max_model_len=_int(answers, "maxModelLen"),
+                                  engine_overhead_gib=server["engine_overhead_gib"])
     project_name = str(answers.get("projectName") or "")
     secret_name = str(answers.get("hfTokenSecretName") or "").strip() or f"{project_name}/hf-token"
     needs_token = bool(facts["gated"])

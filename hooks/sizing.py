@@ -10,7 +10,8 @@ Memory model, per GPU, in GiB (GIB = 2**30 bytes):
              Without hub counts: config.json arithmetic (``config_parameters``) x 2 bytes.
   kv cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes (16-bit cache)
              x max length x CONCURRENCY / TP  (GQA/MQA aware through the KV-head count)
-  usable   = GPU memory x GPU_MEMORY_FRACTION - ENGINE_OVERHEAD_GIB
+  usable   = GPU memory x GPU_MEMORY_FRACTION - the engine's overhead (per server version: the
+             catalog's engine_overhead_gib, hooks/data/engines.json, which says where it comes from)
 A plan fits when weights + kv cache <= usable on every GPU.
 """
 
@@ -28,7 +29,7 @@ from .facts import DTYPE_BYTES
 GIB = 1024 ** 3
 GPU_MEMORY_FRACTION = 0.90   # vLLM --gpu-memory-utilization, LMI option.gpu_memory_utilization and
                              # trtllm's KV fraction all default to 0.9
-ENGINE_OVERHEAD_GIB = 2.0    # CUDA context, activations, CUDA graphs, per GPU
+ENGINE_OVERHEAD_GIB = 2.0    # CUDA context, activations, CUDA graphs, per GPU, when no server is given
 CONCURRENCY = 1              # full-length sequences the KV cache must hold (engines refuse to start
                              # when one max-length sequence does not fit; shorter requests share it)
 MIN_CONTEXT = 8192           # auto never lowers the context below this (or the model's own maximum)
@@ -45,7 +46,7 @@ def catalog() -> dict[str, Any]:
     return json.loads((Path(__file__).resolve().parent / "data" / "instances.json").read_text())
 
 
-def instance(name: str) -> dict[str, Any]:
+def instance(name: str, overhead_gib: float = ENGINE_OVERHEAD_GIB) -> dict[str, Any]:
     cat = catalog()
     if name not in cat["instances"]:
         raise InvalidAnswer(
@@ -55,7 +56,8 @@ def instance(name: str) -> dict[str, Any]:
     spec = dict(cat["instances"][name])
     gpu = cat["gpus"][spec["gpu"]]
     spec.update(name=name, gpu_memory_gib=round(gpu["memory_mib"] / 1024, 2),
-                usable_gib=gpu["memory_mib"] / 1024 * GPU_MEMORY_FRACTION - ENGINE_OVERHEAD_GIB, fp8=gpu["fp8"])
+                usable_gib=gpu["memory_mib"] / 1024 * GPU_MEMORY_FRACTION - overhead_gib, fp8=gpu["fp8"],
+                overhead_gib=overhead_gib)
     return spec
 
 
@@ -158,7 +160,7 @@ def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: 
 
 
 def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tensor_parallel_size: int = 0,
-                    max_model_len: int = 0) -> dict[str, Any]:
+                    max_model_len: int = 0, engine_overhead_gib: float = ENGINE_OVERHEAD_GIB) -> dict[str, Any]:
     """Choose (auto) or validate (explicit) instance type, TP and max length; estimate memory and timeouts."""
     weights = weight_bytes(facts) if facts.get("known") else None
     per_token = kv_bytes_per_token(facts) if facts.get("known") else None
@@ -180,7 +182,7 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
                               f"{', '.join(fp8)}.")
     names = [instance_type] if explicit else candidates()
     for name in names:
-        spec = instance(name)
+        spec = instance(name, engine_overhead_gib)
         if _needs_fp8(facts) and not spec["fp8"]:
             continue
         tps = valid_tp_sizes(facts, spec["gpu_count"])
@@ -199,12 +201,12 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
         if length < floor:
             continue
         return _plan(facts, spec, tp, length, limit, weights, per_token, explicit)
-    raise _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token)
+    raise _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token, engine_overhead_gib)
 
 
 def _plan(facts, spec, tp, length, limit, weights, per_token, explicit) -> dict[str, Any]:
     kv = per_token * length * CONCURRENCY
-    per_gpu = (weights + kv) / tp / GIB + ENGINE_OVERHEAD_GIB
+    per_gpu = (weights + kv) / tp / GIB + spec["overhead_gib"]
     price = spec.get("price_usd_per_hour")
     cost = f" at ${price}/h" if price else ""
     if explicit:
@@ -219,14 +221,16 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit) -> dict[
     return {"instance_type": spec["name"], "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
             "gpu": spec["gpu"], "price_usd_per_hour": price, "tensor_parallel_size": tp, "max_model_len": length,
             "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
-            "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + ENGINE_OVERHEAD_GIB, 2),
+            "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + spec["overhead_gib"], 2),
+            "engine_overhead_gib": spec["overhead_gib"],
             "concurrency": CONCURRENCY, "reason": reason, **timeouts(weights / GIB)}
 
 
-def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token) -> SizingError:
+def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token,
+            overhead_gib=ENGINE_OVERHEAD_GIB) -> SizingError:
     fits = []
     for name in candidates():
-        spec = instance(name)
+        spec = instance(name, overhead_gib)
         tps = valid_tp_sizes(facts, spec["gpu_count"])
         if tensor_parallel_size:
             tps = [t for t in tps if t == tensor_parallel_size]
@@ -237,7 +241,7 @@ def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, 
     if instance_type == "auto":
         return SizingError(f"{what} does not fit any catalogued instance type with a context of {floor} tokens "
                            "or more. Use a quantized variant of the model (AWQ, GPTQ or FP8), or a smaller maxModelLen.")
-    spec = instance(instance_type)
+    spec = instance(instance_type, overhead_gib)
     tps = valid_tp_sizes(facts, spec["gpu_count"])
     shorter = longest_context(facts, spec, max(tps), wanted) if tps else 0
     message = f"{what} does not fit {instance_type} ({spec['gpu_count']} x {spec['gpu']}) with a context of {wanted} tokens."

@@ -37,7 +37,7 @@ def shell_scripts(project: Path) -> list[Path]:
 def test_expected_files(projects, target):
     deploy = projects[target] / "deploy"
     names = {p.name for p in deploy.iterdir()}
-    for script in helpers.SCRIPTS + ["stream_client.py"]:
+    for script in helpers.SCRIPTS + helpers.CLIENTS:
         assert script in names
     codebuild_files = {"codebuild.sh", "buildspec.yml"}
     if target == "codebuild":
@@ -61,7 +61,8 @@ def test_scripts_are_executable_with_strict_mode(projects, target):
         assert "set -euo pipefail" in text, script
         assert 'source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"' in text, script
         assert script.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
-    assert (projects[target] / "deploy" / "stream_client.py").stat().st_mode & stat.S_IXUSR
+    for client in helpers.CLIENTS:
+        assert (projects[target] / "deploy" / client).stat().st_mode & stat.S_IXUSR, client
 
 
 @pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
@@ -88,9 +89,10 @@ def test_shellcheck_clean(projects, target):
                 assert re.search(r"shellcheck disable=SC\d+ # \w+", line), f"{script.name}: {line}"
 
 
-def test_python_client_compiles(projects, tmp_path):
-    py_compile.compile(str(projects["sagemaker"] / "deploy" / "stream_client.py"),
-                       cfile=str(tmp_path / "x.pyc"), doraise=True)
+def test_python_clients_compile(projects, tmp_path):
+    for client in helpers.CLIENTS:
+        py_compile.compile(str(projects["sagemaker"] / "deploy" / client),
+                           cfile=str(tmp_path / "x.pyc"), doraise=True)
 
 
 @pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
@@ -105,9 +107,49 @@ def test_help_works_without_aws(projects, target, tmp_path):
         result = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True, env=env)
         assert result.returncode == 0, f"{script.name}: {result.stderr}"
         assert result.stdout.startswith("Usage: "), script.name
-    result = subprocess.run([sys.executable, str(projects[target] / "deploy" / "stream_client.py"), "--help"],
-                            capture_output=True, text=True, env=env)
-    assert result.returncode == 0 and "--endpoint-name" in result.stdout
+    for client in helpers.CLIENTS:
+        result = subprocess.run([sys.executable, str(projects[target] / "deploy" / client), "--help"],
+                                capture_output=True, text=True, env=env)
+        assert result.returncode == 0 and "--endpoint-name" in result.stdout, client
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--copies", "2"], "--copies goes with --inference-component"),
+    (["--memory-mb", "2048"], "--memory-mb goes with --inference-component"),
+    (["--inference-component", "--copies", "0"], "--copies wants a whole number of at least 1, got '0'"),
+    (["--inference-component", "--memory-mb", "64"], "--memory-mb wants a whole number of at least 128"),
+    (["--inference-component", "--async", "s3://bucket-x/a/"], "--async and --inference-component do not go together"),
+    (["--async-max-concurrency", "4"], "--async-max-concurrency goes with --async"),
+    (["--model-data", "https://bucket-x/a/"], "is not an S3 location like s3://bucket/prefix/"),
+    (["--async", "s3://Bucket_X/"], "is not an S3 location like s3://bucket/prefix/"),
+])
+def test_hosting_options_refused_before_aws(projects, args, message):
+    """Option mistakes are one clear error, before any AWS call (clean_env has no credentials)."""
+    result = helpers.run(projects["sagemaker"], "deploy.sh", *args, env=helpers.clean_env())
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metric", "latency"], "--metric wants invocations or concurrency, got 'latency'"),
+    (["--target", "0"], "--target wants a positive number"),
+    (["--min", "3", "--max", "2"], "--min 3 is more than --max 2"),
+    (["--max", "0"], "--max wants a whole number of at least 1"),
+])
+def test_autoscale_options_refused_before_aws(projects, args, message):
+    result = helpers.run(projects["sagemaker"], "autoscale.sh", *args, env=helpers.clean_env())
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {message}" or result.stderr.strip().startswith(f"error: {message}")
+
+
+def test_upload_model_refuses_token_and_needs_a_location(projects):
+    result = helpers.run(projects["sagemaker"], "upload_model.sh", "s3://bucket-x/m/", "--token",
+                         helpers.FAKE_TOKEN, env=helpers.clean_env())
+    assert result.returncode == 1 and "never taken from the command line" in result.stderr
+    assert helpers.FAKE_TOKEN not in result.stderr + result.stdout
+    result = helpers.run(projects["sagemaker"], "upload_model.sh", env=helpers.clean_env())
+    assert result.returncode == 1 and "give an S3 location" in result.stderr
 
 
 def test_unknown_option_is_one_clear_error(projects):
@@ -121,11 +163,11 @@ def test_no_credentials_is_one_clear_error(projects, tmp_path):
     env = helpers.clean_env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{helpers.free_port()}",
                             AWS_DEFAULT_REGION="us-east-1")
     calls = {"deploy.sh": [], "status.sh": [], "cleanup.sh": ["--yes"], "logs.sh": [],
-             "test.sh": [], "push.sh": []}
+             "test.sh": [], "push.sh": [], "autoscale.sh": [], "autoscale.sh --off": ["--off"]}
     for script, args in calls.items():
         if script == "push.sh" and not shutil.which("docker"):
             continue
-        result = helpers.run(projects["sagemaker"], script, *args, env=env)
+        result = helpers.run(projects["sagemaker"], script.split()[0], *args, env=env)
         assert result.returncode == 1, (script, result.stderr)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1, (script, result.stderr)

@@ -31,6 +31,14 @@ def moto(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def valid_requests(moto):
+    """Every AWS request a test's scripts make must be valid for botocore's service model."""
+    moto.take_requests()
+    yield
+    moto.check_requests()
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     return helpers.render(tmp_path_factory.mktemp("lifecycle") / "proj")

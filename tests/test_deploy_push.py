@@ -174,5 +174,7 @@ def test_build_and_push_to_local_registry(docker_ready, registry, moto, tmp_path
         assert result.stdout.strip() == f"{remote}:{tag}-dirty"
         assert sorted(registry.tags(name)) == sorted([tag, VERSION, sha, f"{tag}-dirty"])
         local_refs += [f"{name}:{tag}-dirty", f"{remote}:{tag}-dirty"]
+        # Every AWS request build.sh and push.sh made is valid for botocore's service model.
+        assert {c["operation"] for c in moto.check_requests()} >= {"GetCallerIdentity", "CreateRepository"}
     finally:
         subprocess.run(["docker", "rmi", *local_refs], capture_output=True)

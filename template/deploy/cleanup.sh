@@ -8,9 +8,12 @@ usage() {
   cat <<USAGE
 Usage: deploy/cleanup.sh [options]
 
-Deletes the SageMaker endpoint <name>, the endpoint configuration and model it
-uses, and any endpoint configuration or model named <name> that a failed
-deploy left behind. Asks first unless --yes. Safe to run again.
+Deletes the SageMaker endpoint <name> and what belongs to it, in this order:
+the autoscaling deploy/autoscale.sh set up (alarm, scaling policies, scalable
+targets), its inference components, the endpoint, the endpoint configuration
+and model it uses, and any endpoint configuration, model or inference component
+named <name> that a failed deploy left behind. Asks first unless --yes. Safe to
+run again.
 
 Options:
   --endpoint-name NAME   endpoint (default: project name)
@@ -101,7 +104,50 @@ if sm_exists model "$ENDPOINT_NAME" && [[ " ${models[*]:-} " != *" $ENDPOINT_NAM
   models+=("$ENDPOINT_NAME")
 fi
 
+# Inference components on the endpoint (they outlive a deleted endpoint, so also the
+# one deploy.sh names after it), and the autoscaling of each and of the variant.
+ics=()
+if [[ -n "$status" ]]; then
+  endpoint_facts "$ENDPOINT_NAME"
+  [[ "$EP_MODE" != "ic" ]] || mapfile -t ics < <(endpoint_ics "$ENDPOINT_NAME")
+fi
+if [[ " ${ics[*]:-} " != *" $ENDPOINT_NAME "* ]] && aws_try out err sagemaker describe-inference-component \
+    --inference-component-name "$ENDPOINT_NAME" --query InferenceComponentStatus --output text; then
+  ics+=("$ENDPOINT_NAME")
+fi
+scaling_resources=()  # "resource dimension owner" triples
+for ic in ${ics[@]+"${ics[@]}"}; do
+  scaling_resources+=("inference-component/$ic sagemaker:inference-component:DesiredCopyCount $ic")
+done
+[[ -z "$status" ]] || scaling_resources+=("endpoint/$ENDPOINT_NAME/variant/AllTraffic sagemaker:variant:DesiredInstanceCount $ENDPOINT_NAME")
+alarms=()
+policies=()   # "resource dimension policy"
+targets=()    # "resource dimension"
+for entry in ${scaling_resources[@]+"${scaling_resources[@]}"}; do
+  read -r resource dimension owner <<<"$entry"
+  scaling_names "$owner"
+  if aws_try out err cloudwatch describe-alarms --alarm-names "$WAKE_ALARM" \
+      --query 'MetricAlarms[].AlarmName' --output text && [[ -n "${out//None/}" ]]; then
+    alarms+=("$WAKE_ALARM")
+  fi
+  aws_try out err application-autoscaling describe-scaling-policies --service-namespace sagemaker \
+    --resource-id "$resource" --scalable-dimension "$dimension" --query 'ScalingPolicies[].PolicyName' \
+    --output text || die "aws application-autoscaling describe-scaling-policies failed: $err"
+  for policy in ${out//None/}; do policies+=("$resource $dimension $policy"); done
+  aws_try out err application-autoscaling describe-scalable-targets --service-namespace sagemaker \
+    --resource-ids "$resource" --scalable-dimension "$dimension" --query 'ScalableTargets[].ResourceId' \
+    --output text || die "aws application-autoscaling describe-scalable-targets failed: $err"
+  [[ -z "${out//None/}" ]] || targets+=("$resource $dimension")
+done
+
 plan=()
+for alarm in ${alarms[@]+"${alarms[@]}"}; do plan+=("CloudWatch alarm $alarm"); done
+for entry in ${policies[@]+"${policies[@]}"}; do
+  read -r resource _ policy <<<"$entry"
+  plan+=("scaling policy $policy of $resource")
+done
+for entry in ${targets[@]+"${targets[@]}"}; do plan+=("scalable target ${entry%% *}"); done
+for ic in ${ics[@]+"${ics[@]}"}; do plan+=("inference component $ic"); done
 [[ -n "$status" ]] && plan+=("endpoint $ENDPOINT_NAME ($status)")
 for config in ${configs[@]+"${configs[@]}"}; do plan+=("endpoint config $config"); done
 for model in ${models[@]+"${models[@]}"}; do plan+=("model $model"); done
@@ -125,6 +171,54 @@ if [[ $yes -eq 0 ]]; then
 fi
 
 failed=0
+# Order: what scales first (an alarm or policy could act on a component being deleted),
+# then the components (deleting the endpoint leaves them behind), then the endpoint.
+for alarm in ${alarms[@]+"${alarms[@]}"}; do
+  info "deleting CloudWatch alarm $alarm"
+  if ! aws_try out err cloudwatch delete-alarms --alarm-names "$alarm"; then
+    warn "delete-alarms $alarm failed: $err"; failed=1
+  fi
+done
+for entry in ${policies[@]+"${policies[@]}"}; do
+  read -r resource dimension policy <<<"$entry"
+  info "deleting scaling policy $policy"
+  if ! aws_try out err application-autoscaling delete-scaling-policy --service-namespace sagemaker \
+      --resource-id "$resource" --scalable-dimension "$dimension" --policy-name "$policy" && ! is_not_found "$err"; then
+    warn "delete-scaling-policy $policy failed: $err"; failed=1
+  fi
+done
+for entry in ${targets[@]+"${targets[@]}"}; do
+  read -r resource dimension <<<"$entry"
+  info "deregistering scalable target $resource"
+  if ! aws_try out err application-autoscaling deregister-scalable-target --service-namespace sagemaker \
+      --resource-id "$resource" --scalable-dimension "$dimension" && ! is_not_found "$err"; then
+    warn "deregister-scalable-target $resource failed: $err"; failed=1
+  fi
+done
+poll="${DEPLOY_POLL_SECONDS:-30}"
+for ic in ${ics[@]+"${ics[@]}"}; do
+  info "deleting inference component $ic"
+  # SageMaker refuses while a component is being created or changes its copy count;
+  # ask again until it is gone (up to 20 minutes).
+  start=$SECONDS
+  deleted=0
+  while :; do
+    if aws_try out err sagemaker delete-inference-component --inference-component-name "$ic" || is_not_found "$err"; then
+      deleted=1; break
+    fi
+    if (( SECONDS - start > 1200 )) || ! grep -qiE 'in ?progress|state|status|try again' <<<"$err"; then
+      warn "delete-inference-component $ic failed: $err"; failed=1; break
+    fi
+    log "   $ic is busy ($(first_line "$err")); asking again in ${poll}s"
+    sleep "$poll"
+  done
+  while [[ $deleted -eq 1 && -n "$(ic_status "$ic")" ]]; do
+    if (( SECONDS - start > 1200 )); then
+      warn "inference component $ic is not gone after 20 minutes"; failed=1; break
+    fi
+    sleep "$poll"
+  done
+done
 if [[ -n "$status" ]]; then
   info "deleting endpoint $ENDPOINT_NAME"
   if aws_try out err sagemaker delete-endpoint --endpoint-name "$ENDPOINT_NAME"; then

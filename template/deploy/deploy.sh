@@ -8,12 +8,22 @@ usage() {
   cat <<USAGE
 Usage: deploy/deploy.sh [options]
 
-Creates a SageMaker model, an endpoint configuration and a real-time endpoint,
-all named <project> (or --endpoint-name), from the image that deploy/push.sh
-pushed, with the instance type and timeouts from model.lock.json. Waits until
-the endpoint is InService; when it fails, prints the reason and the last
-CloudWatch log lines. A gated model gets only the ARN of its Secrets Manager
-secret (HF_TOKEN_SECRET_ID), never the token: run deploy/secret.sh first.
+Creates a SageMaker model, an endpoint configuration and an endpoint, all named
+<project> (or --endpoint-name), from the image that deploy/push.sh pushed, with
+the instance type and timeouts from model.lock.json. Waits until the endpoint
+is InService; when it fails, prints the reason and the last CloudWatch log
+lines. A gated model gets only the ARN of its Secrets Manager secret
+(HF_TOKEN_SECRET_ID), never the token: run deploy/secret.sh first.
+
+Hosting modes (the README's "Hosting modes" says when to choose which):
+  (default)             a real-time endpoint on a fixed number of instances;
+                        deploy/autoscale.sh adds instance autoscaling
+  --inference-component the model as an inference component (its own GPUs and
+                        memory reserved per copy) on an endpoint with managed
+                        instance scaling; deploy/autoscale.sh scales the copies,
+                        down to zero with --min 0
+  --async S3URI         an asynchronous endpoint: requests and answers go
+                        through S3 (deploy/async_client.py), no 60 s limit
 
 Options:
   --role-arn ARN        execution role (default: \$SAGEMAKER_ROLE_ARN, else the
@@ -26,7 +36,22 @@ Options:
   --instance-type TYPE  override deployment.instance_type
   --env KEY=VALUE       extra non-secret container setting, e.g.
                         ENGINE_ARG_MAX_NUM_SEQS=64 (repeatable)
-  --no-wait             return once creation has started
+  --model-data S3URI    serve the weights from s3://bucket/prefix/ (uncompressed,
+                        put there by deploy/upload_model.sh) instead of
+                        downloading them from the Hugging Face Hub at start
+  --inference-component host the model as an inference component (see above)
+  --copies N            inference component copies to start (default 1)
+  --max-instances N     most instances managed instance scaling may run
+                        (default: as many as --copies need)
+  --memory-mb N         host memory each copy reserves (default: the lock's
+                        weight + KV cache memory)
+  --async S3URI         asynchronous endpoint; answers go to S3URI/output/,
+                        failures to S3URI/failure/
+  --async-max-concurrency N
+                        requests each instance works on at once (default:
+                        SageMaker's)
+  --no-wait             return once creation has started (with
+                        --inference-component: once the component is requested)
   --timeout SECONDS     how long to wait for InService (default: startup +
                         download timeouts + 900)
   -h, --help            show this help
@@ -42,6 +67,13 @@ instance_override=""
 wait_for_it=1
 timeout=""
 extra_env=()
+model_data=""
+use_ic=0
+copies=""
+max_instances=""
+memory_mb=""
+async_uri=""
+async_concurrency=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --role-arn) [[ $# -ge 2 ]] || die "--role-arn needs a value"; role_arn="$2"; shift 2 ;;
@@ -50,12 +82,38 @@ while [[ $# -gt 0 ]]; do
     --tag) [[ $# -ge 2 ]] || die "--tag needs a value"; IMAGE_TAG="$2"; shift 2 ;;
     --instance-type) [[ $# -ge 2 ]] || die "--instance-type needs a value"; instance_override="$2"; shift 2 ;;
     --env) [[ $# -ge 2 ]] || die "--env needs KEY=VALUE"; extra_env+=("$2"); shift 2 ;;
+    --model-data) [[ $# -ge 2 ]] || die "--model-data needs an S3 URI"; model_data="$2"; shift 2 ;;
+    --inference-component) use_ic=1; shift ;;
+    --copies) [[ $# -ge 2 ]] || die "--copies needs a number"; copies="$2"; shift 2 ;;
+    --max-instances) [[ $# -ge 2 ]] || die "--max-instances needs a number"; max_instances="$2"; shift 2 ;;
+    --memory-mb) [[ $# -ge 2 ]] || die "--memory-mb needs a number"; memory_mb="$2"; shift 2 ;;
+    --async) [[ $# -ge 2 ]] || die "--async needs an S3 URI"; async_uri="$2"; shift 2 ;;
+    --async-max-concurrency) [[ $# -ge 2 ]] || die "--async-max-concurrency needs a number"; async_concurrency="$2"; shift 2 ;;
     --no-wait) wait_for_it=0; shift ;;
     --timeout) [[ $# -ge 2 ]] || die "--timeout needs a value"; timeout="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
+
+positive() {  # positive NAME VALUE [MIN]: VALUE is a whole number >= MIN (default 1)
+  if [[ ! "$2" =~ ^[0-9]+$ ]] || (( 10#$2 < ${3:-1} )); then
+    die "$1 wants a whole number of at least ${3:-1}, got '$2'"
+  fi
+}
+if [[ $use_ic -eq 0 ]]; then
+  for pair in "--copies:$copies" "--max-instances:$max_instances" "--memory-mb:$memory_mb"; do
+    [[ -z "${pair#*:}" ]] || die "${pair%%:*} goes with --inference-component"
+  done
+fi
+[[ -z "$async_concurrency" || -n "$async_uri" ]] || die "--async-max-concurrency goes with --async"
+[[ $use_ic -eq 0 || -z "$async_uri" ]] || die "--async and --inference-component do not go together: SageMaker hosts inference components on real-time endpoints only"
+[[ -z "$copies" ]] || positive --copies "$copies"
+[[ -z "$max_instances" ]] || positive --max-instances "$max_instances"
+[[ -z "$memory_mb" ]] || positive --memory-mb "$memory_mb" 128
+[[ -z "$async_concurrency" ]] || positive --async-max-concurrency "$async_concurrency"
+[[ -z "$model_data" ]] || model_data="$(s3_prefix_uri "$model_data")" || exit 1
+[[ -z "$async_uri" ]] || async_uri="$(s3_prefix_uri "$async_uri")" || exit 1
 
 load_project
 instance_type="${instance_override:-$(lock_require deployment.instance_type)}" || exit 1
@@ -67,6 +125,12 @@ gated="$(lock_get model.gated)" || exit 1
 model_id="$(lock_require model.id)" || exit 1
 model_sha="$(lock_get model.sha)" || exit 1
 server_name="$(lock_get server.name)" || exit 1
+# CUDA 13 images need a newer host AMI (InferenceAmiVersion); null for the others.
+ami_version="$(lock_get server.inference_ami_version)" || exit 1
+tp_size="$(lock_get deployment.tensor_parallel_size)" || exit 1
+gpu_count="$(lock_get deployment.gpu_count)" || exit 1
+weight_gib="$(lock_get deployment.weight_memory_gib)" || exit 1
+kv_gib="$(lock_get deployment.kv_cache_memory_gib)" || exit 1
 poll="${DEPLOY_POLL_SECONDS:-30}"
 
 [[ -z "$timeout" || "$timeout" =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout'"
@@ -82,9 +146,32 @@ for kv in ${extra_env[@]+"${extra_env[@]}"}; do
   [[ "${kv#*=}" != hf_* ]] || die "--env $key: the value looks like a Hugging Face token; use deploy/secret.sh"
 done
 
+# Inference component sizing: one copy reserves tensor_parallel_size GPUs and the
+# memory of its weights and KV cache (from model.lock.json), unless told otherwise.
+tp_size="${tp_size:-1}"
+if [[ $use_ic -eq 1 ]]; then
+  copies="${copies:-1}"
+  if [[ -z "$memory_mb" ]]; then
+    memory_mb="$(python3 -c '
+import math, sys
+w, k = (float(x) if x else 0.0 for x in sys.argv[1:3])
+print(max(128, math.ceil((w + k) * 1024)) if w + k > 0 else 1024)' "$weight_gib" "$kv_gib")"
+  fi
+  per_instance=1
+  if [[ -z "$instance_override" && "$gpu_count" =~ ^[0-9]+$ && "$tp_size" =~ ^[0-9]+$ ]] && (( tp_size > 0 )); then
+    per_instance=$(( gpu_count / tp_size ))
+    (( per_instance >= 1 )) || per_instance=1
+  fi
+  initial_instances=$(( (copies + per_instance - 1) / per_instance ))
+  max_instances="${max_instances:-$initial_instances}"
+  (( max_instances >= initial_instances )) \
+    || die "--copies $copies needs $initial_instances instance(s) of $instance_type ($per_instance copies fit on one), more than --max-instances $max_instances"
+fi
+
 check_aws
 model_name="$ENDPOINT_NAME"
 config_name="$ENDPOINT_NAME"
+ic_name="$ENDPOINT_NAME"
 
 # instance_type_refused ERR: when AWS refused the instance type (not offered in this
 # region, or no quota for it), die with what to do instead; otherwise return 1.
@@ -104,6 +191,20 @@ instance_type_refused() {
   return 1
 }
 
+# ic_refused ERR: when AWS refused inference components (not in this region, or a
+# quota), die with what to do instead; otherwise return 1.
+ic_refused() {
+  local err="$1" first
+  first="$(grep -v '^[[:space:]]*$' <<<"$err" | head -n 1)"
+  if grep -qi 'inference component' <<<"$err" && grep -qiE 'not (supported|available)|unsupported' <<<"$err"; then
+    die "SageMaker inference components are not available in $REGION (AWS: ${first}). Deploy without --inference-component (deploy/autoscale.sh still scales instances), or in a region that offers them (project.aws_region in model.lock.json, or regenerate with awsRegion=...)."
+  fi
+  if grep -q 'ResourceLimitExceeded' <<<"$err"; then
+    die "a SageMaker quota stops the inference component in $REGION (AWS: ${first}). Ask for more in Service Quotas (https://console.aws.amazon.com/servicequotas/home/services/sagemaker/quotas), or start fewer copies (--copies) or instances (--max-instances)."
+  fi
+  return 1
+}
+
 # 1. Nothing of that name may exist yet -----------------------------------------
 status="$(endpoint_status "$ENDPOINT_NAME")" || exit 1
 if [[ -n "$status" ]]; then
@@ -114,6 +215,44 @@ for kind in endpoint-config model; do
     die "a SageMaker $kind named '$ENDPOINT_NAME' already exists (left over from an earlier deploy?). Remove it with deploy/cleanup.sh or choose another name with --endpoint-name."
   fi
 done
+if [[ $use_ic -eq 1 ]]; then
+  if aws_try out err sagemaker describe-inference-component --inference-component-name "$ic_name" \
+      --query InferenceComponentStatus --output text; then
+    die "an inference component named '$ic_name' already exists ($out; left over from an earlier deploy?). Remove it with deploy/cleanup.sh or choose another name with --endpoint-name."
+  elif ! is_not_found "$err"; then
+    ic_refused "$err" || die "aws sagemaker describe-inference-component failed: $err"
+  fi
+fi
+
+# S3 locations: the weights must be there, the async bucket must exist.
+if [[ -n "$model_data" ]]; then
+  bucket="$(s3_bucket "$model_data")"
+  key="$(s3_key "$model_data")"
+  if ! aws_try out err s3api head-object --bucket "$bucket" --key "${key}config.json"; then
+    if grep -qiE '404|not ?found|NoSuchKey|NoSuchBucket' <<<"$err"; then
+      die "${model_data}config.json not found: put the pinned snapshot there first with deploy/upload_model.sh $model_data"
+    fi
+    die "cannot read ${model_data}config.json: $(first_line "$err")"
+  fi
+  # deploy/upload_model.sh leaves hf-snapshot.json ({"model", "sha"}) beside the weights.
+  snapshot="$(mktemp)"
+  if aws_try out err s3api get-object --bucket "$bucket" --key "${key}hf-snapshot.json" "$snapshot"; then
+    s3_sha="$(json_get "$(cat "$snapshot")" sha)"
+    rm -f "$snapshot"
+    if [[ -n "$s3_sha" && -n "$model_sha" && "$s3_sha" != "$model_sha" ]]; then
+      die "$model_data holds $model_id at $s3_sha, but model.lock.json pins $model_sha; upload the pinned snapshot with deploy/upload_model.sh $model_data"
+    fi
+  else
+    rm -f "$snapshot"
+    warn "$model_data has no hf-snapshot.json, so its revision is unknown (deploy/upload_model.sh writes one)"
+  fi
+  info "weights from $model_data (no Hugging Face download at start)"
+fi
+if [[ -n "$async_uri" ]]; then
+  if ! aws_try out err s3api head-bucket --bucket "$(s3_bucket "$async_uri")"; then
+    die "bucket $(s3_bucket "$async_uri") is not there or not yours ($(first_line "$err")); create it with: aws s3 mb s3://$(s3_bucket "$async_uri") --region $REGION"
+  fi
+fi
 
 # 2. Image ------------------------------------------------------------------------
 if [[ -z "$image_uri" ]]; then
@@ -172,9 +311,13 @@ else
   else
     die "aws iam get-role failed: $err (pass an existing role with --role-arn)"
   fi
-  policy="$(python3 - "$repo_arn" "$log_group_arn" "$secret_arn" <<'PY'
+  ic_group_arn=""
+  [[ $use_ic -eq 0 ]] || ic_group_arn="arn:${PARTITION}:logs:${REGION}:${ACCOUNT_ID}:log-group:$(ic_log_group "$ic_name")"
+  policy="$(python3 - "$repo_arn" "$log_group_arn" "$secret_arn" "$ic_group_arn" "$PARTITION" "$model_data" \
+    "$async_uri" <<'PY'
 import json, sys
-repo_arn, group_arn, secret_arn = sys.argv[1:4]
+repo_arn, group_arn, secret_arn, ic_group_arn, partition, model_data, async_uri = sys.argv[1:8]
+groups = [group_arn] + ([ic_group_arn] if ic_group_arn else [])
 statements = [
     {"Sid": "EcrAuth", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
     {"Sid": "EcrPull", "Effect": "Allow",
@@ -182,11 +325,30 @@ statements = [
      "Resource": repo_arn},
     {"Sid": "Logs", "Effect": "Allow",
      "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-     "Resource": [group_arn, group_arn + ":log-stream:*"]},
+     "Resource": [arn for g in groups for arn in (g, g + ":log-stream:*")]},
 ]
 if secret_arn:
     statements.append({"Sid": "HfTokenSecret", "Effect": "Allow",
                        "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn})
+
+def split(uri):  # s3://bucket/prefix/ -> bucket, prefix/
+    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    return bucket, prefix
+
+if model_data:  # SageMaker copies s3://bucket/prefix/ to /opt/ml/model with this role
+    bucket, prefix = split(model_data)
+    statements.append({"Sid": "ModelDataRead", "Effect": "Allow", "Action": "s3:GetObject",
+                       "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*"})
+    statements.append({"Sid": "ModelDataList", "Effect": "Allow", "Action": "s3:ListBucket",
+                       "Resource": f"arn:{partition}:s3:::{bucket}",
+                       "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}})
+if async_uri:  # requests are read from, answers written to s3://bucket/prefix/
+    bucket, prefix = split(async_uri)
+    statements.append({"Sid": "AsyncRead", "Effect": "Allow", "Action": "s3:GetObject",
+                       "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*"})
+    statements.append({"Sid": "AsyncWrite", "Effect": "Allow", "Action": "s3:PutObject",
+                       "Resource": [f"arn:{partition}:s3:::{bucket}/{prefix}output/*",
+                                    f"arn:{partition}:s3:::{bucket}/{prefix}failure/*"]})
 print(json.dumps({"Version": "2012-10-17", "Statement": statements}))
 PY
 )"
@@ -216,19 +378,25 @@ trap on_exit EXIT
 
 # 5. Model ---------------------------------------------------------------------------
 python3 - "$work/model.json" "$model_name" "$role_arn" "$image_uri" "$secret_arn" "$PROJECT_NAME" \
-  "$model_id" "$model_sha" "$server_name" ${extra_env[@]+"${extra_env[@]}"} <<'PY'
+  "$model_id" "$model_sha" "$server_name" "$model_data" ${extra_env[@]+"${extra_env[@]}"} <<'PY'
 import json, sys
-out, name, role, image, secret_arn, project, model_id, sha, server, *extra = sys.argv[1:]
+out, name, role, image, secret_arn, project, model_id, sha, server, model_data, *extra = sys.argv[1:]
 env = {}
 if secret_arn:
     env["HF_TOKEN_SECRET_ID"] = secret_arn
 for item in extra:
     key, _, value = item.partition("=")
     env[key] = value
+container = {"Image": image, "Mode": "SingleModel", "Environment": env}
+if model_data:
+    # Uncompressed files under the prefix, copied to /opt/ml/model before the container
+    # starts; the serve script serves that directory when it holds config.json.
+    container["ModelDataSource"] = {"S3DataSource": {"S3Uri": model_data, "S3DataType": "S3Prefix",
+                                                     "CompressionType": "None"}}
 spec = {
     "ModelName": name,
     "ExecutionRoleArn": role,
-    "PrimaryContainer": {"Image": image, "Mode": "SingleModel", "Environment": env},
+    "PrimaryContainer": container,
     "Tags": [{"Key": "project", "Value": project},
              {"Key": "model-id", "Value": model_id[:256]},
              {"Key": "model-sha", "Value": sha or "unknown"},
@@ -254,24 +422,47 @@ created_model=1
 # 6. Endpoint configuration -----------------------------------------------------------
 write_config() {  # write_config WITH_VOLUME(0|1)
   python3 - "$work/config.json" "$config_name" "$model_name" "$instance_type" \
-    "$startup_timeout" "$download_timeout" "$volume_size" "$1" "$PROJECT_NAME" <<'PY'
+    "$startup_timeout" "$download_timeout" "$volume_size" "$1" "$PROJECT_NAME" "$ami_version" \
+    "$use_ic" "${initial_instances:-1}" "${max_instances:-1}" "$role_arn" "$async_uri" "$async_concurrency" <<'PY'
 import json, sys
-out, name, model, itype, startup, download, volume, with_volume, project = sys.argv[1:]
-variant = {"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1,
-           "InstanceType": itype, "InitialVariantWeight": 1.0}
-if startup:
-    variant["ContainerStartupHealthCheckTimeoutInSeconds"] = int(startup)
-if download:
-    variant["ModelDataDownloadTimeoutInSeconds"] = int(download)
-if volume and with_volume == "1":
-    variant["VolumeSizeInGB"] = int(volume)
+(out, name, model, itype, startup, download, volume, with_volume, project, ami, use_ic, initial, most,
+ role, async_uri, async_concurrency) = sys.argv[1:]
+variant = {"VariantName": "AllTraffic", "InstanceType": itype}
 spec = {"EndpointConfigName": name, "ProductionVariants": [variant],
         "Tags": [{"Key": "project", "Value": project}]}
+if use_ic == "1":
+    # Inference components: the variant names no model; instances come and go with the
+    # copies (MinInstanceCount 0 lets deploy/autoscale.sh --min 0 reach zero), requests
+    # go to the copy with the fewest in flight. The role moves to the config.
+    variant.update({"InitialInstanceCount": int(initial),
+                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0,
+                                               "MaxInstanceCount": int(most)},
+                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}})
+    spec["ExecutionRoleArn"] = role
+else:
+    variant.update({"ModelName": model, "InitialInstanceCount": 1, "InitialVariantWeight": 1.0})
+    if startup:
+        variant["ContainerStartupHealthCheckTimeoutInSeconds"] = int(startup)
+    if download:
+        variant["ModelDataDownloadTimeoutInSeconds"] = int(download)
+if volume and with_volume == "1":
+    variant["VolumeSizeInGB"] = int(volume)
+if ami:  # CUDA 13 images need the newer host AMI; older images get none
+    variant["InferenceAmiVersion"] = ami
+if async_uri:
+    async_config = {"OutputConfig": {"S3OutputPath": async_uri + "output/",
+                                     "S3FailurePath": async_uri + "failure/"}}
+    if async_concurrency:
+        async_config["ClientConfig"] = {"MaxConcurrentInvocationsPerInstance": int(async_concurrency)}
+    spec["AsyncInferenceConfig"] = async_config
 with open(out, "w", encoding="utf-8") as fh:
     json.dump(spec, fh)
 PY
 }
-info "creating endpoint config $config_name ($instance_type, startup health check ${startup_timeout:-default}s, download ${download_timeout:-default}s, volume ${volume_size:-default} GB)"
+mode="real-time"
+[[ $use_ic -eq 0 ]] || mode="inference components, $initial_instances to $max_instances instance(s)"
+[[ -z "$async_uri" ]] || mode="asynchronous, answers in ${async_uri}output/"
+info "creating endpoint config $config_name ($mode; $instance_type, startup health check ${startup_timeout:-default}s, download ${download_timeout:-default}s, volume ${volume_size:-default} GB${ami_version:+, host AMI $ami_version})"
 write_config 1
 if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$work/config.json" --output json; then
   # Instances with local NVMe storage (e.g. ml.g5, ml.p4d) reject VolumeSizeInGB.
@@ -279,10 +470,10 @@ if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$
     warn "$instance_type does not take VolumeSizeInGB (it has instance storage); creating the config without it"
     write_config 0
     if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$work/config.json" --output json; then
-      instance_type_refused "$err" || die "create-endpoint-config failed: $err"
+      ic_refused "$err" || instance_type_refused "$err" || die "create-endpoint-config failed: $err"
     fi
   else
-    instance_type_refused "$err" || die "create-endpoint-config failed: $err"
+    ic_refused "$err" || instance_type_refused "$err" || die "create-endpoint-config failed: $err"
   fi
 fi
 created_config=1
@@ -292,11 +483,11 @@ info "creating endpoint $ENDPOINT_NAME"
 if ! aws_try out err sagemaker create-endpoint --endpoint-name "$ENDPOINT_NAME" \
     --endpoint-config-name "$config_name" --tags "Key=project,Value=$PROJECT_NAME" --output json; then
   grep -qi 'already exist' <<<"$err" && die "endpoint '$ENDPOINT_NAME' already exists (created by someone else just now?)"
-  instance_type_refused "$err" || die "create-endpoint failed: $err"
+  ic_refused "$err" || instance_type_refused "$err" || die "create-endpoint failed: $err"
 fi
 endpoint_started=1
 
-if [[ $wait_for_it -eq 0 ]]; then
+if [[ $wait_for_it -eq 0 && $use_ic -eq 0 ]]; then
   info "endpoint $ENDPOINT_NAME is being created; follow it with deploy/status.sh and deploy/logs.sh"
   printf '%s\n' "$ENDPOINT_NAME"
   exit 0
@@ -304,36 +495,86 @@ fi
 
 # 8. Wait -----------------------------------------------------------------------------------
 timeout="${timeout:-$(( ${startup_timeout:-600} + ${download_timeout:-600} + 900 ))}"
-start=$SECONDS
-last=""
-info "waiting for $ENDPOINT_NAME to be InService (up to ${timeout}s; Ctrl-C stops waiting, not the deployment)"
-while :; do
-  status="$(endpoint_status "$ENDPOINT_NAME")" || exit 1
-  elapsed=$((SECONDS - start))
-  if [[ "$status" != "$last" ]]; then
-    log "   [$(printf '%4d' "$elapsed")s] $status"
-    last="$status"
-  else
-    log "   [$(printf '%4d' "$elapsed")s] still $status"
+# wait_until KIND NAME: poll until InService (return 0) or a failure (die).
+wait_until() {
+  local kind="$1" name="$2" start=$SECONDS last="" status elapsed reason group
+  info "waiting for $kind $name to be InService (up to ${timeout}s; Ctrl-C stops waiting, not the deployment)"
+  while :; do
+    if [[ "$kind" == "endpoint" ]]; then
+      status="$(endpoint_status "$name")" || exit 1
+    else
+      status="$(ic_status "$name")" || exit 1
+    fi
+    elapsed=$((SECONDS - start))
+    if [[ "$status" != "$last" ]]; then
+      log "   [$(printf '%4d' "$elapsed")s] $status"
+      last="$status"
+    else
+      log "   [$(printf '%4d' "$elapsed")s] still $status"
+    fi
+    case "$status" in
+      InService) return 0 ;;
+      Failed|OutOfService|"")
+        if [[ "$kind" == "endpoint" ]]; then
+          reason="$(awsr sagemaker describe-endpoint --endpoint-name "$name" \
+            --query FailureReason --output text 2>/dev/null || true)"
+          group="$(log_group "$name")"
+        else
+          reason="$(awsr sagemaker describe-inference-component --inference-component-name "$name" \
+            --query FailureReason --output text 2>/dev/null || true)"
+          group="$(ic_log_group "$name")"
+        fi
+        log "$kind $name: ${status:-gone}; reason: ${reason:-unknown}"
+        print_endpoint_logs "$ENDPOINT_NAME" 50 "$group"
+        if grep -qiE 'hardware resources|not enough (memory|accelerator)' <<<"$reason"; then
+          log "hint: one copy asks for $tp_size GPU(s) and ${memory_mb:-?} MB of host memory, more than $instance_type can give it; lower the memory reservation (--memory-mb, e.g. 1024) or choose a larger --instance-type."
+        elif grep -qiE 'capacity|instance type' <<<"$reason"; then
+          log "hint: $instance_type may be short or not offered in $REGION: try again later, another --instance-type, or another region."
+        fi
+        die "deployment of $kind $name failed (${reason:-status ${status:-gone}}). Remove what is left with deploy/cleanup.sh." ;;
+    esac
+    if (( elapsed >= timeout )); then
+      if [[ "$kind" == "endpoint" ]]; then group="$(log_group "$name")"; else group="$(ic_log_group "$name")"; fi
+      print_endpoint_logs "$ENDPOINT_NAME" 50 "$group"
+      die "$kind $name is still $status after ${elapsed}s; check deploy/status.sh later, or remove it with deploy/cleanup.sh"
+    fi
+    sleep "$poll"
+  done
+}
+
+wait_until endpoint "$ENDPOINT_NAME"
+if [[ $use_ic -eq 1 ]]; then
+  # 9. Inference component: the model, with its GPUs and memory reserved per copy -----------
+  python3 - "$work/ic.json" "$ic_name" "$ENDPOINT_NAME" "$model_name" "$startup_timeout" "$download_timeout" \
+    "$tp_size" "$memory_mb" "$copies" "$PROJECT_NAME" <<'PY'
+import json, sys
+out, name, endpoint, model, startup, download, tp, memory, copies, project = sys.argv[1:]
+startup_parameters = {}
+if download:
+    startup_parameters["ModelDataDownloadTimeoutInSeconds"] = int(download)
+if startup:
+    startup_parameters["ContainerStartupHealthCheckTimeoutInSeconds"] = int(startup)
+spec = {"ModelName": model,
+        "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": int(tp),
+                                        "MinMemoryRequiredInMb": int(memory)}}
+if startup_parameters:
+    spec["StartupParameters"] = startup_parameters
+body = {"InferenceComponentName": name, "EndpointName": endpoint, "VariantName": "AllTraffic",
+        "Specification": spec, "RuntimeConfig": {"CopyCount": int(copies)},
+        "Tags": [{"Key": "project", "Value": project}]}
+with open(out, "w", encoding="utf-8") as fh:
+    json.dump(body, fh)
+PY
+  info "creating inference component $ic_name ($copies cop$([[ $copies -eq 1 ]] && echo y || echo ies), each $tp_size GPU(s) and $memory_mb MB of host memory)"
+  if ! aws_try out err sagemaker create-inference-component --cli-input-json "file://$work/ic.json" --output json; then
+    ic_refused "$err" || die "create-inference-component failed: $err (the endpoint is up without a model; remove it with deploy/cleanup.sh)"
   fi
-  case "$status" in
-    InService)
-      info "endpoint $ENDPOINT_NAME is InService (test it with deploy/test.sh)"
-      printf '%s\n' "$ENDPOINT_NAME"
-      exit 0 ;;
-    Failed|OutOfService|"")
-      reason="$(awsr sagemaker describe-endpoint --endpoint-name "$ENDPOINT_NAME" \
-        --query FailureReason --output text 2>/dev/null || true)"
-      log "endpoint $ENDPOINT_NAME: ${status:-gone}; reason: ${reason:-unknown}"
-      print_endpoint_logs "$ENDPOINT_NAME" 50
-      if grep -qiE 'capacity|instance type' <<<"$reason"; then
-        log "hint: $instance_type may be short or not offered in $REGION: try again later, another --instance-type, or another region."
-      fi
-      die "deployment of $ENDPOINT_NAME failed (${reason:-status ${status:-gone}}). Remove what is left with deploy/cleanup.sh." ;;
-  esac
-  if (( elapsed >= timeout )); then
-    print_endpoint_logs "$ENDPOINT_NAME" 50
-    die "endpoint $ENDPOINT_NAME is still $status after ${elapsed}s; check deploy/status.sh later, or remove it with deploy/cleanup.sh"
+  if [[ $wait_for_it -eq 0 ]]; then
+    info "inference component $ic_name is being created; follow it with deploy/status.sh"
+    printf '%s\n' "$ENDPOINT_NAME"
+    exit 0
   fi
-  sleep "$poll"
-done
+  wait_until "inference component" "$ic_name"
+fi
+info "endpoint $ENDPOINT_NAME is InService (test it with deploy/test.sh)"
+printf '%s\n' "$ENDPOINT_NAME"

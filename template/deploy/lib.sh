@@ -184,6 +184,9 @@ aws_try() {
   return "$__rc"
 }
 
+# first_line TEXT -> its first non-blank line (AWS CLI errors start with a blank one).
+first_line() { grep -v '^[[:space:]]*$' <<<"$1" | head -n 1 || true; }
+
 is_not_found() {
   grep -qiE 'could not find|does not exist|not ?found|NoSuchEntity|ResourceNotFound|RepositoryNotFound|cannot find' <<<"$1"
 }
@@ -209,6 +212,136 @@ endpoint_status() {
   is_not_found "$err" && return 0
   die "aws sagemaker describe-endpoint failed: $err"
 }
+
+# json_get JSON KEY.PATH -> the value ('' for null or missing; JSON for objects and lists).
+json_get() {
+  python3 -c '
+import json, sys
+try:
+    value = json.loads(sys.argv[1] or "{}")
+except ValueError:
+    value = {}
+for part in sys.argv[2].split("."):
+    if isinstance(value, list) and part.isdigit():
+        value = value[int(part)] if int(part) < len(value) else None
+    else:
+        value = value.get(part) if isinstance(value, dict) else None
+if value is None:
+    print("")
+elif isinstance(value, bool):
+    print("true" if value else "false")
+elif isinstance(value, (dict, list)):
+    print(json.dumps(value))
+else:
+    print(value)
+' "$1" "$2"
+}
+
+# endpoint_facts NAME: sets EP_STATUS ('' when there is no endpoint), EP_CONFIG_NAME,
+# EP_CONFIG_JSON ('{}' when unreadable) and EP_MODE: 'ic' when the variant names no
+# model (the model runs as inference components), 'async' with AsyncInferenceConfig,
+# else 'model'.
+# shellcheck disable=SC2034 # EP_* are read by the scripts that source lib.sh
+endpoint_facts() {
+  local out err
+  EP_STATUS=""
+  EP_CONFIG_NAME=""
+  EP_CONFIG_JSON="{}"
+  EP_MODE=""
+  if ! aws_try out err sagemaker describe-endpoint --endpoint-name "$1" --output json; then
+    is_not_found "$err" && return 0
+    die "aws sagemaker describe-endpoint failed: $err"
+  fi
+  EP_STATUS="$(json_get "$out" EndpointStatus)"
+  EP_CONFIG_NAME="$(json_get "$out" EndpointConfigName)"
+  if aws_try out err sagemaker describe-endpoint-config --endpoint-config-name "$EP_CONFIG_NAME" --output json; then
+    EP_CONFIG_JSON="$out"
+  fi
+  EP_MODE="$(python3 -c '
+import json, sys
+cfg = json.loads(sys.argv[1] or "{}")
+variants = cfg.get("ProductionVariants") or [{}]
+if cfg.get("AsyncInferenceConfig"):
+    print("async")
+elif not variants[0].get("ModelName") and variants[0].get("InstanceType"):
+    print("ic")
+else:
+    print("model")
+' "$EP_CONFIG_JSON")"
+}
+
+# Inference components ----------------------------------------------------------
+
+ic_log_group() { printf '/aws/sagemaker/InferenceComponents/%s\n' "$1"; }
+
+# endpoint_ics ENDPOINT -> the inference components on the endpoint, one a line.
+endpoint_ics() {
+  local out err
+  if ! aws_try out err sagemaker list-inference-components --endpoint-name-equals "$1" \
+      --query 'InferenceComponents[].InferenceComponentName' --output text; then
+    die "aws sagemaker list-inference-components failed: $err"
+  fi
+  out="${out//None/}"
+  tr -s '[:space:]' '\n' <<<"$out" | sed '/^$/d'
+}
+
+# ic_status NAME -> its status, or nothing when there is no such inference component.
+ic_status() {
+  local out err
+  if aws_try out err sagemaker describe-inference-component --inference-component-name "$1" \
+      --query InferenceComponentStatus --output text; then
+    printf '%s\n' "$out"
+    return 0
+  fi
+  is_not_found "$err" && return 0
+  die "aws sagemaker describe-inference-component failed: $err"
+}
+
+# pick_ic ENDPOINT [NAME]: sets IC_NAME to NAME (checked), or to the one inference
+# component on the endpoint; dies when there are several and none was named.
+# shellcheck disable=SC2034 # IC_NAME is read by the scripts that source lib.sh
+pick_ic() {
+  local endpoint="$1" wanted="${2:-}" names=()
+  mapfile -t names < <(endpoint_ics "$endpoint")
+  [[ ${#names[@]} -gt 0 ]] || die "endpoint '$endpoint' hosts no inference component yet (see deploy/status.sh)"
+  if [[ -n "$wanted" ]]; then
+    printf '%s\n' "${names[@]}" | grep -qxF -- "$wanted" \
+      || die "endpoint '$endpoint' hosts no inference component '$wanted' (it hosts: ${names[*]})"
+    IC_NAME="$wanted"
+  elif [[ ${#names[@]} -eq 1 ]]; then
+    IC_NAME="${names[0]}"
+  else
+    die "endpoint '$endpoint' hosts several inference components (${names[*]}); choose one with --inference-component-name"
+  fi
+}
+
+# scaling_names NAME: the names deploy/autoscale.sh gives what it creates for NAME (an
+# endpoint or an inference component): TRACKING_POLICY, WAKE_POLICY (the step policy
+# that brings copies back from zero) and WAKE_ALARM (its CloudWatch alarm).
+# shellcheck disable=SC2034 # read by the scripts that source lib.sh
+scaling_names() {
+  TRACKING_POLICY="$(sagemaker_name "${1:0:40}-target-tracking")" || exit 1
+  WAKE_POLICY="$(sagemaker_name "${1:0:40}-scale-from-zero")" || exit 1
+  WAKE_ALARM="$(sagemaker_name "${1:0:40}-no-capacity")" || exit 1
+}
+
+# S3 ------------------------------------------------------------------------------
+
+# s3_prefix_uri URI -> s3://bucket/prefix/ (one trailing slash; s3://bucket/ for a
+# whole bucket), or dies when URI is not an S3 URI.
+s3_prefix_uri() {
+  local uri="$1" bucket path
+  [[ "$uri" =~ ^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$ ]] \
+    || die "'$uri' is not an S3 location like s3://bucket/prefix/ (bucket names are lower case)"
+  bucket="${BASH_REMATCH[1]}"
+  path="${BASH_REMATCH[2]:-}"
+  path="${path#/}"
+  path="${path%/}"
+  [[ "$path" != *//* ]] || die "'$uri' has an empty path segment (//)"
+  printf 's3://%s/%s\n' "$bucket" "${path:+$path/}"
+}
+s3_bucket() { local u="${1#s3://}"; printf '%s\n' "${u%%/*}"; }
+s3_key() { local u="${1#s3://}"; [[ "$u" == */* ]] && u="${u#*/}" || u=""; printf '%s\n' "$u"; }
 
 ecr_registry() {
   if [[ -n "${ECR_REGISTRY:-}" ]]; then
@@ -248,10 +381,11 @@ codebuild_names() {
 
 log_group() { printf '/aws/sagemaker/Endpoints/%s\n' "$1"; }
 
-# print_endpoint_logs NAME [LINES]: the newest lines of the newest log streams.
+# print_endpoint_logs NAME [LINES [GROUP]]: the newest lines of the newest log streams
+# of the endpoint's log group (or of GROUP, e.g. an inference component's).
 print_endpoint_logs() {
   local name="$1" lines="${2:-50}" group streams err stream
-  group="$(log_group "$name")"
+  group="${3:-$(log_group "$name")}"
   if ! aws_try streams err logs describe-log-streams --log-group-name "$group" \
       --order-by LastEventTime --descending --max-items 2 \
       --query 'logStreams[].logStreamName' --output text; then

@@ -7,7 +7,8 @@ so the parts are buffered and split on newlines. Each line is either an SSE
 `data: {...}` line (vLLM, SGLang, TensorRT-LLM) or a bare JSON line (LMI/DJL).
 The text of each chunk is printed to stdout as soon as its line is complete.
 
-Usage: stream_client.py --endpoint-name NAME [--region R] [--prompt TEXT | --body-file F]
+Usage: stream_client.py --endpoint-name NAME [--inference-component-name IC] [--region R]
+                        [--prompt TEXT | --body-file F]
 Honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME and --endpoint-url.
 """
 from __future__ import annotations
@@ -105,6 +106,8 @@ def request_body(args) -> bytes:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint-name", required=True)
+    parser.add_argument("--inference-component-name", default=None,
+                        help="the inference component to address (endpoints deployed with --inference-component)")
     parser.add_argument("--region", default=None)
     parser.add_argument("--endpoint-url", default=None, help="SageMaker Runtime endpoint URL (tests)")
     parser.add_argument("--prompt", default="Write a haiku about the sea.")
@@ -131,12 +134,12 @@ def main(argv=None) -> int:
     decoder = LineDecoder()
     wrote = False
     try:
-        response = client.invoke_endpoint_with_response_stream(
-            EndpointName=args.endpoint_name,
-            Body=request_body(args),
-            ContentType="application/json",
-            Accept="text/event-stream, application/jsonlines, application/json",
-        )
+        request = {"EndpointName": args.endpoint_name, "Body": request_body(args),
+                   "ContentType": "application/json",
+                   "Accept": "text/event-stream, application/jsonlines, application/json"}
+        if args.inference_component_name:
+            request["InferenceComponentName"] = args.inference_component_name
+        response = client.invoke_endpoint_with_response_stream(**request)
         for event in response["Body"]:
             if "PayloadPart" in event:
                 for text in decoder.feed(event["PayloadPart"].get("Bytes", b"")):

@@ -17,7 +17,8 @@ HERE = Path(__file__).resolve().parent
 FAKE_TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdef"
 ACCOUNT = "123456789012"
 SCRIPTS = ["lib.sh", "build.sh", "push.sh", "deploy.sh", "test.sh", "status.sh", "logs.sh",
-           "cleanup.sh", "secret.sh"]
+           "cleanup.sh", "secret.sh", "autoscale.sh", "upload_model.sh"]
+CLIENTS = ["stream_client.py", "async_client.py"]
 CODEBUILD_SCRIPTS = ["codebuild.sh"]
 
 HAND_MADE_LOCK = {
@@ -46,10 +47,18 @@ def render(dst: Path, **data) -> Path:
 
     answers = {"modelName": "Qwen/Qwen2.5-0.5B-Instruct", "offline": True}
     answers.update(data)
+    # Development aid while the template side is mid-change and does not render:
+    # DEPLOY_TESTS_RENDER_REF=<commit> renders that commit, then puts the working
+    # tree's deploy/ scripts in (they are plain files, not templates). CI never sets it.
+    ref = os.environ.get("DEPLOY_TESTS_RENDER_REF") or "HEAD"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         copier.run_copy(str(ROOT), str(dst), data=answers, defaults=True, unsafe=True,
-                        vcs_ref="HEAD", quiet=True)
+                        vcs_ref=ref, quiet=True)
+    if ref != "HEAD":
+        for src in TEMPLATE_DEPLOY.iterdir():
+            if src.is_file() and "{" not in src.name:
+                shutil.copy2(src, dst / "deploy" / src.name)
     return dst
 
 
@@ -91,10 +100,19 @@ def clean_env(**extra) -> dict:
     return env
 
 
+RECORDER = HERE / "recorder"
+
+
 class Moto:
-    """moto_server (through tests/aws/moto_launcher.py) on 127.0.0.1."""
+    """moto_server (through tests/aws/moto_launcher.py) on 127.0.0.1.
+
+    Every AWS request the scripts make with env() is recorded (tests/aws/recorder) in
+    request_log; take_requests() returns and clears them, check_requests() validates
+    them against botocore's service model (tests/aws/botocore_check.py).
+    """
 
     def __init__(self, workdir: Path) -> None:
+        self.request_log = workdir / "requests.jsonl"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "moto.log", "wb")  # noqa: SIM115
@@ -113,9 +131,33 @@ class Moto:
                 time.sleep(0.2)
 
     def env(self, **extra) -> dict:
+        path = os.pathsep.join(p for p in (str(RECORDER), os.environ.get("PYTHONPATH", "")) if p)
         return clean_env(AWS_ENDPOINT_URL=self.url, AWS_ACCESS_KEY_ID="testing",
                          AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-                         DEPLOY_POLL_SECONDS="1", **extra)
+                         DEPLOY_POLL_SECONDS="1", PYTHONPATH=path, AWS_REQUEST_LOG=str(self.request_log),
+                         **extra)
+
+    def take_requests(self) -> list[dict]:
+        """The requests recorded since the last call, in order; clears the log."""
+        from aws import botocore_check
+
+        calls = botocore_check.load(self.request_log)
+        if self.request_log.exists():
+            everything = os.environ.get("AWS_REQUEST_LOG_ALL")  # to list what a whole test run covered
+            if everything:
+                with open(everything, "a", encoding="utf-8") as fh:
+                    fh.write(self.request_log.read_text(encoding="utf-8"))
+            self.request_log.unlink()
+        return calls
+
+    def check_requests(self) -> list[dict]:
+        """take_requests(), asserting each one is valid for botocore's service model."""
+        from aws import botocore_check
+
+        calls = self.take_requests()
+        problems = botocore_check.check_all(calls)
+        assert not problems, "requests botocore's service model refuses:\n" + "\n".join(problems)
+        return calls
 
     def client(self, service: str, region: str = "us-east-1"):
         import boto3
@@ -150,3 +192,18 @@ def run(project: Path, script: str, *args: str, env: dict, stdin: str | None = N
     return subprocess.run(["bash", str(project / "deploy" / script), *args], cwd=project, env=env,
                           input=stdin if stdin is not None else "", capture_output=True, text=True,
                           timeout=timeout)
+
+
+def put_image(moto: Moto, repo: str, tag: str, region: str = "us-east-1") -> None:
+    """Register an image in moto's ECR, for deploy.sh's check that it was pushed."""
+    ecr = moto.client("ecr", region)
+    ecr.create_repository(repositoryName=repo)
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                           "digest": "sha256:" + "0" * 64}, "layers": []}
+    ecr.put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def requests_for(calls: list[dict], operation: str) -> list[dict]:
+    """The parameters of each recorded request for one operation."""
+    return [c["params"] for c in calls if c["operation"] == operation]

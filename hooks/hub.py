@@ -350,10 +350,13 @@ class HubClient:
                 info_f = pool.submit(self.model_info, model_id, revision)
                 file_fs = {n: pool.submit(self.fetch, model_id, revision, n) for n in WAVE_FILES}
                 info = info_f.result()               # its error (unknown model or revision) comes first
-                answers = {n: f.result() for n, f in file_fs.items()}
+                answers = {n: _outcome(f) for n, f in file_fs.items()}
         sha = revision if pinned else info["sha"]
         siblings = {s.get("rfilename") for s in info.get("siblings") or [] if isinstance(s, dict)}
         wanted = [n for n in WAVE_FILES if n in FILES or n in siblings]
+        for name in wanted:    # a file not needed (an unlisted chat template) may fail without harm
+            if isinstance(answers.get(name), errors.HubError):
+                raise answers[name]
         # At a sha the answers are the commit's files; at a branch each must say it came from that sha.
         stale = [n for n in wanted if n not in answers or (not pinned and answers[n][1] != sha)]
         if stale:
@@ -363,6 +366,14 @@ class HubClient:
         files = {n: answers[n][0] if n in wanted else None for n in WAVE_FILES}
         return Snapshot(model_id, revision, sha, info, files["tokenizer_config.json"], files["config.json"],
                         files[CHAT_TEMPLATE_FILE], source="hub", calls=self.calls - start)
+
+
+def _outcome(future) -> Any:
+    """A future's result, or the hub error it raised (raised later only if the file is needed)."""
+    try:
+        return future.result()
+    except errors.HubError as exc:
+        return exc
 
 
 def repo_commit(response: requests.Response) -> str | None:

@@ -111,6 +111,34 @@ def test_file_missing_at_the_branch_with_the_commit_header_is_trusted(fake_hub, 
     assert len(fake_hub.requests) == 4
 
 
+def test_an_unlisted_chat_template_that_fails_does_not_matter(fake_hub, monkeypatch):
+    """It is asked for only to save a round trip; a proxy refusing it must not stop generation."""
+    real = fake_hub._answer
+
+    def answer(method, path, headers):
+        if path.endswith("/chat_template.jinja"):
+            return 403, {"X-Error-Message": "Forbidden by proxy"}, b"{}"
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "_answer", answer)
+    snap = client().snapshot(QWEN, "main")
+    assert snap.config is not None and snap.chat_template_file is None
+
+
+def test_a_needed_file_that_fails_raises_its_typed_error(fake_hub, monkeypatch):
+    real = fake_hub._answer
+
+    def answer(method, path, headers):
+        if path.endswith("/config.json"):
+            return 403, {"X-Error-Message": f"Forbidden {FAKE_TOKEN}"}, b"{}"
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "_answer", answer)
+    with pytest.raises(errors.BadToken, match="HTTP 403") as caught:
+        client(FAKE_TOKEN).snapshot(QWEN, "main")
+    assert FAKE_TOKEN not in str(caught.value)
+
+
 def test_separate_chat_template_file_comes_in_the_same_wave_when_listed(fake_hub, monkeypatch):
     data = info(QWEN)
     data["siblings"].append({"rfilename": "chat_template.jinja"})

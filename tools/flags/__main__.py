@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .argparse_table import dumps
+from .argparse_table import ParserError, dumps
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "lmi": "djl", "djl": "djl"}
@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="output file (default hooks/data/flags/<server>-<version>.json; - for stdout)")
     args = ap.parse_args(argv)
 
-    table = extract(args.server, args.version, args.source, args.python)
+    try:
+        table = extract(args.server, args.version, args.source, args.python)
+    except ParserError as e:
+        print(f"python -m tools.flags: {e}", file=sys.stderr)
+        return 1
     table["generated_by"] = "python -m tools.flags " + shlex.join(argv)
     text = dumps(table)
     if args.out == "-":

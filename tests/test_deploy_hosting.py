@@ -102,12 +102,6 @@ def test_cuda13_host_ami_is_set_from_the_lock(project, moto):
     assert result.returncode == 0, result.stderr
     variant = one(one(helpers.requests_for(moto.check_requests(), "CreateEndpointConfig"))["ProductionVariants"])
     assert "InferenceAmiVersion" not in variant
-    # A lock from before the catalog (no key at all) is the same as null.
-    set_lock(proj, lambda lk: lk["server"].pop("inference_ami_version"))
-    result = helpers.run(proj, "deploy.sh", "--no-wait", "--endpoint-name", "old-lock", env=env)
-    assert result.returncode == 0, result.stderr
-    variant = one(one(helpers.requests_for(moto.check_requests(), "CreateEndpointConfig"))["ProductionVariants"])
-    assert "InferenceAmiVersion" not in variant
 
 
 STUB_HF = r'''#!/usr/bin/env python3
@@ -381,8 +375,6 @@ def test_endpoint_instance_autoscaling(project, moto):
     ops = [c["operation"] for c in moto.check_requests()]
     assert ops.index("DeleteScalingPolicy") < ops.index("DeregisterScalableTarget")
     assert aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"] == []
-    result = helpers.run(proj, "status.sh", env=env)
-    assert "autoscaling: off" in result.stdout
 
     # cleanup.sh also removes autoscaling left on the variant.
     result = helpers.run(proj, "autoscale.sh", "--max", "2", env=env)

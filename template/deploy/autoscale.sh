@@ -137,7 +137,7 @@ remove_wake() {
 }
 
 if [[ $turn_off -eq 1 ]]; then
-  remove_wake
+  [[ "$EP_MODE" != "ic" ]] || remove_wake
   aws_try out err application-autoscaling describe-scaling-policies --service-namespace sagemaker \
     --resource-id "$resource" --scalable-dimension "$dimension" --query 'ScalingPolicies[].PolicyName' --output text \
     || die "aws application-autoscaling describe-scaling-policies failed: $err"
@@ -238,7 +238,7 @@ JSON
   fi
   info "scale to zero: idle copies go to 0, then the instances; the first request after that fails with 'no capacity' and wakes a copy"
   log "   expect a cold start of several minutes: an instance to provision, then up to ${startup}s for the container to load the model (model.lock.json's startup timeout); requests fail until it answers"
-else
+elif [[ "$EP_MODE" == "ic" ]]; then
   remove_wake
 fi
 info "autoscaling of $resource: $min_capacity to $max_capacity $unit on $metric ($target); see deploy/status.sh"

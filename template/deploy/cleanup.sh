@@ -83,33 +83,39 @@ configs=()
 models=()
 out=""
 err=""
-status="$(endpoint_status "$ENDPOINT_NAME")" || exit 1
+# variant_models CONFIG_JSON -> the models an endpoint config's variants name, one a line.
+variant_models() {
+  python3 -c '
+import json, sys
+for v in json.loads(sys.argv[1] or "{}").get("ProductionVariants") or []:
+    if v.get("ModelName"):
+        print(v["ModelName"])' "$1"
+}
+endpoint_facts "$ENDPOINT_NAME"
+status="$EP_STATUS"
 if [[ -n "$status" ]]; then
-  out="$(awsr sagemaker describe-endpoint --endpoint-name "$ENDPOINT_NAME" \
-    --query EndpointConfigName --output text)" || die "describe-endpoint failed"
-  configs+=("$out")
+  configs+=("$EP_CONFIG_NAME")
+  while read -r model; do models+=("$model"); done < <(variant_models "$EP_CONFIG_JSON")
 fi
-if sm_exists endpoint-config "$ENDPOINT_NAME" && [[ "${configs[*]:-}" != "$ENDPOINT_NAME" ]]; then
-  configs+=("$ENDPOINT_NAME")
-fi
-for config in ${configs[@]+"${configs[@]}"}; do
-  if aws_try out err sagemaker describe-endpoint-config --endpoint-config-name "$config" \
-      --query 'ProductionVariants[].ModelName' --output text; then
-    for model in $out; do
-      [[ "$model" == "None" ]] || models+=("$model")
-    done
+if [[ "${configs[*]:-}" != "$ENDPOINT_NAME" ]]; then
+  if aws_try out err sagemaker describe-endpoint-config --endpoint-config-name "$ENDPOINT_NAME" --output json; then
+    configs+=("$ENDPOINT_NAME")
+    while read -r model; do
+      [[ " ${models[*]:-} " == *" $model "* ]] || models+=("$model")
+    done < <(variant_models "$out")
+  elif ! is_not_found "$err"; then
+    die "aws sagemaker describe-endpoint-config $ENDPOINT_NAME failed: $err"
   fi
-done
-if sm_exists model "$ENDPOINT_NAME" && [[ " ${models[*]:-} " != *" $ENDPOINT_NAME "* ]]; then
+fi
+if [[ " ${models[*]:-} " != *" $ENDPOINT_NAME "* ]] && sm_exists model "$ENDPOINT_NAME"; then
   models+=("$ENDPOINT_NAME")
 fi
 
 # Inference components on the endpoint (they outlive a deleted endpoint, so also the
 # one deploy.sh names after it), and the autoscaling of each and of the variant.
 ics=()
-if [[ -n "$status" ]]; then
-  endpoint_facts "$ENDPOINT_NAME"
-  [[ "$EP_MODE" != "ic" ]] || mapfile -t ics < <(endpoint_ics "$ENDPOINT_NAME")
+if [[ -n "$status" && "$EP_MODE" == "ic" ]]; then
+  mapfile -t ics < <(endpoint_ics "$ENDPOINT_NAME")
 fi
 if [[ " ${ics[*]:-} " != *" $ENDPOINT_NAME "* ]] && aws_try out err sagemaker describe-inference-component \
     --inference-component-name "$ENDPOINT_NAME" --query InferenceComponentStatus --output text; then
@@ -126,8 +132,9 @@ targets=()    # "resource dimension"
 for entry in ${scaling_resources[@]+"${scaling_resources[@]}"}; do
   read -r resource dimension owner <<<"$entry"
   scaling_names "$owner"
-  if aws_try out err cloudwatch describe-alarms --alarm-names "$WAKE_ALARM" \
-      --query 'MetricAlarms[].AlarmName' --output text && [[ -n "${out//None/}" ]]; then
+  # Only components scale from zero (deploy/autoscale.sh --min 0 makes the alarm).
+  if [[ "$resource" == inference-component/* ]] && aws_try out err cloudwatch describe-alarms \
+      --alarm-names "$WAKE_ALARM" --query 'MetricAlarms[].AlarmName' --output text && [[ -n "${out//None/}" ]]; then
     alarms+=("$WAKE_ALARM")
   fi
   aws_try out err application-autoscaling describe-scaling-policies --service-namespace sagemaker \

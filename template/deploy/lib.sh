@@ -237,13 +237,15 @@ else:
 ' "$1" "$2"
 }
 
-# endpoint_facts NAME: sets EP_STATUS ('' when there is no endpoint), EP_CONFIG_NAME,
+# endpoint_facts NAME: sets EP_JSON (DescribeEndpoint's answer), EP_STATUS ('' when
+# there is no endpoint), EP_CONFIG_NAME,
 # EP_CONFIG_JSON ('{}' when unreadable) and EP_MODE: 'ic' when the variant names no
 # model (the model runs as inference components), 'async' with AsyncInferenceConfig,
 # else 'model'.
 # shellcheck disable=SC2034 # EP_* are read by the scripts that source lib.sh
 endpoint_facts() {
   local out err
+  EP_JSON="{}"
   EP_STATUS=""
   EP_CONFIG_NAME=""
   EP_CONFIG_JSON="{}"
@@ -252,6 +254,7 @@ endpoint_facts() {
     is_not_found "$err" && return 0
     die "aws sagemaker describe-endpoint failed: $err"
   fi
+  EP_JSON="$out"
   EP_STATUS="$(json_get "$out" EndpointStatus)"
   EP_CONFIG_NAME="$(json_get "$out" EndpointConfigName)"
   if aws_try out err sagemaker describe-endpoint-config --endpoint-config-name "$EP_CONFIG_NAME" --output json; then

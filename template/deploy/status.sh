@@ -32,19 +32,15 @@ done
 
 load_project
 check_aws
-endpoint=""
-err=""
-if ! aws_try endpoint err sagemaker describe-endpoint --endpoint-name "$ENDPOINT_NAME" --output json; then
-  if is_not_found "$err"; then
-    log "endpoint $ENDPOINT_NAME does not exist (region $REGION)"
-    exit 3
-  fi
-  die "aws sagemaker describe-endpoint failed: $err"
+endpoint_facts "$ENDPOINT_NAME"
+if [[ -z "$EP_STATUS" ]]; then
+  log "endpoint $ENDPOINT_NAME does not exist (region $REGION)"
+  exit 3
 fi
+endpoint="$EP_JSON"
 if [[ $as_json -eq 1 ]]; then
   printf '%s\n' "$endpoint"
 else
-  endpoint_facts "$ENDPOINT_NAME"
   config="$EP_CONFIG_JSON"
   # Inference components (the model runs in them when the variant names none).
   ics="[]"

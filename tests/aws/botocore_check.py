@@ -125,6 +125,9 @@ def check_all(calls: list[dict]) -> list[str]:
     return out
 
 
+CLI_SERVICES = {"s3api": "s3"}  # AWS CLI command names that differ from botocore's service names
+
+
 def cli_operations(text: str) -> set[tuple[str, str]]:
     """(service, Operation) for every `aws <service> <command>` a shell script runs
     through awsr/aws_try (lib.sh). High-level commands (s3 sync/cp/rb, ecr
@@ -134,6 +137,7 @@ def cli_operations(text: str) -> set[tuple[str, str]]:
         service, command = match.groups()
         if service in ("s3",) or command in ("wait", "get-login-password"):
             continue
+        service = CLI_SERVICES.get(service, service)
         found.add((service, cli_to_operation(service, command)))
     return found
 

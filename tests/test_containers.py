@@ -339,8 +339,9 @@ def test_invocations_chat_completion(observations, server):
     status, headers, body = o["invoke"]
     assert status == 200, f"{status}: {body[:500]!r}"
     doc = json.loads(body)
-    if name(server) == "djl":
-        assert doc["generated_text"]
+    if name(server) == "djl":   # HF Accelerate: [{"generated_text": prompt + completion}]
+        assert doc[0]["generated_text"].startswith(REQUEST["djl"]["inputs"])
+        assert len(doc[0]["generated_text"]) > len(REQUEST["djl"]["inputs"])
         return
     assert doc["object"] == "chat.completion"
     assert doc["choices"][0]["message"]["role"] == "assistant"

@@ -63,9 +63,20 @@ def engine_version() -> str:
     return _require_engine()
 
 
+def _port_is_free() -> bool:
+    import socket
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", PORT))
+            return True
+        except OSError:
+            return False
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, template_dir, engine_version):
     """A vLLM project at the default version, the tiny model, and a PATH whose python3 is the engine's."""
+    assert _port_is_free(), f"port {PORT} is in use: the real-engine tests need it (run them on their own)"
     root = tmp_path_factory.mktemp("engine")
     project = root / "project"
     run_copy(str(template_dir), str(project), data={"modelServer": "vllm", "offline": True},
@@ -73,11 +84,10 @@ def setup(tmp_path_factory, template_dir, engine_version):
     model_dir = root / "opt-ml-model"
     subprocess.run([str(PYTHON), str(ROOT / "tests" / "engine" / "make_tiny_model.py"), str(model_dir)],
                    check=True, capture_output=True, timeout=300)
-    bindir = root / "bin"
-    bindir.mkdir()
-    (bindir / "python3").symlink_to(PYTHON)
+    # the venv's bin first on PATH: its python3 is the one with the engine (a symlink elsewhere
+    # would not find the venv's pyvenv.cfg)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENGINE_ARG_", "SM_VLLM_", "HF_TOKEN"))}
-    env.update(CPU_ENV, PATH=f"{bindir}:{os.environ['PATH']}", MODEL_DIR=str(model_dir))
+    env.update(CPU_ENV, PATH=f"{VENV / 'bin'}:{os.environ['PATH']}", MODEL_DIR=str(model_dir))
     return {"project": project, "model_dir": model_dir, "env": env, "root": root}
 
 
@@ -142,7 +152,9 @@ def _token_count(model_dir: Path, template_file: Path | None, messages: list[dic
     code = ("import sys, json; from transformers import AutoTokenizer\n"
             "tok = AutoTokenizer.from_pretrained(sys.argv[1])\n"
             "kw = {'chat_template': open(sys.argv[2]).read()} if sys.argv[2] else {}\n"
-            "print(len(tok.apply_chat_template(json.loads(sys.argv[3]), add_generation_prompt=True, **kw)))")
+            "ids = tok.apply_chat_template(json.loads(sys.argv[3]), add_generation_prompt=True, tokenize=True, **kw)\n"
+            "ids = ids['input_ids'] if hasattr(ids, 'keys') else ids   # newer transformers return a BatchEncoding\n"
+            "print(len(ids))")
     r = subprocess.run([str(PYTHON), "-c", code, str(model_dir), str(template_file or ""), json.dumps(messages)],
                        capture_output=True, text=True, timeout=120, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     assert r.returncode == 0, r.stderr

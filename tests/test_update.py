@@ -171,3 +171,44 @@ def test_update_uses_the_projects_template_when_the_file_is_gone(releases, tmp_p
     run_update(".", defaults=True, unsafe=True, overwrite=True, quiet=True)
     assert (dst / "code" / "chat_template.jinja").read_text() == "{{ messages }}\n"
     assert "## Support" in (dst / "README.md").read_text()
+
+
+# The last commit of release 0.1.0 (before the version catalog): its projects have no
+# modelServerVersion in their answers.
+RELEASE_0_1_0 = "0a0a02a"
+
+
+def test_update_from_0_1_0_keeps_the_engine_and_moves_only_when_asked(tmp_path, fake_hub):
+    """A project generated before the catalog keeps its seed image on `copier update`; the answers
+    file then records the version; `-d modelServerVersion=...` moves it and the diff shows the FROM."""
+    from conftest import ROOT
+    repo = tmp_path / "template"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    if subprocess.run(["git", "cat-file", "-e", f"{RELEASE_0_1_0}^{{commit}}"], cwd=repo).returncode:
+        pytest.fail(f"commit {RELEASE_0_1_0} (release 0.1.0) is not in this clone: run the tests in a full clone")
+    git(repo, "tag", "0.1.0", RELEASE_0_1_0)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "0.2.0")
+    git(repo, "tag", "0.2.0")
+    dst = tmp_path / "proj"
+    run_copy(str(repo), str(dst), data={"modelName": QWEN, "modelServer": "vllm"}, defaults=True, unsafe=True,
+             quiet=True, vcs_ref="0.1.0")
+    assert "modelServerVersion" not in yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert "FROM vllm/vllm-openai:v0.10.1" in (dst / "Dockerfile").read_text()
+    git(dst, "init", "-q")
+    git(dst, "add", "-A")
+    git(dst, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "generated")
+
+    run_update(str(dst), defaults=True, overwrite=True, unsafe=True, quiet=True, vcs_ref="0.2.0")
+    answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "0.2.0" and answers["modelServerVersion"] == "0.10.1"
+    assert "FROM vllm/vllm-openai:v0.10.1" in (dst / "Dockerfile").read_text()
+    assert (dst / "code" / "engine_args.tsv").is_file()
+    git(dst, "add", "-A")
+    git(dst, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "update to 0.2.0")
+
+    run_update(str(dst), data={"modelServerVersion": "0.32.0"}, defaults=True, overwrite=True, unsafe=True,
+               quiet=True, vcs_ref="0.2.0")
+    assert "FROM vllm/vllm-openai:v0.32.0" in (dst / "Dockerfile").read_text()
+    assert "+FROM vllm/vllm-openai:v0.32.0" in git(dst, "diff", "--", "Dockerfile")
+    lock = json.loads((dst / "model.lock.json").read_text())
+    assert lock["server"]["version"] == "0.32.0" and lock["server"]["cuda"] == 13

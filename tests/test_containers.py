@@ -125,10 +125,22 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     tag = _image_tag(server)
     t = time.time()
     r = sh("docker", "build", "-t", tag, proj, timeout=1200)
-    obs["build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:], "secs": time.time() - t}
+    obs["build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:], "secs": time.time() - t,
+                    "check_flags": [line for line in (r.stdout + r.stderr).splitlines() if "check-flags:" in line]}
     if r.returncode != 0:
         return obs
     extra_env, _ = ENGINE_ARGS[name(server)]
+    if name(server) not in ("lmi", "djl"):
+        # a serve script that passes a flag the engine lacks must stop `docker build`
+        bad = proj.parent / f"{proj.name}-badflag"
+        shutil.copytree(proj, bad, dirs_exist_ok=True)
+        serve = bad / "code" / "serve"
+        text = serve.read_text()
+        assert text.count('  start "${ENGINE_NAME}"') == 1
+        serve.write_text(text.replace('  start "${ENGINE_NAME}"', '  args+=(--no-such-flag-xyz 1)\n  start "${ENGINE_NAME}"'))
+        r = sh("docker", "build", "-t", tag + "-bad", bad, timeout=1200)
+        obs["bad_flag_build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:]}
+        sh("docker", "rmi", "-f", tag + "-bad", timeout=120)
     if (proj / "code" / "nginx.conf").exists():
         r = sh("docker", "run", "--rm", "--entrypoint", "nginx", tag, "-t", "-c", "/opt/program/nginx.conf",
                timeout=120)
@@ -259,6 +271,18 @@ def _obs(observations, server, *keys):
 @pytest.mark.parametrize("server", SERVERS)
 def test_docker_build(observations, server):
     _obs(observations, server)
+
+
+@pytest.mark.parametrize("server", [c for c in SERVERS if name(c) not in ("lmi", "djl")])
+def test_docker_build_stops_on_a_flag_the_engine_lacks(observations, server):
+    """code/serve --check-flags runs in the Dockerfile against the engine's --help (the stand-ins
+    answer --help like the real ones, from the version's flag table)."""
+    o = _obs(observations, server, "bad_flag_build")
+    r = o["bad_flag_build"]
+    assert r["rc"] != 0, "docker build passed with a flag the engine lacks"
+    assert "does not accept --no-such-flag-xyz" in r["out"], r["out"]
+    # and the real project's build ran the same check and passed it
+    assert any(" accepts --" in line for line in o["build"]["check_flags"]), o["build"]["check_flags"]
 
 
 @pytest.mark.parametrize("server", SERVERS)

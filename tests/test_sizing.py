@@ -82,8 +82,8 @@ REFUSALS = [
      r"ml\.g6\.48xlarge \(TP 8\)"),
     # 8B with the full context on one L4: suggests the types that fit and the longest context that fits there.
     ("meta-llama/Llama-3.1-8B-Instruct", "ml.g6.xlarge", 0, 131072,
-     r"does not fit ml\.g6\.xlarge.*Instance types that fit: ml\.g6e\.xlarge \(TP 1\).*"
-     r"Or keep ml\.g6\.xlarge with maxModelLen=25600 \(TP 1\)"),
+     r"does not fit ml\.g6\.xlarge.*ml\.g6\.xlarge holds it with a shorter context: maxModelLen=25600 "
+     r"\(tensorParallelSize=1\)\. Instance types that fit: ml\.g6e\.xlarge \(TP 1\)"),
     # TP that does not divide the heads: 14 heads, 2 KV heads.
     ("Qwen/Qwen2.5-0.5B-Instruct", "ml.g6.12xlarge", 4, 0, r"tensorParallelSize 4 is not valid.*Valid sizes: 1, 2\."),
     # TP larger than the GPUs.
@@ -190,3 +190,44 @@ def test_a_newer_catalog_version_runs_what_the_seed_cannot():
     f = facts("Qwen/Qwen2.5-0.5B-Instruct")
     f["architecture"] = "Qwen3ForCausalLM"
     _check_server_fit(servers.entry("lmi", "0.38.0-lmi29.0.0"), f, {})     # vLLM 0.28.0: no refusal
+
+
+# Messages a new user hit (issue 13 item 2), each checked against what the old code said.
+def test_auto_with_a_tensor_parallel_size_no_model_allows_names_the_valid_sizes():
+    f = facts("Qwen/Qwen2.5-7B-Instruct-AWQ")       # 28 heads, 4 KV heads
+    for tp in (3, 8):
+        with pytest.raises(SizingError) as err:
+            sizing.plan_deployment(f, "auto", tensor_parallel_size=tp)
+        assert f"tensorParallelSize {tp} is not valid" in str(err.value)
+        assert "Valid sizes: 1, 2, 4" in str(err.value) and "quantized" not in str(err.value)
+
+
+def test_auto_with_tensor_parallel_2_picks_enough_gpus_and_says_which_sit_idle():
+    plan = sizing.plan_deployment(facts("Qwen/Qwen2.5-7B-Instruct-AWQ"), "auto", tensor_parallel_size=2)
+    assert plan["tensor_parallel_size"] == 2 and sizing.instance(plan["instance_type"])["gpu_count"] >= 2
+    assert "2 of its 4 GPUs sit idle: use tensorParallelSize=4" in plan["reason"]
+
+
+def test_a_fixed_instance_with_too_small_a_tensor_parallel_size_says_which_size_works():
+    with pytest.raises(SizingError) as err:
+        sizing.plan_deployment(facts("meta-llama/Llama-3.1-70B-Instruct"), "ml.p4d.24xlarge", tensor_parallel_size=1)
+    message = str(err.value)
+    assert "Use tensorParallelSize=8" in message and "Or keep" not in message
+
+
+def test_valid_sizes_say_which_hold_the_weights():
+    with pytest.raises(SizingError) as err:
+        sizing.plan_deployment(facts("meta-llama/Llama-3.1-70B-Instruct"), "ml.g6.12xlarge", tensor_parallel_size=3)
+    assert "Valid sizes: 1, 2, 4, but none of them holds the weights on ml.g6.12xlarge" in str(err.value)
+
+
+def test_a_chosen_max_model_len_is_not_explained_as_lowered():
+    plan = sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"), "auto", max_model_len=4096)
+    assert "as you set (maxModelLen)" in plan["reason"] and "lowered" not in plan["reason"]
+
+
+def test_alternatives_are_real_and_exclude_the_choice():
+    plan = sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"), "auto")
+    assert plan["alternatives"] and plan["instance_type"] not in plan["alternatives"]
+    for name in plan["alternatives"]:
+        sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"), name)     # each one fits

@@ -58,10 +58,35 @@ def _call(ctx, what: str):
         raise UserMessageError(str(exc)) from None
 
 
+QUESTIONS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline",
+             "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion",
+             "projectName", "hfTokenSecretName", "modelPin", "ctx", "answers_check")
+
+
 @pass_context
 def check_answers(ctx) -> str:
     _call(ctx, "check_answers")
+    _warn_unknown_keys(ctx)
     return ""
+
+
+def _warn_unknown_keys(ctx) -> None:
+    """Keys of a --data-file (an MCC config JSON, say) that are no question here: said once, with a
+    guess, rather than dropped silently."""
+    import difflib
+    unknown = sorted(key for key, value in ctx.get_all().items()
+                     if not key.startswith("_") and key not in QUESTIONS and not callable(value)
+                     and key not in ctx.environment.globals and not _undefined(value))
+    warned = _hooks()["project"].WARNED
+    if not unknown or tuple(unknown) in warned:
+        return
+    warned.add(tuple(unknown))
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, QUESTIONS[:-2], n=1, cutoff=0.5)
+        parts.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    print(f"warning: ignored answers that are not questions of this template: {', '.join(parts)}. "
+          f"The questions are: {', '.join(QUESTIONS[:-3])}.", file=sys.stderr)
 
 
 @pass_context

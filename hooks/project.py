@@ -23,6 +23,7 @@ REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
 FRAMEWORKS = ("transformers",)
+WARNED: set = set()   # warnings already printed in this process (copier renders several times)
 DEPLOY_TARGETS = ("sagemaker", "codebuild")
 
 

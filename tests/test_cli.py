@@ -79,10 +79,14 @@ def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hu
     env = base_env(hub_server, tmp_path) | {"HF_TOKEN": GRANTED_TOKEN}
     mcc = tmp_path / "mcc.json"
     mcc.write_text(json.dumps({"framework": "transformers", "modelName": LLAMA, "modelServer": "vllm",
-                               "hfToken": "$HF_TOKEN", "includeTesting": True, "deployTarget": "sagemaker"}))
+                               "hfToken": "$HF_TOKEN", "includeTesting": True, "deployTarget": "sagemaker",
+                               "region": "us-west-2"}))
     first = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(mcc), f"git+file://{copier_template}",
                         "a"], env, tmp_path)
     assert first.returncode == 0, first.stderr
+    # MCC keys that are no question here are named once, with a guess, not dropped silently
+    assert first.stderr.count("warning: ignored answers that are not questions of this template: "
+                              "includeTesting, region (did you mean awsRegion?)") == 1, first.stderr
     answers = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text())
     assert "hfToken" not in answers and answers["modelPin"] == f"{LLAMA}@{info(LLAMA)['sha']}"
     replay = tmp_path / "answers.yml"
@@ -91,6 +95,7 @@ def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hu
     second = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(replay),
                          f"git+file://{copier_template}", "b"], env, tmp_path)
     assert second.returncode == 0, second.stderr
+    assert "ignored answers" not in second.stderr
     assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
     # the pinned sha was in the answers: files came from the cache, the hub was not called
     assert hub_server.hub.requests == []

@@ -125,10 +125,22 @@ def server_version_default(ctx, server: str) -> str:
     return servers.default_version(server)
 
 
+def instance_choices() -> str:
+    """Interactive choices for instanceType: auto, then the catalog, cheapest first (JSON)."""
+    sizing = importlib.import_module(_hooks()["project"].__name__.rsplit(".", 1)[0] + ".sizing")
+    out = {"auto (the cheapest type that fits the model)": "auto"}
+    for name in sizing.candidates():
+        spec = sizing.instance(name)
+        price = f", ${spec['price_usd_per_hour']}/h" if spec.get("price_usd_per_hour") else ""
+        out[f"{name} ({spec['gpu_count']} x {spec['gpu']}, {spec['gpu_memory_gib']:.0f} GiB each{price})"] = name
+    return json.dumps(out)
+
+
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.globals.update(check_answers=check_answers, model_pin=model_pin,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
-                                   server_version_default=server_version_default)
+                                   server_version_default=server_version_default,
+                                   instance_choices=instance_choices)

@@ -49,8 +49,12 @@ def catalog() -> dict[str, Any]:
 def instance(name: str, overhead_gib: float = ENGINE_OVERHEAD_GIB) -> dict[str, Any]:
     cat = catalog()
     if name not in cat["instances"]:
+        import difflib
+        guess = f"ml.{name}" if f"ml.{name}" in cat["instances"] else next(
+            iter(difflib.get_close_matches(name, list(cat["instances"]), n=1, cutoff=0.8)), None)
         raise InvalidAnswer(
-            f"instanceType '{name}' is not a supported SageMaker GPU instance type. Use 'auto' or one of: "
+            f"instanceType '{name}' is not a supported SageMaker GPU instance type."
+            + (f" Did you mean '{guess}'?" if guess else "") + " Use 'auto' or one of: "
             + ", ".join(cat["instances"]) + "."
         )
     spec = dict(cat["instances"][name])

@@ -346,3 +346,11 @@ def test_update_keeps_user_edits_and_the_pin(copier_template, tmp_path, monkeypa
     assert lock["model"]["sha"] == info("Qwen/Qwen2.5-0.5B-Instruct")["sha"]
     assert not list(dst.rglob("*.rej"))
     assert not [r for r in fake_hub.requests if "/resolve/" in r], "model files came from the cache"
+
+
+def test_question_help_fits_an_80_column_prompt():
+    """copier prints '? ' + help + '  ' before the prompt (issue: help texts wrapped)."""
+    from conftest import ROOT
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    long = {k: len(v["help"]) for k, v in questions.items() if isinstance(v, dict) and len(v.get("help", "")) > 76}
+    assert not long, long

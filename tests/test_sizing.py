@@ -231,3 +231,15 @@ def test_alternatives_are_real_and_exclude_the_choice():
     assert plan["alternatives"] and plan["instance_type"] not in plan["alternatives"]
     for name in plan["alternatives"]:
         sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"), name)     # each one fits
+
+
+@pytest.mark.parametrize("given,guess", [("g5.2xlarge", "ml.g5.2xlarge"), ("ml.g6.2xlarg", "ml.g6.2xlarge")])
+def test_unknown_instance_type_gets_a_did_you_mean(given, guess):
+    with pytest.raises(InvalidAnswer, match=f"Did you mean '{guess}'"):
+        sizing.instance(given)
+
+
+def test_unknown_server_gets_a_did_you_mean():
+    from hooks import servers
+    with pytest.raises(InvalidAnswer, match="Did you mean 'vllm'"):
+        servers.check_server("vlm")

@@ -65,7 +65,7 @@ def _real(version: str, python: str, source: str | None) -> dict:
 def ast_rows(root: pathlib.Path) -> list[dict]:
     """Rows from the ``parser.add_argument`` calls of ServerArgs.add_cli_args under ``root``,
     classified as tools/flags/argparse_table.py classifies a live parser. Extends the SGLang
-    logic of tests/standins/tools/extract_flags.py: nargs before custom actions (LoRAPathAction
+    logic of the former tests/standins/tools/extract_flags.py: nargs before custom actions (LoRAPathAction
     takes a list), nargs '?' by type, retired flags (DeprecatedAction) left out."""
     tree = ast.parse(pathlib.Path(root, "sglang/srt/server_args.py").read_text())
     consts = {}

@@ -11,7 +11,7 @@ Two ways, picked by the arguments:
   static analysis (AST) of vllm/engine/arg_utils.py, vllm/entrypoints/openai/cli_args.py and
   vllm/config: for versions whose dependencies cannot be installed here (0.10.1 needs CUDA
   torch). The analysis mirrors vllm/engine/arg_utils.py::_compute_kwargs at 0.10.x; its
-  logic is that of tests/standins/tools/extract_flags.py, with the kinds mapped to the shared
+  logic is that of the former tests/standins/tools/extract_flags.py, with the kinds mapped to the shared
   format.
 
 The real parser is the reference: tests/test_engine_parsers.py rebuilds it and compares.
@@ -97,7 +97,7 @@ def _real(version: str, python: str, source: str | None) -> dict:
 
 
 # ---------------------------------------------------------------- static analysis (AST)
-# Old kinds of tests/standins/tools/extract_flags.py -> the shared format.
+# Old kinds of the former tests/standins/tools/extract_flags.py -> the shared format.
 _OLD_KINDS = {"true": "flag", "hint": "int", "intchoice": "choice", "append": "list", "optstr": "str"}
 
 

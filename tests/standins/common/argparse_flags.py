@@ -1,4 +1,4 @@
-"""Build a strict argparse parser from a generated flag table (see tools/extract_flags.py)."""
+"""Build a strict argparse parser from a generated flag table (rows of catalog_flags.rows(): the catalog table of the image's version)."""
 import argparse
 import json
 import re

@@ -125,6 +125,21 @@ def server_version_default(ctx, server: str) -> str:
     return servers.default_version(server)
 
 
+def conflict_files(root) -> list[str]:
+    """Files under ``root`` that hold copier's conflict markers after an update."""
+    out = []
+    base = Path(str(root))
+    for path in sorted(base.rglob("*")):
+        if ".git" in path.parts or not path.is_file():
+            continue
+        try:
+            if b"\n<<<<<<< before updating" in b"\n" + path.read_bytes():
+                out.append(str(path.relative_to(base)))
+        except OSError:
+            continue
+    return out
+
+
 def instance_choices() -> str:
     """Interactive choices for instanceType: auto, then the catalog, cheapest first (JSON)."""
     sizing = importlib.import_module(_hooks()["project"].__name__.rsplit(".", 1)[0] + ".sizing")
@@ -143,4 +158,4 @@ class ContextExtension(Extension):
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,
-                                   instance_choices=instance_choices)
+                                   instance_choices=instance_choices, conflict_files=conflict_files)

@@ -55,7 +55,7 @@ def generate(repo: Path, dst: Path, **data) -> Path:
     return dst
 
 
-def test_update_merges_user_edits_keeps_pin_and_needs_no_hub(releases, tmp_path, fake_hub):
+def test_update_merges_user_edits_keeps_pin_and_needs_no_hub(releases, tmp_path, fake_hub, capfd):
     dst = generate(releases, tmp_path / "proj")
     answers_before = (dst / ".copier-answers.yml").read_text()
     # The user's edits: one in a file the template changes, one in a file it does not, one owned file.
@@ -69,7 +69,10 @@ def test_update_merges_user_edits_keeps_pin_and_needs_no_hub(releases, tmp_path,
     release_1_1(releases)
     fake_hub.requests.clear()
 
-    run_update(str(dst), defaults=True, unsafe=True, overwrite=True, quiet=True)
+    capfd.readouterr()
+    run_update(str(dst), defaults=True, unsafe=True, overwrite=True)
+    message = "".join(capfd.readouterr())
+    assert "Review with `git status`" in message and "overlapped" not in message   # no conflict, none claimed
 
     text = serve.read_text()
     assert "export TEAM_FLAG=1" in text and "%(%H:%M:%S)T" in text          # both changes merged
@@ -88,14 +91,16 @@ def test_update_merges_user_edits_keeps_pin_and_needs_no_hub(releases, tmp_path,
     assert fake_hub.requests == []                                          # pinned sha in the cache
 
 
-def test_conflicting_edit_is_reported_with_markers(releases, tmp_path, fake_hub):
+def test_conflicting_edit_is_reported_with_markers(releases, tmp_path, fake_hub, capfd):
     dst = generate(releases, tmp_path / "proj")
     serve = dst / "code" / "serve"
     serve.write_text(serve.read_text().replace("log() { printf '[serve] %s\\n' \"$*\" >&2; }",
                                                "log() { printf '[our-serve] %s\\n' \"$*\" >&2; }"))
     git(dst, "commit", "-qam", "our log prefix")
     release_1_1(releases)
-    run_update(str(dst), defaults=True, unsafe=True, overwrite=True, quiet=True)
+    capfd.readouterr()
+    run_update(str(dst), defaults=True, unsafe=True, overwrite=True)
+    assert "overlapped in: code/serve." in "".join(capfd.readouterr())    # the message names the file
     text = serve.read_text()
     assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
     assert "[our-serve]" in text and "%(%H:%M:%S)T" in text

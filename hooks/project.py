@@ -154,7 +154,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     version = server["version"]
     snap = _snapshot(answers)
     facts = model_facts(snap, model, revision)
-    if snap is None:
+    if snap is None and ("no-metadata", model) not in WARNED:
+        WARNED.add(("no-metadata", model))
         print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
               "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
               "`copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)

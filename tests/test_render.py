@@ -323,8 +323,12 @@ def test_offline_unknown_model_generates_with_a_warning(template_dir, tmp_path, 
              defaults=True, unsafe=True, quiet=True)
     lock = json.loads((tmp_path / "p" / "model.lock.json").read_text())
     assert lock["model"]["sha"] is None and lock["deployment"]["max_model_len"] is None
-    assert "generating without model facts" in capsys.readouterr().err
+    assert capsys.readouterr().err.count("generating without model facts") == 1     # said once
     assert "--revision" in (tmp_path / "p" / "code" / "serve").read_text()  # guarded by MODEL_SHA, empty here
+    readme = (tmp_path / "p" / "README.md").read_text()
+    assert "?" not in readme.split("## Hardware")[1].split("## Server")[0]    # no '?' placeholders
+    assert "Whether this model has a chat template is **unknown**" in readme
+    assert "This model has no chat template" not in readme
     assert "readonly MODEL_SHA=''" in (tmp_path / "p" / "code" / "serve").read_text()
 
 

@@ -50,6 +50,22 @@ def test_expected_files(projects, target):
     assert not [p for p in deploy.rglob("*") if "{" in p.name or p.suffix == ".jinja"]
 
 
+def test_hosting_readme_quotes_the_lock(projects):
+    """deploy/README.md gives this project's numbers: cold start and per-copy reservation."""
+    import math
+
+    project = projects["sagemaker"]
+    dep = json.loads((project / "model.lock.json").read_text())["deployment"]
+    text = " ".join((project / "deploy" / "README.md").read_text().split())
+    assert text.startswith("# Hosting modes")
+    assert f"up to {dep['container_startup_health_check_timeout_s']} s for this model" in text
+    memory = math.ceil((dep["weight_memory_gib"] + dep["kv_cache_memory_gib"]) * 1024)
+    assert f"reserves {dep['tensor_parallel_size']} GPU(s) (the tensor-parallel size) and {memory} MB" in text
+    for command in ["deploy/deploy.sh --inference-component", "deploy/autoscale.sh --min 0",
+                    "deploy/deploy.sh --async s3://bucket/prefix/", "deploy/upload_model.sh s3://bucket/prefix/"]:
+        assert command in text, command
+
+
 @pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
 def test_scripts_are_executable_with_strict_mode(projects, target):
     for script in shell_scripts(projects[target]):

@@ -321,6 +321,9 @@ def test_failure_before_endpoint_rolls_back(project, moto):
     sm = moto.client("sagemaker")
     assert sm.list_models()["Models"] == []
     assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    # The bogus type is the one request botocore's model refuses (its enum of instance types).
+    calls = moto.check_requests(allow=("'ml.t1.bogus' is not one of",))
+    assert helpers.requests_for(calls, "CreateEndpointConfig")
 
 
 def test_region_without_the_instance_type(rendered, tmp_path, moto):

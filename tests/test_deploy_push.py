@@ -51,7 +51,9 @@ def docker_ready(tmp_path_factory):
         ensure_base_image(tmp_path_factory.mktemp("base"))
     except Exception as exc:  # noqa: BLE001
         _unavailable(f"the stand-in base image ({exc})")
-    build_standin("vllm")
+    # The stand-in of the default vLLM version, tagged as its image (what a rendered project builds FROM).
+    engines = json.loads((helpers.ROOT / "hooks" / "data" / "engines.json").read_text())
+    build_standin(f"vllm@{engines['vllm']['default']}", tmp_path_factory.mktemp("standin"))
     return True
 
 

@@ -195,7 +195,8 @@ instance_type_refused() {
 # quota), die with what to do instead; otherwise return 1.
 ic_refused() {
   local err="$1" first
-  first="$(grep -v '^[[:space:]]*$' <<<"$err" | head -n 1)"
+  [[ $use_ic -eq 1 ]] || return 1
+  first="$(first_line "$err")"
   if grep -qi 'inference component' <<<"$err" && grep -qiE 'not (supported|available)|unsupported' <<<"$err"; then
     die "SageMaker inference components are not available in $REGION (AWS: ${first}). Deploy without --inference-component (deploy/autoscale.sh still scales instances), or in a region that offers them (project.aws_region in model.lock.json, or regenerate with awsRegion=...)."
   fi
@@ -470,10 +471,10 @@ if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$
     warn "$instance_type does not take VolumeSizeInGB (it has instance storage); creating the config without it"
     write_config 0
     if ! aws_try out err sagemaker create-endpoint-config --cli-input-json "file://$work/config.json" --output json; then
-      ic_refused "$err" || instance_type_refused "$err" || die "create-endpoint-config failed: $err"
+      instance_type_refused "$err" || ic_refused "$err" || die "create-endpoint-config failed: $err"
     fi
   else
-    ic_refused "$err" || instance_type_refused "$err" || die "create-endpoint-config failed: $err"
+    instance_type_refused "$err" || ic_refused "$err" || die "create-endpoint-config failed: $err"
   fi
 fi
 created_config=1
@@ -483,7 +484,7 @@ info "creating endpoint $ENDPOINT_NAME"
 if ! aws_try out err sagemaker create-endpoint --endpoint-name "$ENDPOINT_NAME" \
     --endpoint-config-name "$config_name" --tags "Key=project,Value=$PROJECT_NAME" --output json; then
   grep -qi 'already exist' <<<"$err" && die "endpoint '$ENDPOINT_NAME' already exists (created by someone else just now?)"
-  ic_refused "$err" || instance_type_refused "$err" || die "create-endpoint failed: $err"
+  instance_type_refused "$err" || ic_refused "$err" || die "create-endpoint failed: $err"
 fi
 endpoint_started=1
 
@@ -531,7 +532,9 @@ wait_until() {
         elif grep -qiE 'capacity|instance type' <<<"$reason"; then
           log "hint: $instance_type may be short or not offered in $REGION: try again later, another --instance-type, or another region."
         fi
-        die "deployment of $kind $name failed (${reason:-status ${status:-gone}}). Remove what is left with deploy/cleanup.sh." ;;
+        local what="$name"
+        [[ "$kind" == "endpoint" ]] || what="$kind $name"
+        die "deployment of $what failed (${reason:-status ${status:-gone}}). Remove what is left with deploy/cleanup.sh." ;;
     esac
     if (( elapsed >= timeout )); then
       if [[ "$kind" == "endpoint" ]]; then group="$(log_group "$name")"; else group="$(ic_log_group "$name")"; fi

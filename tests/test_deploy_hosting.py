@@ -202,7 +202,7 @@ def test_weights_from_s3(project, moto, tmp_path):
     assert result.returncode == 1 and "bucket no-such-bucket does not exist" in result.stderr
 
 
-def test_inference_component_scale_to_zero_and_cleanup(project, moto):
+def test_inference_component_deploy_and_invoke(project, moto):
     proj, lock = project
     name = lock["project"]["name"]
     dep = lock["deployment"]
@@ -261,6 +261,37 @@ def test_inference_component_scale_to_zero_and_cleanup(project, moto):
         assert one(standin.script.requests)["headers"]["X-Amzn-SageMaker-Inference-Component"] == name
     assert one(helpers.requests_for(moto.check_requests(), "InvokeEndpointWithResponseStream"))[
         "InferenceComponentName"] == name
+
+
+
+def ic_endpoint(moto, lock: dict, instances: int = 2) -> str:
+    """What deploy.sh --inference-component leaves (tested above), made directly: model,
+    config with managed instance scaling and no model on the variant, endpoint, component."""
+    name = lock["project"]["name"]
+    dep = lock["deployment"]
+    sm = moto.client("sagemaker")
+    role = f"arn:aws:iam::{helpers.ACCOUNT}:role/{name}-sagemaker-exec"
+    sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": "x"})
+    sm.create_endpoint_config(EndpointConfigName=name, ExecutionRoleArn=role, ProductionVariants=[{
+        "VariantName": "AllTraffic", "InstanceType": dep["instance_type"], "InitialInstanceCount": instances,
+        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": instances},
+        "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.create_inference_component(
+        InferenceComponentName=name, EndpointName=name, VariantName="AllTraffic", RuntimeConfig={"CopyCount": 2},
+        Specification={"ModelName": name, "ComputeResourceRequirements": {
+            "NumberOfAcceleratorDevicesRequired": dep["tensor_parallel_size"], "MinMemoryRequiredInMb": 1024}})
+    return name
+
+
+def test_inference_component_autoscaling_scale_to_zero_and_cleanup(project, moto):
+    proj, lock = project
+    dep = lock["deployment"]
+    per_instance = max(1, dep["gpu_count"] // dep["tensor_parallel_size"])
+    instances = 2
+    name = ic_endpoint(moto, lock, instances)
+    env = moto.env(IMAGE_TAG=TAG)
+    sm = moto.client("sagemaker")
 
     # More copies than the endpoint may hold instances for: refused with the fix.
     result = helpers.run(proj, "autoscale.sh", "--max", str(instances * per_instance + 1), env=env)

@@ -524,3 +524,29 @@ def test_no_instance_quota_for_components(project, moto):
     assert "Service Quotas" in error and "servicequotas" in error
     sm = moto.client("sagemaker")
     assert sm.list_models()["Models"] == [] and sm.list_endpoint_configs()["EndpointConfigs"] == []
+
+
+def test_djl_gets_a_text_generation_request(project, moto):
+    """DJL's HF Accelerate handler serves {"inputs", "parameters"}, not chat, and does not stream."""
+    proj, lock = project
+    set_lock(proj, lambda lk: lk["server"].update(name="djl"))
+    name = lock["project"]["name"]
+    sm = moto.client("sagemaker")
+    sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{helpers.ACCOUNT}:role/x",
+                    PrimaryContainer={"Image": "x"})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    env = moto.env()
+    with Server() as standin:
+        standin.script.invoke_answer = [{"generated_text": "hi there, sea"}]
+        result = helpers.run(proj, "test.sh", "--prompt", "hi there", "--max-tokens", "5",
+                             env={**env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": standin.url})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "hi there, sea"
+        assert "does not stream: one text-generation request" in result.stderr
+        (request,) = standin.script.requests
+        assert request["path"] == f"/endpoints/{name}/invocations"
+        assert json.loads(request["body"]) == {"inputs": "hi there", "parameters": {"max_new_tokens": 5}}
+    result = helpers.run(proj, "test.sh", "--stream-only", env=env)
+    assert result.returncode == 1 and "does not stream" in result.stderr

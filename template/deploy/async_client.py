@@ -77,6 +77,8 @@ def answer_text(raw: bytes) -> str | None:
         obj = json.loads(raw)
     except ValueError:
         return None
+    if isinstance(obj, list) and obj and isinstance(obj[0], dict):  # DJL: [{"generated_text": ...}]
+        obj = obj[0]
     text = chunk_text(obj)
     return text or None
 

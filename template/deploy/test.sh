@@ -57,6 +57,18 @@ check_aws
 # The name the server answers to; the serve script uses the model id.
 served_name="$(lock_get server.served_model_name)" || exit 1
 [[ -n "$served_name" ]] || served_name="$(lock_require model.id)" || exit 1
+# DJL Serving's HF Accelerate handler does text generation, not chat, and does not stream
+# ({"inputs", "parameters"} -> [{"generated_text"}]; see the project README).
+server_name="$(lock_get server.name)" || exit 1
+text_generation=0
+if [[ "$server_name" == "djl" ]]; then
+  text_generation=1
+  [[ $do_plain -eq 1 ]] || die "DJL Serving's HF Accelerate handler does not stream; run deploy/test.sh without --stream-only"
+  if [[ $do_stream -eq 1 ]]; then
+    do_stream=0
+    info "DJL Serving's HF Accelerate handler does not stream: one text-generation request"
+  fi
+fi
 
 startup="$(lock_get deployment.container_startup_health_check_timeout_s)" || exit 1
 
@@ -74,20 +86,30 @@ elif [[ -n "$ic_wanted" ]]; then
   die "endpoint '$ENDPOINT_NAME' hosts no inference components (deployed without --inference-component)"
 fi
 
-if [[ "$EP_MODE" == "async" ]]; then
-  python3 -c 'import boto3' 2>/dev/null || die "an asynchronous endpoint is tested through deploy/async_client.py, which needs boto3 (pip install boto3)"
-  info "asynchronous request to $ENDPOINT_NAME (through S3): $prompt"
-  python3 "$DEPLOY_DIR/async_client.py" --endpoint-name "$ENDPOINT_NAME" --region "$REGION" \
-    --model "$served_name" --prompt "$prompt" --max-tokens "$max_tokens" \
-    || die "the asynchronous request failed"
-  info "done (asynchronous endpoints do not stream)"
-  exit 0
-fi
-
 out=""
 err=""
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+python3 - "$work/request.json" "$served_name" "$prompt" "$max_tokens" "$text_generation" <<'PY'
+import json, sys
+out, model, prompt, max_tokens, text_generation = sys.argv[1:]
+if text_generation == "1":
+    body = {"inputs": prompt, "parameters": {"max_new_tokens": int(max_tokens)}}
+else:
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": int(max_tokens), "stream": False}
+with open(out, "w", encoding="utf-8") as fh:
+    json.dump(body, fh)
+PY
+
+if [[ "$EP_MODE" == "async" ]]; then
+  python3 -c 'import boto3' 2>/dev/null || die "an asynchronous endpoint is tested through deploy/async_client.py, which needs boto3 (pip install boto3)"
+  info "asynchronous request to $ENDPOINT_NAME (through S3): $prompt"
+  python3 "$DEPLOY_DIR/async_client.py" --endpoint-name "$ENDPOINT_NAME" --region "$REGION" \
+    --request-file "$work/request.json" || die "the asynchronous request failed"
+  info "done (asynchronous endpoints do not stream)"
+  exit 0
+fi
 
 # no_capacity ERR: the component has no copy (scaled to zero); the request that got
 # this error is what wakes it.
@@ -97,14 +119,6 @@ no_capacity_die() {
 }
 
 if [[ $do_plain -eq 1 ]]; then
-  python3 - "$work/request.json" "$served_name" "$prompt" "$max_tokens" <<'PY'
-import json, sys
-out, model, prompt, max_tokens = sys.argv[1:]
-body = {"model": model, "messages": [{"role": "user", "content": prompt}],
-        "max_tokens": int(max_tokens), "stream": False}
-with open(out, "w", encoding="utf-8") as fh:
-    json.dump(body, fh)
-PY
   info "POST /invocations on $target: $prompt"
   start=$SECONDS
   until aws_try out err sagemaker-runtime invoke-endpoint --endpoint-name "$ENDPOINT_NAME" \
@@ -123,7 +137,7 @@ PY
     fi
     die "invoke-endpoint failed: $err"
   done
-  python3 - "$work/response.json" <<'PY' || die "the endpoint's answer is not a chat completion"
+  python3 - "$work/response.json" <<'PY' || die "the endpoint's answer is not a chat completion or a generation"
 import json, sys
 raw = open(sys.argv[1], "rb").read().decode("utf-8", errors="replace")
 try:
@@ -132,6 +146,8 @@ except ValueError:
     sys.stderr.write(f"answer is not JSON: {raw[:500]}\n")
     sys.exit(1)
 text = None
+if isinstance(obj, list) and obj and isinstance(obj[0], dict):  # DJL: [{"generated_text": ...}]
+    obj = obj[0]
 if isinstance(obj, dict):
     choices = obj.get("choices")
     if isinstance(choices, list) and choices:

@@ -65,9 +65,22 @@ QUESTIONS = ("framework", "modelName", "modelRevision", "modelServer", "modelSer
 
 @pass_context
 def check_answers(ctx) -> str:
-    _call(ctx, "check_answers")
+    """The first, hidden question: check the values given with -d / --data-file, and the default
+    model when none is given (copier validates a default only later, with a traceback on failure)."""
+    mods = _hooks()
+    answers = _answers(ctx)
+    answers.setdefault("modelName", _question_default("modelName"))
+    try:
+        mods["project"].safe_call(mods["project"].check_answers, answers)
+    except mods["errors"].TemplateError as exc:
+        raise UserMessageError(str(exc)) from None
     _warn_unknown_keys(ctx)
     return ""
+
+
+def _question_default(key: str):
+    import yaml
+    return yaml.safe_load((_ROOT / "copier.yml").read_text(encoding="utf-8"))[key]["default"]
 
 
 def _warn_unknown_keys(ctx) -> None:
@@ -87,6 +100,20 @@ def _warn_unknown_keys(ctx) -> None:
         parts.append(f"{key} (did you mean {close[0]}?)" if close else key)
     print(f"warning: ignored answers that are not questions of this template: {', '.join(parts)}. "
           f"The questions are: {', '.join(QUESTIONS[:-3])}.", file=sys.stderr)
+
+
+@pass_context
+def model_question(ctx, model: str) -> str:
+    """The modelName validator: '' when the hub knows the model; the message when the name is wrong
+    (asked again); any other failure (hub down, token variable unset) stops with one plain message."""
+    mods = _hooks()
+    try:
+        mods["project"].safe_call(mods["project"].check_model, _answers(ctx))
+    except (mods["errors"].RepoNotFound, mods["errors"].RevisionNotFound) as exc:
+        return str(exc)
+    except mods["errors"].TemplateError as exc:
+        raise UserMessageError(str(exc)) from None
+    return ""
 
 
 @pass_context
@@ -154,7 +181,7 @@ def instance_choices() -> str:
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals.update(check_answers=check_answers, model_pin=model_pin,
+        environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import hub, servers, sizing
+from . import errors
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token
@@ -74,6 +75,8 @@ def check_answers(answers: dict[str, Any]) -> None:
     for key in ("tensorParallelSize", "maxModelLen"):
         if given(key):
             _int(answers, key)
+    if given("modelName"):
+        check_model(answers)   # the modelName question's check, here so that -d values get a plain message
     if given("chatTemplateFile") and chat_template_path(str(answers["chatTemplateFile"])) is None:
         raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file. Give the "
                             "path of a Jinja chat template, or leave it empty to use the model's own.")
@@ -127,6 +130,18 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
     return snap
 
 
+def check_model(answers: dict[str, Any]) -> None:
+    """At the modelName question: read the model now (the same cached read generation makes, so
+    nothing is read twice), and report what the user must fix there: an unknown model, a hub that
+    is down. A gated model without a token is not reported here: the token question comes next."""
+    if not MODEL_ID_RE.match(str(answers.get("modelName") or "")):
+        return
+    try:
+        _snapshot(answers)
+    except (errors.GatedRepo, errors.BadToken):
+        return
+
+
 def model_pin(answers: dict[str, Any]) -> str:
     """``org/name@sha`` for the answers file, so updates and replays keep the same commit."""
     check_answers(answers)
@@ -159,6 +174,12 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
               "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
               "`copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
+    if facts.get("gated") and not is_offline(answers) and not resolve_token(str(answers.get("hfToken") or "")) \
+            and ("gated", model) not in WARNED:
+        WARNED.add(("gated", model))
+        print(f"note: {model} is gated; its metadata came from the local cache, so no token was needed now. "
+              "The endpoint will need a token with access: store one with deploy/secret.sh before deploying.",
+              file=sys.stderr)
     template, template_source = _chat_template(answers, facts)
     _check_server_fit(server, facts, answers)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),

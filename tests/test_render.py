@@ -358,3 +358,31 @@ def test_question_help_fits_an_80_column_prompt():
     questions = yaml.safe_load((ROOT / "copier.yml").read_text())
     long = {k: len(v["help"]) for k, v in questions.items() if isinstance(v, dict) and len(v.get("help", "")) > 76}
     assert not long, long
+
+
+def _question_env():
+    """A Jinja environment with this template's extension, as copier builds it for questions."""
+    import importlib.util
+    from jinja2 import Environment
+    from conftest import ROOT
+    spec = importlib.util.spec_from_file_location("sm_llm_ext_test", ROOT / "extensions" / "context.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    env = Environment(extensions=[module.ContextExtension])
+    env.filters["regex_search"] = lambda value, pattern: re.search(pattern, value)
+    return env
+
+
+@pytest.mark.parametrize("model,expected", [
+    ("acme/no-such-model", "not found"),          # asked again at the same question
+    ("Qwen/Qwen2.5-0.5B-Instruct", ""),
+    ("meta-llama/Llama-3.1-8B-Instruct", ""),     # gated, no token yet: the token question comes next
+    ("not-a-repo-id", "Use the form org/name"),
+])
+def test_model_question_checks_the_hub_at_its_own_question(fake_hub, model, expected):
+    """Interactive runs check the model at the modelName prompt (copier.yml's validator), so a wrong
+    name is asked again instead of failing after every other question."""
+    from conftest import ROOT
+    validator = yaml.safe_load((ROOT / "copier.yml").read_text())["modelName"]["validator"]
+    message = _question_env().from_string(validator).render(modelName=model).strip()
+    assert (expected.lower() in message.lower()) if expected else message == "", message

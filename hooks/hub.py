@@ -27,13 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote
-
-import requests
 
 from . import errors
 from .token import redact
+
+if TYPE_CHECKING:   # imported when a call is made: cached and pinned runs never pay for `import requests`
+    import requests
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 TIMEOUT_S = 5.0
@@ -185,6 +186,11 @@ def _retry_after(response: requests.Response) -> float:
         return 1.0
 
 
+def _requests():
+    import requests   # 0.09 s to import; only a run that calls the hub needs it
+    return requests
+
+
 def _token_advice() -> str:
     return ("pass a token with read access: export HF_TOKEN=hf_... (or -d hfToken='$MY_TOKEN_VAR', "
             "or run `huggingface-cli login`), then run copier again")
@@ -195,7 +201,7 @@ class HubClient:
     token: str | None = None
     base_url: str = field(default_factory=endpoint)
     sleep: Callable[[float], None] = time.sleep
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=lambda: _requests().Session())
     calls: int = 0
 
     def _headers(self) -> dict[str, str]:
@@ -211,6 +217,7 @@ class HubClient:
             keep_missing: bool = False) -> requests.Response | None:
         """GET ``path``; map every failure to a typed error. ``optional`` files may be absent: None,
         or with ``keep_missing`` the 404 response itself (its headers name the commit)."""
+        requests = _requests()
         url = f"{self.base_url}{path}"
         what = f"{url}"
         for attempt in range(MAX_RETRIES + 1):

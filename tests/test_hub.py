@@ -347,3 +347,17 @@ def test_error_body_that_is_not_an_object(body):
     with _always(418, body=body):
         with pytest.raises(errors.MalformedAnswer, match="HTTP 418"):
             client().model_info(QWEN, "main")
+
+
+def test_a_run_served_from_the_cache_never_imports_requests(tmp_path):
+    """`import requests` costs about 0.09 s: pinned updates and replays from the cache skip it."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    DiskCache(tmp_path).put(hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))
+    code = ("import sys; from pathlib import Path; from hooks import hub; "
+            f"snap = hub.load({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}, cache=hub.DiskCache(Path({str(tmp_path)!r}))); "
+            "print(snap.source, 'requests' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["cache", "False"]

@@ -248,6 +248,40 @@ def _alternatives(facts, chosen, tensor_parallel_size, wanted, floor, overhead_g
     return [name for name, _ in zip(others, range(count))]
 
 
+def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_length=False,
+          alternatives=()) -> dict[str, Any]:
+    kv = per_token * length * CONCURRENCY
+    per_gpu = (weights + kv) / tp / GIB + spec["overhead_gib"]
+    price = spec.get("price_usd_per_hour")
+    cost = f" at ${price}/h" if price else ""
+    if explicit:
+        reason = f"{spec['name']} was your choice; it fits."
+    else:
+        reason = (f"{spec['name']}{cost} is the cheapest catalogued instance type whose {spec['gpu_count']} x "
+                  f"{spec['gpu']} hold the weights and a KV cache for {length} tokens with tensor parallelism {tp}.")
+    if user_length:
+        reason += f" The context is {length} tokens, as you set (maxModelLen); the model allows {limit}."
+    elif length < limit:
+        reason += (f" The context is {length} tokens, lowered from the model's {limit}, because a KV cache for "
+                   f"{limit} tokens ({per_token * limit / GIB:.1f} GiB) does not fit in the GPU memory left "
+                   f"after the weights.")
+    if tp < spec["gpu_count"]:
+        idle = spec["gpu_count"] - tp
+        better = [t for t in valid_tp_sizes(facts, spec["gpu_count"]) if t > tp]
+        same = [n for n in candidates() if instance(n)["gpu_count"] == tp][:2]
+        reason += (f" With tensor parallelism {tp}, {idle} of its {spec['gpu_count']} GPUs sit idle"
+                   + (f": use tensorParallelSize={max(better)} to use them" if better else "")
+                   + (f", or an instance type with {tp} GPU{'s' if tp > 1 else ''} ({', '.join(same)})" if same else "")
+                   + ".")
+    return {"instance_type": spec["name"], "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
+            "gpu": spec["gpu"], "price_usd_per_hour": price, "tensor_parallel_size": tp, "max_model_len": length,
+            "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
+            "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + spec["overhead_gib"], 2),
+            "engine_overhead_gib": spec["overhead_gib"],
+            "concurrency": CONCURRENCY, "reason": reason, "alternatives": list(alternatives),
+            **timeouts(weights / GIB)}
+
+
 def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token,
             overhead_gib=ENGINE_OVERHEAD_GIB) -> SizingError:
     fits = [f"{name} (TP {tp})" for name, tp in _fitting(facts, tensor_parallel_size, wanted, floor, overhead_gib)]

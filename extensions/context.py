@@ -79,8 +79,14 @@ def check_answers(ctx) -> str:
 
 
 def _question_default(key: str):
-    import yaml
-    return yaml.safe_load((_ROOT / "copier.yml").read_text(encoding="utf-8"))[key]["default"]
+    """A question's default from copier.yml, read once per process (kept with the hooks module,
+    which outlives the loader's re-execution of this file)."""
+    project = _hooks()["project"]
+    if not hasattr(project, "QUESTION_DEFAULTS"):
+        import yaml
+        questions = yaml.safe_load((_ROOT / "copier.yml").read_text(encoding="utf-8"))
+        project.QUESTION_DEFAULTS = {k: v.get("default") for k, v in questions.items() if isinstance(v, dict)}
+    return project.QUESTION_DEFAULTS[key]
 
 
 def _warn_unknown_keys(ctx) -> None:

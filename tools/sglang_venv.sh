@@ -6,7 +6,7 @@
 #   tools/sglang_venv.sh [VENV_DIR]        (default: build/sglang-venv)
 #   SGLANG_VERSION=0.5.23                   default: the catalog's default SGLang version
 #
-# Recipe (shared/reference/engines-2026.md section 6): torch 2.13.0 CPU (this machine kind has
+# Recipe (docs/reference/engines-2026.md section 6): torch 2.13.0 CPU (this machine kind has
 # that exact file on disk: pip's find-links), the small packages that
 # sglang.srt.server_args imports, then the sglang wheel itself with --no-deps (its own
 # requirements pull CUDA kernels that do not install here). No GPU is needed to build the

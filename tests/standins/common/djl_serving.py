@@ -4,7 +4,7 @@
 Sources: deepjavalibrary/djl-serving branch 0.32.0-dlc (serving/docker/lmi.Dockerfile,
 pytorch-gpu.Dockerfile, config.properties, wlm/.../ModelInfo.java, util/ModelStore.java,
 ConfigManager.java, http/InferenceRequestHandler.java, engines/python/setup/djl_python/
-properties_manager/*.py, output_formatter.py); see /work/shared/reference/servers.md 6 and 7.
+properties_manager/*.py, output_formatter.py); see docs/reference/servers.md 6 and 7.
 Behaviour imitated:
 - global config from /opt/djl/conf/config.properties, SERVING_<KEY> env overrides it.
 - option names and kinds: /opt/standin/flags.json (the catalog's table for the version).

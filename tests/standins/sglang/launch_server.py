@@ -3,7 +3,7 @@
 Flags: /opt/standin/flags.json, the catalog's table for the image's version (hooks/data/flags/,
 produced by `python -m tools.flags sglang <version>` from ServerArgs.add_cli_args).
 Behaviour imitated (same wheel: srt/entrypoints/http_server.py, srt/managers/template_manager.py;
-see /work/shared/reference/servers.md section 4):
+see docs/reference/servers.md section 4):
 - plain argparse: booleans are store_true only (no --no-x); '-' spelling only; --model-path required.
 - --chat-template: a built-in template name, or an existing file (.jinja = HF template, other
   = JSON conversation config); anything else stops startup with RuntimeError.

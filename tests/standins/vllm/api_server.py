@@ -2,7 +2,7 @@
 
 Flags: /opt/standin/flags.json, the catalog's table for the image's version (hooks/data/flags/,
 produced by `python -m tools.flags vllm <version>` from vLLM's own argument parser).
-Behaviour imitated (source: the same wheel, see /work/shared/reference/servers.md section 3):
+Behaviour imitated (source: the same wheel, see docs/reference/servers.md section 3):
 - FlexibleArgumentParser: '--a_b' == '--a-b'; bool fields take --x / --no-x; bad values exit 2.
 - positional model_tag is parsed but ignored (only `vllm serve` copies it to --model), so the
   image's ENTRYPOINT + `serve` loads the default model Qwen/Qwen3-0.6B on port 8000.

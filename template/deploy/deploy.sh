@@ -42,7 +42,8 @@ Options:
   --inference-component host the model as an inference component (see above)
   --copies N            inference component copies to start (default 1)
   --max-instances N     most instances managed instance scaling may run
-                        (default: as many as --copies need)
+                        (default: as many as --copies, and at least 2 copies,
+                        need; instances start only for copies)
   --memory-mb N         host memory each copy reserves (default: the lock's
                         weight + KV cache memory)
   --async S3URI         asynchronous endpoint; answers go to S3URI/output/,
@@ -112,6 +113,10 @@ fi
 [[ -z "$max_instances" ]] || positive --max-instances "$max_instances"
 [[ -z "$memory_mb" ]] || positive --memory-mb "$memory_mb" 128
 [[ -z "$async_concurrency" ]] || positive --async-max-concurrency "$async_concurrency"
+[[ -z "$copies" ]] || copies=$((10#$copies))
+[[ -z "$max_instances" ]] || max_instances=$((10#$max_instances))
+[[ -z "$memory_mb" ]] || memory_mb=$((10#$memory_mb))
+[[ -z "$async_concurrency" ]] || async_concurrency=$((10#$async_concurrency))
 [[ -z "$model_data" ]] || model_data="$(s3_prefix_uri "$model_data")" || exit 1
 [[ -z "$async_uri" ]] || async_uri="$(s3_prefix_uri "$async_uri")" || exit 1
 
@@ -163,7 +168,8 @@ print(max(128, math.ceil((w + k) * 1024)) if w + k > 0 else 1024)' "$weight_gib"
     (( per_instance >= 1 )) || per_instance=1
   fi
   initial_instances=$(( (copies + per_instance - 1) / per_instance ))
-  max_instances="${max_instances:-$initial_instances}"
+  # Room for deploy/autoscale.sh's default of 2 copies; instances start only for copies.
+  max_instances="${max_instances:-$(( ((copies > 2 ? copies : 2) + per_instance - 1) / per_instance ))}"
   (( max_instances >= initial_instances )) \
     || die "--copies $copies needs $initial_instances instance(s) of $instance_type ($per_instance copies fit on one), more than --max-instances $max_instances"
 fi

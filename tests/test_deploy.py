@@ -148,7 +148,7 @@ def test_hosting_options_refused_before_aws(projects, args, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--metric", "latency"], "--metric wants invocations or concurrency, got 'latency'"),
+    (["--metric", "latency"], "--metric wants concurrency, invocations or backlog, got 'latency'"),
     (["--target", "0"], "--target wants a positive number"),
     (["--min", "3", "--max", "2"], "--min 3 is more than --max 2"),
     (["--max", "0"], "--max wants a whole number of at least 1"),

@@ -315,8 +315,10 @@ def test_inference_component_autoscaling_scale_to_zero_and_cleanup(project, moto
         "PredefinedMetricSpecification": {
             "PredefinedMetricType": "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"}}
     assert step["PolicyType"] == "StepScaling" and step["ResourceId"] == f"inference-component/{name}"
+    # AWS's step policy, with the startup timeout as cool-down (not the example's 60 s: the alarm
+    # stays on while the first copy starts, and would add one a minute).
     assert step["StepScalingPolicyConfiguration"] == {
-        "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Maximum", "Cooldown": 60,
+        "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Maximum", "Cooldown": startup,
         "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}
     alarm = one(helpers.requests_for(calls, "PutMetricAlarm"))
     assert alarm["MetricName"] == "NoCapacityInvocationFailures" and alarm["Namespace"] == "AWS/SageMaker"
@@ -475,11 +477,33 @@ def test_async_endpoint(project, moto, tmp_path):
 
     result = helpers.run(proj, "status.sh", env=env)
     assert "mode: asynchronous" in result.stdout and "s3://async-jobs/llm/output/" in result.stdout
-    result = helpers.run(proj, "autoscale.sh", env=env)
-    assert result.returncode == 1 and "ApproximateBacklogSizePerInstance" in one(error_lines(result))
+
+    # Autoscaling on the queue, down to zero instances: AWS's recipe for asynchronous endpoints.
+    startup = lock["deployment"]["container_startup_health_check_timeout_s"]
+    result = helpers.run(proj, "autoscale.sh", "--metric", "concurrency", env=env)
+    assert result.returncode == 1 and "scales on its queue (--metric backlog)" in one(error_lines(result))
+    result = helpers.run(proj, "autoscale.sh", "--min", "0", "--max", "2", env=env)
+    assert result.returncode == 0, result.stderr
+    calls = moto.check_requests()
+    assert one(helpers.requests_for(calls, "RegisterScalableTarget")) == {
+        "ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{name}/variant/AllTraffic",
+        "ScalableDimension": VARIANT_DIMENSION, "MinCapacity": 0, "MaxCapacity": 2}
+    tracking, step = helpers.requests_for(calls, "PutScalingPolicy")
+    assert tracking["TargetTrackingScalingPolicyConfiguration"] == {
+        "TargetValue": 5.0, "ScaleOutCooldown": startup, "ScaleInCooldown": startup,
+        "CustomizedMetricSpecification": {"MetricName": "ApproximateBacklogSizePerInstance",
+                                          "Namespace": "AWS/SageMaker", "Statistic": "Average",
+                                          "Dimensions": [{"Name": "EndpointName", "Value": name}]}}
+    assert step["StepScalingPolicyConfiguration"]["MetricAggregationType"] == "Average"
+    alarm = one(helpers.requests_for(calls, "PutMetricAlarm"))
+    assert alarm["MetricName"] == "HasBacklogWithoutCapacity"
+    assert alarm["Dimensions"] == [{"Name": "EndpointName", "Value": name}]
     result = helpers.run(proj, "cleanup.sh", "--yes", env=env)
     assert result.returncode == 0, result.stderr
     assert moto.client("sagemaker").list_endpoints()["Endpoints"] == []
+    assert moto.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    aas = moto.client("application-autoscaling")
+    assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
 
 
 def test_region_without_inference_components(project, moto):

@@ -17,7 +17,11 @@ policy, so capacity follows load:
     scaling adds and removes the instances that hold them. With --min 0 the
     copies, and then the instances, go to zero when idle; a request at zero
     fails with a "no capacity" error and wakes a copy through a step-scaling
-    policy on the NoCapacityInvocationFailures alarm, as AWS documents.
+    policy on the NoCapacityInvocationFailures alarm, as AWS documents;
+  - an asynchronous endpoint (deploy/deploy.sh --async): its instances, on the
+    queue per instance (ApproximateBacklogSizePerInstance); with --min 0 a
+    queued request wakes an instance (step scaling on the
+    HasBacklogWithoutCapacity alarm, as AWS documents).
 Cool-downs come from model.lock.json's container startup timeout: new capacity
 gets that long to come up before more is added, and none is removed sooner
 than it would take to bring it back. Running the script again replaces the
@@ -27,21 +31,24 @@ Options:
   --endpoint-name NAME   endpoint (default: project name)
   --inference-component-name NAME
                          the component to scale (default: the endpoint's only one)
-  --metric KIND          what to hold at --target (default: concurrency):
+  --metric KIND          what to hold at --target (default: concurrency, or
+                         backlog for an asynchronous endpoint):
                            concurrency  requests in flight per instance or copy
                            invocations  requests per minute per instance or copy
+                           backlog      queued requests per instance (async only)
   --target N             the value to hold it at (default: 8 for concurrency,
-                         20 for invocations; starting points, tune them to the
-                         load one copy carries in your measurements)
+                         20 for invocations, 5 for backlog; starting points,
+                         tune them to the load one copy carries in your
+                         measurements)
   --min N                fewest instances or copies (default 1; 0 = scale to
-                         zero, inference components only)
+                         zero: inference components and asynchronous endpoints)
   --max N                most instances or copies (default 2)
   --off                  remove the autoscaling of the endpoint or component
   -h, --help             show this help
 USAGE
 }
 
-metric="concurrency"
+metric=""
 target=""
 min_capacity=1
 max_capacity=2
@@ -51,7 +58,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --endpoint-name) [[ $# -ge 2 ]] || die "--endpoint-name needs a value"; ENDPOINT_NAME="$2"; shift 2 ;;
     --inference-component-name) [[ $# -ge 2 ]] || die "--inference-component-name needs a value"; ic_wanted="$2"; shift 2 ;;
-    --metric) [[ $# -ge 2 ]] || die "--metric needs invocations or concurrency"; metric="$2"; shift 2 ;;
+    --metric) [[ $# -ge 2 ]] || die "--metric needs concurrency, invocations or backlog"; metric="$2"; shift 2 ;;
     --target) [[ $# -ge 2 ]] || die "--target needs a number"; target="$2"; shift 2 ;;
     --min) [[ $# -ge 2 ]] || die "--min needs a number"; min_capacity="$2"; shift 2 ;;
     --max) [[ $# -ge 2 ]] || die "--max needs a number"; max_capacity="$2"; shift 2 ;;
@@ -62,11 +69,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 case "$metric" in
-  concurrency) target="${target:-8}" ;;
-  invocations) target="${target:-20}" ;;
-  *) die "--metric wants invocations or concurrency, got '$metric'" ;;
+  ""|concurrency|invocations|backlog) ;;
+  *) die "--metric wants concurrency, invocations or backlog, got '$metric'" ;;
 esac
-if [[ ! "$target" =~ ^[0-9]+(\.[0-9]+)?$ || "$target" =~ ^0+(\.0*)?$ ]]; then
+if [[ -n "$target" ]] && [[ ! "$target" =~ ^[0-9]+(\.[0-9]+)?$ || "$target" =~ ^0+(\.0*)?$ ]]; then
   die "--target wants a positive number, got '$target'"
 fi
 [[ "$min_capacity" =~ ^[0-9]+$ ]] || die "--min wants a whole number, got '$min_capacity'"
@@ -88,6 +94,19 @@ check_aws
 endpoint_facts "$ENDPOINT_NAME"
 [[ -n "$EP_STATUS" ]] || die "endpoint '$ENDPOINT_NAME' does not exist; deploy it with deploy/deploy.sh"
 
+if [[ "$EP_MODE" == "async" ]]; then
+  metric="${metric:-backlog}"
+  [[ "$metric" == "backlog" ]] || die "endpoint '$ENDPOINT_NAME' is asynchronous: it scales on its queue (--metric backlog), not on $metric"
+elif [[ "$metric" == "backlog" ]]; then
+  die "--metric backlog is for asynchronous endpoints (deploy/deploy.sh --async); '$ENDPOINT_NAME' is not one"
+fi
+metric="${metric:-concurrency}"
+case "$metric" in
+  concurrency) target="${target:-8}" ;;
+  invocations) target="${target:-20}" ;;
+  backlog) target="${target:-5}" ;;
+esac
+metric_type=""
 if [[ "$EP_MODE" == "ic" ]]; then
   pick_ic "$ENDPOINT_NAME" "$ic_wanted"
   name="$IC_NAME"
@@ -100,9 +119,6 @@ if [[ "$EP_MODE" == "ic" ]]; then
   esac
 else
   [[ -z "$ic_wanted" ]] || die "endpoint '$ENDPOINT_NAME' hosts no inference components (deployed without --inference-component)"
-  if [[ "$EP_MODE" == "async" && $turn_off -eq 0 ]]; then
-    die "endpoint '$ENDPOINT_NAME' is asynchronous: it scales on its S3 queue (ApproximateBacklogSizePerInstance), which deploy/autoscale.sh does not set up; see https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html"
-  fi
   name="$ENDPOINT_NAME"
   unit="instances"
   resource="endpoint/$ENDPOINT_NAME/variant/AllTraffic"
@@ -110,8 +126,12 @@ else
   case "$metric" in
     concurrency) metric_type="SageMakerVariantConcurrentRequestsPerModelHighResolution" ;;
     invocations) metric_type="SageMakerVariantInvocationsPerInstance" ;;
+    backlog) metric_type="ApproximateBacklogSizePerInstance" ;;  # a CloudWatch metric, not a predefined one
   esac
 fi
+# Only components and asynchronous endpoints come back from zero (a step policy and its alarm).
+can_wake=0
+[[ "$EP_MODE" != "ic" && "$EP_MODE" != "async" ]] || can_wake=1
 scaling_names "$name"
 tracking_policy="$TRACKING_POLICY"
 wake_policy="$WAKE_POLICY"
@@ -137,7 +157,7 @@ remove_wake() {
 }
 
 if [[ $turn_off -eq 1 ]]; then
-  [[ "$EP_MODE" != "ic" ]] || remove_wake
+  [[ $can_wake -eq 0 ]] || remove_wake
   aws_try out err application-autoscaling describe-scaling-policies --service-namespace sagemaker \
     --resource-id "$resource" --scalable-dimension "$dimension" --query 'ScalingPolicies[].PolicyName' --output text \
     || die "aws application-autoscaling describe-scaling-policies failed: $err"
@@ -178,20 +198,24 @@ print(v.get("InstanceType") or "-", m.get("MinInstanceCount", "-"), m.get("MaxIn
   if (( min_capacity == 0 )) && [[ "$ep_min_instances" != "0" ]]; then
     die "endpoint $ENDPOINT_NAME keeps at least $ep_min_instances instance(s) (ManagedInstanceScaling MinInstanceCount), so --min 0 would still pay for them; redeploy it with deploy/deploy.sh --inference-component, which allows zero"
   fi
-elif (( min_capacity == 0 )); then
+elif (( min_capacity == 0 )) && [[ $can_wake -eq 0 ]]; then
   die "a real-time endpoint keeps at least one instance; scale to zero needs an inference component: redeploy with deploy/deploy.sh --inference-component, then run deploy/autoscale.sh --min 0"
 fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$work/tracking.json" "$metric_type" "$target" "$startup" <<'PY'
+python3 - "$work/tracking.json" "$metric_type" "$target" "$startup" "$ENDPOINT_NAME" <<'PY'
 import json, sys
-out, metric_type, target, startup = sys.argv[1:]
+out, metric_type, target, startup, endpoint = sys.argv[1:]
 # New capacity gets the container's startup time to come up before more is added;
 # none is removed sooner than it would take to bring it back.
-config = {"TargetValue": float(target),
-          "PredefinedMetricSpecification": {"PredefinedMetricType": metric_type},
-          "ScaleOutCooldown": int(startup), "ScaleInCooldown": int(startup)}
+config = {"TargetValue": float(target), "ScaleOutCooldown": int(startup), "ScaleInCooldown": int(startup)}
+if metric_type == "ApproximateBacklogSizePerInstance":  # asynchronous endpoints: the queue per instance
+    config["CustomizedMetricSpecification"] = {
+        "MetricName": metric_type, "Namespace": "AWS/SageMaker",
+        "Dimensions": [{"Name": "EndpointName", "Value": endpoint}], "Statistic": "Average"}
+else:
+    config["PredefinedMetricSpecification"] = {"PredefinedMetricType": metric_type}
 with open(out, "w", encoding="utf-8") as fh:
     json.dump(config, fh)
 PY
@@ -213,32 +237,55 @@ if ! aws_try out err application-autoscaling put-scaling-policy --service-namesp
   die "put-scaling-policy failed: $err"
 fi
 
-if [[ "$EP_MODE" == "ic" ]] && (( min_capacity == 0 )); then
-  # Target tracking cannot leave zero (no copy emits its metric): a request at zero
-  # fails, SageMaker counts it in NoCapacityInvocationFailures, and this alarm's step
-  # policy adds a copy (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html).
-  cat >"$work/step.json" <<'JSON'
-{"AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Maximum", "Cooldown": 60,
- "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}
-JSON
+if [[ $can_wake -eq 1 ]] && (( min_capacity == 0 )); then
+  # Target tracking cannot leave zero (nothing emits its metric there). AWS's recipe: a
+  # step policy that adds one, on an alarm that fires at zero capacity --
+  # components: failed requests (NoCapacityInvocationFailures,
+  # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html);
+  # async: queued requests (HasBacklogWithoutCapacity,
+  # https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-autoscale.html).
+  # Its cool-down is the startup timeout, not AWS's example 60 s: the alarm stays on
+  # while the first copy starts, and each minute would add another.
+  if [[ "$EP_MODE" == "ic" ]]; then
+    aggregation="Maximum"
+    alarm_args=(--metric-name NoCapacityInvocationFailures --dimensions "Name=InferenceComponentName,Value=$IC_NAME"
+                --statistic Sum --period 60 --evaluation-periods 1 --datapoints-to-alarm 1)
+    description="Wakes inference component $IC_NAME from zero copies (deploy/autoscale.sh)"
+  else
+    aggregation="Average"
+    alarm_args=(--metric-name HasBacklogWithoutCapacity --dimensions "Name=EndpointName,Value=$ENDPOINT_NAME"
+                --statistic Average --period 60 --evaluation-periods 2 --datapoints-to-alarm 2
+                --treat-missing-data missing)
+    description="Wakes asynchronous endpoint $ENDPOINT_NAME from zero instances (deploy/autoscale.sh)"
+  fi
+  python3 - "$work/step.json" "$aggregation" "$startup" <<'PY'
+import json, sys
+out, aggregation, cooldown = sys.argv[1:]
+config = {"AdjustmentType": "ChangeInCapacity", "MetricAggregationType": aggregation, "Cooldown": int(cooldown),
+          "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]}
+with open(out, "w", encoding="utf-8") as fh:
+    json.dump(config, fh)
+PY
   if ! aws_try policy_arn err application-autoscaling put-scaling-policy --service-namespace sagemaker \
       --resource-id "$resource" --scalable-dimension "$dimension" --policy-name "$wake_policy" \
       --policy-type StepScaling --step-scaling-policy-configuration "file://$work/step.json" \
       --query PolicyARN --output text; then
     die "put-scaling-policy (scale from zero) failed: $err"
   fi
-  # AWS's example alarms above 1 failure a minute; at or above 1 wakes on the first request.
-  if ! aws_try out err cloudwatch put-metric-alarm --alarm-name "$wake_alarm" \
-      --alarm-description "Wakes inference component $IC_NAME from zero copies (deploy/autoscale.sh)" \
-      --namespace AWS/SageMaker --metric-name NoCapacityInvocationFailures \
-      --dimensions "Name=InferenceComponentName,Value=$IC_NAME" --statistic Sum --period 60 \
-      --evaluation-periods 1 --datapoints-to-alarm 1 --threshold 1 \
+  # At or above 1 (AWS's example for components says above 1): the first request wakes it.
+  if ! aws_try out err cloudwatch put-metric-alarm --alarm-name "$wake_alarm" --alarm-description "$description" \
+      --namespace AWS/SageMaker "${alarm_args[@]}" --threshold 1 \
       --comparison-operator GreaterThanOrEqualToThreshold --alarm-actions "$policy_arn"; then
     die "put-metric-alarm failed: $err"
   fi
-  info "scale to zero: idle copies go to 0, then the instances; the first request after that fails with 'no capacity' and wakes a copy"
-  log "   expect a cold start of several minutes: an instance to provision, then up to ${startup}s for the container to load the model (model.lock.json's startup timeout); requests fail until it answers"
-elif [[ "$EP_MODE" == "ic" ]]; then
+  if [[ "$EP_MODE" == "ic" ]]; then
+    info "scale to zero: idle copies go to 0, then the instances; the first request after that fails with 'no capacity' and wakes a copy"
+    log "   expect a cold start of several minutes: an instance to provision, then up to ${startup}s for the container to load the model (model.lock.json's startup timeout); requests fail until it answers"
+  else
+    info "scale to zero: an idle endpoint goes to 0 instances; requests queue in S3 meanwhile and the first one wakes an instance"
+    log "   expect queued requests to wait several minutes: an instance to provision, then up to ${startup}s for the container to load the model (model.lock.json's startup timeout)"
+  fi
+elif [[ $can_wake -eq 1 ]]; then
   remove_wake
 fi
 info "autoscaling of $resource: $min_capacity to $max_capacity $unit on $metric ($target); see deploy/status.sh"

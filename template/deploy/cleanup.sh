@@ -132,8 +132,8 @@ targets=()    # "resource dimension"
 for entry in ${scaling_resources[@]+"${scaling_resources[@]}"}; do
   read -r resource dimension owner <<<"$entry"
   scaling_names "$owner"
-  # Only components scale from zero (deploy/autoscale.sh --min 0 makes the alarm).
-  if [[ "$resource" == inference-component/* ]] && aws_try out err cloudwatch describe-alarms \
+  # Only components and async endpoints scale from zero (autoscale.sh --min 0 makes the alarm).
+  if [[ "$resource" == inference-component/* || "${EP_MODE:-}" == "async" ]] && aws_try out err cloudwatch describe-alarms \
       --alarm-names "$WAKE_ALARM" --query 'MetricAlarms[].AlarmName' --output text && [[ -n "${out//None/}" ]]; then
     alarms+=("$WAKE_ALARM")
   fi

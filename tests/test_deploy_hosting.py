@@ -574,3 +574,37 @@ def test_djl_gets_a_text_generation_request(project, moto):
         assert json.loads(request["body"]) == {"inputs": "hi there", "parameters": {"max_new_tokens": 5}}
     result = helpers.run(proj, "test.sh", "--stream-only", env=env)
     assert result.returncode == 1 and "does not stream" in result.stderr
+
+
+@pytest.mark.parametrize("server,body", [
+    ("vllm", {"model": "MODEL", "prompt": "hi there", "max_tokens": 5, "stream": False}),
+    ("lmi", {"inputs": "hi there", "parameters": {"max_new_tokens": 5}}),
+    ("sglang", None),
+])
+def test_a_model_without_chat_template_gets_a_completion_not_chat(project, moto, server, body):
+    """gpt2-like models: chat messages would fail (HTTP 400), so test.sh sends what the server can
+    answer, and says so; SGLang's /invocations takes chat only, so it says how to add a template."""
+    proj, lock = project
+    set_lock(proj, lambda lk: (lk["server"].update(name=server), lk["model"].update(has_chat_template=False)))
+    name = lock["project"]["name"]
+    sm = moto.client("sagemaker")
+    sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{helpers.ACCOUNT}:role/x",
+                    PrimaryContainer={"Image": "x"})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    env = moto.env()
+    with Server() as standin:
+        standin.script.invoke_answer = {"choices": [{"text": " sea"}]}
+        result = helpers.run(proj, "test.sh", "--prompt", "hi there", "--max-tokens", "5",
+                             env={**env, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": standin.url})
+        if body is None:
+            assert result.returncode == 1 and "chatTemplateFile" in result.stderr
+            assert standin.script.requests == []
+            return
+        assert result.returncode == 0, result.stderr
+        assert "no chat template: one completion request" in result.stderr
+        (request,) = standin.script.requests
+        sent = json.loads(request["body"])
+        assert sent == {k: (lock["model"]["id"] if v == "MODEL" else v) for k, v in body.items()}
+        assert "messages" not in sent

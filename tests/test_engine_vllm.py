@@ -66,6 +66,7 @@ def engine_version() -> str:
 def _port_is_free() -> bool:
     import socket
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # TIME_WAIT does not block a server
         try:
             sock.bind(("0.0.0.0", PORT))
             return True

@@ -70,6 +70,21 @@ if [[ "$server_name" == "djl" ]]; then
   fi
 fi
 
+# A model without a chat template cannot take chat messages (HTTP 400): send a completion.
+has_chat_template="$(lock_get model.has_chat_template)" || exit 1
+if [[ $text_generation -eq 0 && "$has_chat_template" == false ]]; then
+  case "$server_name" in
+    sglang) die "this model has no chat template and SGLang's /invocations takes chat requests only; give the project one: copier update --trust --defaults -d chatTemplateFile=path/to/template.jinja" ;;
+    lmi) text_generation=1 ;;
+    *) text_generation=2 ;;
+  esac
+  [[ $do_plain -eq 1 ]] || die "this model has no chat template: the streaming chat request would fail; run deploy/test.sh without --stream-only"
+  if [[ $do_stream -eq 1 ]]; then
+    do_stream=0
+    info "this model has no chat template: one completion request, no streaming chat"
+  fi
+fi
+
 startup="$(lock_get deployment.container_startup_health_check_timeout_s)" || exit 1
 
 endpoint_facts "$ENDPOINT_NAME"
@@ -93,8 +108,10 @@ trap 'rm -rf "$work"' EXIT
 python3 - "$work/request.json" "$served_name" "$prompt" "$max_tokens" "$text_generation" <<'PY'
 import json, sys
 out, model, prompt, max_tokens, text_generation = sys.argv[1:]
-if text_generation == "1":
+if text_generation == "1":     # DJL's HF Accelerate handler, LMI without a chat template
     body = {"inputs": prompt, "parameters": {"max_new_tokens": int(max_tokens)}}
+elif text_generation == "2":   # no chat template: an OpenAI completion (vLLM, nginx -> /v1/completions)
+    body = {"model": model, "prompt": prompt, "max_tokens": int(max_tokens), "stream": False}
 else:
     body = {"model": model, "messages": [{"role": "user", "content": prompt}],
             "max_tokens": int(max_tokens), "stream": False}

@@ -550,17 +550,22 @@ def test_no_instance_quota_for_components(project, moto):
     assert sm.list_models()["Models"] == [] and sm.list_endpoint_configs()["EndpointConfigs"] == []
 
 
-def test_djl_gets_a_text_generation_request(project, moto):
-    """DJL's HF Accelerate handler serves {"inputs", "parameters"}, not chat, and does not stream."""
-    proj, lock = project
-    set_lock(proj, lambda lk: lk["server"].update(name="djl"))
-    name = lock["project"]["name"]
+def _plain_endpoint(moto, name: str) -> None:
+    """A real-time endpoint (model, config, endpoint) made directly, for test.sh to address."""
     sm = moto.client("sagemaker")
     sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{helpers.ACCOUNT}:role/x",
                     PrimaryContainer={"Image": "x"})
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}])
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+
+
+def test_djl_gets_a_text_generation_request(project, moto):
+    """DJL's HF Accelerate handler serves {"inputs", "parameters"}, not chat, and does not stream."""
+    proj, lock = project
+    set_lock(proj, lambda lk: lk["server"].update(name="djl"))
+    name = lock["project"]["name"]
+    _plain_endpoint(moto, name)
     env = moto.env()
     with Server() as standin:
         standin.script.invoke_answer = [{"generated_text": "hi there, sea"}]
@@ -587,12 +592,7 @@ def test_a_model_without_chat_template_gets_a_completion_not_chat(project, moto,
     proj, lock = project
     set_lock(proj, lambda lk: (lk["server"].update(name=server), lk["model"].update(has_chat_template=False)))
     name = lock["project"]["name"]
-    sm = moto.client("sagemaker")
-    sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{helpers.ACCOUNT}:role/x",
-                    PrimaryContainer={"Image": "x"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    _plain_endpoint(moto, name)
     env = moto.env()
     with Server() as standin:
         standin.script.invoke_answer = {"choices": [{"text": " sea"}]}

@@ -184,7 +184,9 @@ def findings(raw: dict, summ: dict) -> list[str]:
                    "should read the info and the files at the branch in one concurrent wave.")
         else:
             why = ("one round trip: `HubClient.snapshot` reads the info and the files at the branch in one "
-                   "concurrent wave and checks each file's `X-Repo-Commit` against the info's sha.")
+                   "concurrent wave and checks each file's `X-Repo-Commit` against the info's sha. With "
+                   "`--defaults` the wave starts at the first question, in the background (`hub.prefetch`): the "
+                   "other questions and the compile of the file templates run while it is on the wire.")
         L.append(f"- Hub at 200 ms: {g['200ms_hub_calls']:g} calls in " + why)
     if rd:
         ours2 = statistics.median([r["second_s"] for r in rd["ours"].values()])

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from copier.errors import UserMessageError
 from jinja2 import pass_context
@@ -35,7 +37,7 @@ def _hooks():
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return {sub: importlib.import_module(f"{name}.{sub}") for sub in ("project", "errors", "servers")}
+    return {sub: importlib.import_module(f"{name}.{sub}") for sub in ("project", "errors", "servers", "hub")}
 
 
 def _answers(ctx) -> dict:
@@ -71,7 +73,8 @@ def check_answers(ctx) -> str:
     answers = _answers(ctx)
     answers.setdefault("modelName", _question_default("modelName"))
     try:
-        mods["project"].safe_call(mods["project"].check_answers, answers)
+        mods["project"].safe_call(
+            lambda a: mods["project"].check_answers(a, read_in_background=_defaults_only(ctx)), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
     _warn_unknown_keys(ctx)
@@ -84,7 +87,8 @@ def _question_default(key: str):
     project = _hooks()["project"]
     if not hasattr(project, "QUESTION_DEFAULTS"):
         import yaml
-        questions = yaml.safe_load((_ROOT / "copier.yml").read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: 10x faster than pure Python
+        questions = yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)
         project.QUESTION_DEFAULTS = {k: v.get("default") for k, v in questions.items() if isinstance(v, dict)}
     return project.QUESTION_DEFAULTS[key]
 
@@ -108,11 +112,24 @@ def _warn_unknown_keys(ctx) -> None:
           f"The questions are: {', '.join(QUESTIONS[:-3])}.", file=sys.stderr)
 
 
+def _defaults_only(ctx) -> bool:
+    """``copier --defaults``: no question is asked, so nothing needs the model read at its question.
+    The read then runs in the background from the first question on, and its errors come from
+    ``model_pin`` (still before any file is written)."""
+    conf = ctx.get("_copier_conf")
+    try:
+        return bool(conf["defaults"])
+    except (KeyError, TypeError):
+        return False
+
+
 @pass_context
 def model_question(ctx, model: str) -> str:
     """The modelName validator: '' when the hub knows the model; the message when the name is wrong
     (asked again); any other failure (hub down, token variable unset) stops with one plain message."""
     mods = _hooks()
+    if _defaults_only(ctx):
+        return ""
     try:
         mods["project"].safe_call(mods["project"].check_model, _answers(ctx))
     except (mods["errors"].RepoNotFound, mods["errors"].RevisionNotFound) as exc:
@@ -124,7 +141,25 @@ def model_question(ctx, model: str) -> str:
 
 @pass_context
 def model_pin(ctx) -> str:
+    _compile_while_reading(ctx.environment)
     return _call(ctx, "model_pin")
+
+
+def _compile_while_reading(environment) -> None:
+    """The first answer that needs the model waits here for the background read. While it is still
+    on the wire (a slow hub), compile the project's file templates: work copier does after the
+    questions anyway, and Jinja's cache hands it the compiled templates then. A read that is already
+    done (a fast hub, a cache) costs nothing here."""
+    hub = _hooks()["hub"]
+    if not hub.reading():
+        return
+    for path in sorted(_ROOT.glob("template/**/*.jinja"), key=lambda p: -p.stat().st_size):   # biggest first
+        if not hub.reading():
+            return
+        try:
+            environment.get_template(path.relative_to(_ROOT).as_posix())
+        except Exception:   # noqa: BLE001 (a broken template is copier's to report, when it renders it)
+            return
 
 
 @pass_context
@@ -184,9 +219,59 @@ def instance_choices() -> str:
     return json.dumps(out)
 
 
+class _PlainText:
+    """What Jinja renders for a source without any Jinja syntax: the text, with its newlines made
+    the environment's ``newline_sequence`` and one trailing newline dropped unless
+    ``keep_trailing_newline``. Anything but ``render`` goes to the real compiled template."""
+
+    def __init__(self, environment, source: str, from_string):
+        lines = _NEWLINE_RE.split(source)
+        if not environment.keep_trailing_newline and lines[-1] == "":
+            del lines[-1]
+        self._text = environment.newline_sequence.join(lines)
+        self._compile = lambda: from_string(source)
+
+    def render(self, *args, **kwargs) -> str:
+        return self._text
+
+    def __getattr__(self, name):
+        return getattr(self._compile(), name)
+
+
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+
+def _memoize_from_string(environment) -> None:
+    """Copier compiles every question's default, help, type, validator and choice, and every
+    path, with ``from_string`` on each use: ``'str'`` about 60 times, the answers file's name
+    about 55 times, each of the ~40 instance choices once per copy. A compiled Template renders any
+    number of contexts (Jinja's own ``get_template`` caches them the same way), so keep one per
+    source string; a source without Jinja syntax is not compiled at all."""
+    compiled: dict[str, Any] = {}
+    from_string = environment.from_string
+    starts = [environment.block_start_string, environment.variable_start_string,
+              environment.comment_start_string]
+    plain_possible = environment.line_statement_prefix is None and environment.line_comment_prefix is None
+
+    def cached(source, globals=None, template_class=None):
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return from_string(source, globals, template_class)
+        template = compiled.get(source)
+        if template is None:
+            if plain_possible and not any(start in source for start in starts):
+                template = _PlainText(environment, source, from_string)
+            else:
+                template = from_string(source)
+            compiled[source] = template
+        return template
+
+    environment.from_string = cached
+
+
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
+        _memoize_from_string(environment)
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,

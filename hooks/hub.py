@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -395,19 +396,78 @@ def repo_commit(response: requests.Response) -> str | None:
 
 # --------------------------------------------------------------------------- entry point
 _PROCESS_CACHE: dict[tuple, Snapshot | None] = {}
+_PENDING: dict[tuple, "_Background"] = {}
+
+
+class _Background:
+    """One ``load`` running in a daemon thread (a hung hub never holds the process at exit)."""
+
+    def __init__(self, fn: Callable[[], Snapshot | None]):
+        self._done = threading.Event()
+        self._result: Snapshot | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._result = fn()
+            except BaseException as exc:   # handed to the caller that waits, re-raised there
+                self._error = exc
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, name="hub-read", daemon=True).start()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self) -> Snapshot | None:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def reading() -> bool:
+    """Whether a background read (``prefetch``) is still waiting for the hub."""
+    return any(not pending.done() for pending in _PENDING.values())
+
+
+def _key(model_id: str, revision: str, pinned_sha: str | None, offline: bool, client: HubClient | None,
+         cache: DiskCache) -> tuple[tuple, str | None]:
+    want = pinned_sha if pinned_sha and SHA_RE.match(pinned_sha) else (revision if SHA_RE.match(revision) else None)
+    base = client.base_url if client else endpoint()
+    return (base, str(cache.root), model_id, want or revision, offline), want
+
+
+def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = None, offline: bool = False,
+             token: str | None = None) -> None:
+    """Start reading the model now; the next ``load`` of the same model waits for this read instead of
+    starting its own. Copier goes on with the other questions meanwhile, so a slow hub's round trip
+    overlaps that work. Errors (unknown model, hub down) are raised by that ``load``, before any file
+    is written."""
+    revision = revision or "main"
+    cache = DiskCache()
+    key, want = _key(model_id, revision, pinned_sha, offline, None, cache)
+    if key in _PROCESS_CACHE or key in _PENDING:
+        return
+    if not offline and not (want and cache.get(model_id, revision, want)):
+        _requests()   # imported here: in the thread it would hold the GIL the questions need meanwhile
+    _PENDING[key] = _Background(lambda: load(model_id, revision, pinned_sha=pinned_sha, offline=offline,
+                                             token=token, cache=cache, _waiting=False))
 
 
 def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None, offline: bool = False,
-         token: str | None = None, client: HubClient | None = None, cache: DiskCache | None = None) -> Snapshot | None:
+         token: str | None = None, client: HubClient | None = None, cache: DiskCache | None = None,
+         _waiting: bool = True) -> Snapshot | None:
     """Model metadata at one commit: process cache, then disk cache, then the hub (or shipped data offline).
 
     Returns None only when offline and nothing is known about the model.
     """
     revision = revision or "main"
-    want = pinned_sha if pinned_sha and SHA_RE.match(pinned_sha) else (revision if SHA_RE.match(revision) else None)
     cache = cache or DiskCache()
-    base = client.base_url if client else endpoint()
-    key = (base, str(cache.root), model_id, want or revision, offline)
+    key, want = _key(model_id, revision, pinned_sha, offline, client, cache)
+    if _waiting and key in _PENDING:
+        return _PENDING.pop(key).result()
     if key in _PROCESS_CACHE:
         return _PROCESS_CACHE[key]
     snap = cache.get(model_id, revision, want) if (want or offline) else None
@@ -425,4 +485,10 @@ def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None
 
 
 def clear_process_cache() -> None:
+    for pending in list(_PENDING.values()):
+        try:
+            pending.result()
+        except BaseException:
+            pass
+    _PENDING.clear()
     _PROCESS_CACHE.clear()

@@ -45,8 +45,10 @@ def _int(answers: dict[str, Any], key: str) -> int:
     return number
 
 
-def check_answers(answers: dict[str, Any]) -> None:
-    """Validate the answers given so far (prompts, -d, --data-file); names the valid values."""
+def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) -> None:
+    """Validate the answers given so far (prompts, -d, --data-file); names the valid values.
+    ``read_in_background``: start reading the model and return; the model's own errors come from
+    the next read (``model_pin``), still before any file is written."""
     def given(key: str) -> bool:
         return answers.get(key) not in (None, "")
 
@@ -75,7 +77,9 @@ def check_answers(answers: dict[str, Any]) -> None:
     for key in ("tensorParallelSize", "maxModelLen"):
         if given(key):
             _int(answers, key)
-    if given("modelName"):
+    if given("modelName") and read_in_background:
+        start_model_read(answers)
+    elif given("modelName"):
         check_model(answers)   # the modelName question's check, here so that -d values get a plain message
     if given("chatTemplateFile") and chat_template_path(str(answers["chatTemplateFile"])) is None:
         raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file. Give the "
@@ -128,6 +132,14 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
         raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
                             "generation is offline. Run once with -d offline=false (and a network) to cache it.")
     return snap
+
+
+def start_model_read(answers: dict[str, Any]) -> None:
+    """The first question's read of the model, in the background (see ``hub.prefetch``)."""
+    if not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers):
+        return
+    hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),
+                 pinned_sha=pinned_sha(answers), token=resolve_token(str(answers.get("hfToken") or "")))
 
 
 def check_model(answers: dict[str, Any]) -> None:

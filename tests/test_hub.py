@@ -361,3 +361,51 @@ def test_a_run_served_from_the_cache_never_imports_requests(tmp_path):
             "print(snap.source, 'requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["cache", "False"]
+
+
+# ------------------------------------------------------------------------------ background read
+def test_prefetch_returns_at_once_and_the_next_load_takes_its_answer(fake_hub):
+    """`copier --defaults` starts the read at the first question and goes on: a slow hub's round
+    trip overlaps the other questions. The load that needs the model waits for that read; nothing
+    is asked twice."""
+    import time
+    fake_hub.latency_s = 0.3
+    start = time.perf_counter()
+    hub.prefetch(QWEN, "main")
+    assert time.perf_counter() - start < 0.25          # did not wait for the hub
+    assert hub.reading()
+    snap = load(QWEN, "main")
+    assert time.perf_counter() - start >= 0.3
+    assert not hub.reading()
+    assert snap.sha == QWEN_SHA and snap.config["architectures"] == ["Qwen2ForCausalLM"]
+    assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}", *at("main", *FILES)])
+    assert fake_hub.waves() == 1
+    hub.prefetch(QWEN, "main")                          # known now: no second read
+    assert load(QWEN, "main") is snap and len(fake_hub.requests) == 4
+
+
+def test_prefetch_error_is_raised_by_the_load_that_waits(fake_hub):
+    hub.prefetch("some-org/unknown-model", "main")
+    with pytest.raises(errors.RepoNotFound, match="some-org/unknown-model was not found"):
+        load("some-org/unknown-model", "main")
+    assert not hub.reading()
+    with pytest.raises(errors.RepoNotFound):            # a failure is not cached: asked again
+        load("some-org/unknown-model", "main")
+    assert fake_hub.requests.count("/api/models/some-org/unknown-model") == 2
+
+
+def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    cache_dir = tmp_path / "xdg"
+    DiskCache(cache_dir / "sagemaker-llm-template" / "hub").put(
+        hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))
+    code = ("import sys; from hooks import hub; "
+            f"hub.prefetch({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}); "
+            f"snap = hub.load({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}); "
+            "print(snap.source, 'requests' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache_dir), "HOME": str(tmp_path)})
+    assert out.stdout.split() == ["cache", "False"]

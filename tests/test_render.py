@@ -373,6 +373,52 @@ def _question_env():
     return env
 
 
+@pytest.mark.parametrize("keep_trailing_newline", [True, False])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_question_strings_render_as_jinja_would(keep_trailing_newline, newline):
+    """The extension keeps one compiled template per source string and does not compile a string
+    without Jinja syntax at all: what it renders must be what Jinja renders."""
+    from jinja2 import Environment
+    env = _question_env()
+    env.keep_trailing_newline, env.newline_sequence = keep_trailing_newline, newline
+    plain = Environment(keep_trailing_newline=keep_trailing_newline, newline_sequence=newline)
+    for source in ["", "str", "deploy/build.sh", "a\n", "a\r\nb\rc\n\n", "\n", "x } y % z # {", "50%{x}"]:
+        assert env.from_string(source).render(x=1) == plain.from_string(source).render(x=1), repr(source)
+        assert env.from_string(source) is env.from_string(source)
+    templated = env.from_string("{{ x }}-{# c #}{% if x %}y{% endif %}")
+    assert templated is env.from_string("{{ x }}-{# c #}{% if x %}y{% endif %}")
+    assert templated.render(x=1) == "1-y" and templated.render(x=0) == "0-"
+    assert env.from_string("{{ x }}", globals={"x": 2}).render() == "2"   # other arguments: not cached
+
+
+def test_defaults_run_compiles_the_templates_while_the_model_is_read(template_dir, tmp_path, fake_hub, monkeypatch):
+    """With --defaults the model is read in the background from the first question; the answer
+    that needs it waits, and meanwhile the file templates compile. Each compiles once: copier finds
+    them in Jinja's cache."""
+    import time
+
+    from jinja2 import Environment
+    compiled: list[tuple[str, float]] = []
+    original = Environment.compile
+
+    def compile_(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if name:
+            compiled.append((name, time.perf_counter()))
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(Environment, "compile", compile_)
+    fake_hub.latency_s = 0.5
+    monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)
+    run_copy(str(template_dir), str(tmp_path / "p"), data={"modelServer": "vllm"}, defaults=True, unsafe=True,
+             quiet=True)
+    names = [name for name, _ in compiled]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    read_ended = max(end for _, end, _ in fake_hub.timeline)
+    assert dict(compiled)["template/README.md.jinja"] < read_ended
+    assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
+    assert "Qwen/Qwen2.5-0.5B-Instruct" in (tmp_path / "p" / "README.md").read_text()
+
+
 @pytest.mark.parametrize("model,expected", [
     ("acme/no-such-model", "not found"),          # asked again at the same question
     ("Qwen/Qwen2.5-0.5B-Instruct", ""),

@@ -101,6 +101,37 @@ TRIVIAL = {
 }
 
 
+def make_shape_template(dst: Path) -> Path:
+    """This template's files with no Jinja and no questions: ``template/`` copied as plain files
+    (conditional names made plain, the ``.jinja`` suffix dropped), the rest of the repository as it
+    is, a one-question copier.yml. What copier itself spends on a template of our size and file
+    count (clone, per-file work) shows as this floor's cost over the trivial one."""
+    import re
+    src = dst.parent / (dst.name + "-src")
+    src.mkdir(parents=True)
+    for name in TEMPLATE_PATHS:
+        s = ROOT / name
+        if s.is_dir():
+            shutil.copytree(s, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in sorted((src / "template").rglob("*"), key=lambda p: -len(p.parts)):
+        if "{%" in path.name and "chat_template" not in path.name or "_copier_conf" in path.name:
+            # what a default (vLLM, sagemaker) project does not get; the answers file is made below
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            continue
+        plain = re.sub(r"\{%.*?%\}", "", path.name)
+        plain = (plain[:-len(".jinja")] if path.is_file() and plain.endswith(".jinja") else plain) or "file"
+        if plain.endswith(".jinja"):
+            plain += ".txt"
+        if plain != path.name:
+            path.rename(path.with_name(plain))
+    (src / "copier.yml").write_text("_subdirectory: template\n" + TRIVIAL["copier.yml"])
+    (src / "template" / "{{_copier_conf.answers_file}}.jinja").write_text(
+        TRIVIAL["{{_copier_conf.answers_file}}.jinja"])
+    make_git_template(None, dst, copy_from=src)
+    shutil.rmtree(src)
+    return dst
+
+
 def copier_cli(args, env, cwd) -> tuple[float, subprocess.CompletedProcess]:
     """Wall time of one copier CLI run; ``r.cpu_s`` is its CPU time (user + sys, git children
     included), which other load on the machine barely changes."""

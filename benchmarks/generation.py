@@ -7,10 +7,11 @@ from pathlib import Path
 from .common import LATENCIES, MODEL, SERVERS, TimedHub, base_env, copier_cli, log
 
 
-def bench_generation(work: Path, hub: TimedHub, url: str, ours: Path, trivial: Path, runs: int) -> dict:
-    res = {"floor": [], "ours": {f"{int(l * 1000)}ms": {s: [] for s in SERVERS} for l in LATENCIES},
+def bench_generation(work: Path, hub: TimedHub, url: str, ours: Path, trivial: Path, runs: int,
+                     shape: Path | None = None) -> dict:
+    res = {"floor": [], "shape": [], "ours": {f"{int(l * 1000)}ms": {s: [] for s in SERVERS} for l in LATENCIES},
            "hub_calls": {}, "hub_waves": {},
-           "cpu": {"floor": [], "ours": {f"{int(l * 1000)}ms": {s: [] for s in SERVERS} for l in LATENCIES}}}
+           "cpu": {"floor": [], "shape": [], "ours": {f"{int(l * 1000)}ms": {s: [] for s in SERVERS} for l in LATENCIES}}}
     n = 0
     for i in range(runs):
         log(f"generation run {i + 1}/{runs}")
@@ -25,6 +26,12 @@ def bench_generation(work: Path, hub: TimedHub, url: str, ours: Path, trivial: P
                               env, d)
             res["floor"].append(t)
             res["cpu"]["floor"].append(r.cpu_s)
+            if shape is not None:   # no hub call: the same at every latency
+                env = base_env(url, d / f"cache-shape-{key}", d)
+                t, r = copier_cli(["copy", "--trust", "--defaults", f"git+file://{shape}",
+                                   str(d / f"shape-{key}")], env, d)
+                res["shape"].append(t)
+                res["cpu"]["shape"].append(r.cpu_s)
             hub.latency_s = lat
             for s in SERVERS:
                 cache = d / f"cache-{key}-{s}"

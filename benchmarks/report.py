@@ -12,6 +12,8 @@ def summarize(raw: dict) -> dict:
     if g:
         floor = median(g["floor"])
         s["generation"] = {"floor_s": r3(floor)}
+        if g.get("shape"):
+            s["generation"]["shape_s"] = r3(median(g["shape"]))
         for key, per in g["ours"].items():
             lat = int(key[:-2]) / 1000
             target = TARGET_OVERHEAD_S + (lat if lat else 0)
@@ -25,7 +27,7 @@ def summarize(raw: dict) -> dict:
             s["generation"][key + "_hub_round_trips"] = median(g["hub_waves"][key])
         if "cpu" in g:
             cfloor = median(g["cpu"]["floor"])
-            s["generation"]["cpu"] = {"floor_s": r3(cfloor), **{
+            s["generation"]["cpu"] = {"floor_s": r3(cfloor), "shape_s": r3(median(g["cpu"].get("shape") or [])), **{
                 key: {srv: {"median_s": r3(median(xs)), "overhead_s": r3(median(xs) - cfloor)}
                       for srv, xs in per.items()} for key, per in g["cpu"]["ours"].items()}}
     w = raw.get("warm")
@@ -62,7 +64,10 @@ def markdown(raw: dict, summ: dict, args_line: str) -> str:
     g = summ.get("generation")
     if g:
         L += ["## Generation: `copier copy` (CLI, git+file template, cold hub cache)", "",
-              f"Floor (trivial template, same command): **{g['floor_s']:.3f} s**.", "",
+              f"Floor (trivial template, same command): **{g['floor_s']:.3f} s**."
+              + (f" Same-shape floor (this template's files copied without Jinja or questions): "
+                 f"**{g['shape_s']:.3f} s** (+{g['shape_s'] - g['floor_s']:.3f} s: copier's own cost for a "
+                 "template of this size and file count)." if g.get("shape_s") else ""), "",
               "| server | hub latency | median | over floor | ratio to floor | target | met |",
               "|---|---|---|---|---|---|---|"]
         for key in [k for k in g if k.endswith("ms")]:
@@ -80,7 +85,8 @@ def markdown(raw: dict, summ: dict, args_line: str) -> str:
                       f"{max(r['median_s'] for r in c[k].values()):.3f} s "
                       f"(+{min(r['overhead_s'] for r in c[k].values()):.3f} to "
                       f"+{max(r['overhead_s'] for r in c[k].values()):.3f} s)"
-                      for k in [k for k in c if k.endswith("ms")]) + ".", ""]
+                      for k in [k for k in c if k.endswith("ms")]) + "."
+                  + (f" Same-shape floor: {c['shape_s']:.3f} s." if c.get("shape_s") else ""), ""]
     w = summ.get("warm")
     if w:
         L += ["## Warm cache (hub latency 200 ms)", "", "| run | median | hub calls |", "|---|---|---|"]
@@ -177,6 +183,13 @@ def findings(raw: dict, summ: dict) -> list[str]:
             L.append(f"- Generation at {key}: overhead over the floor {min(r['overhead_s'] for r in g[key].values()):.3f}"
                      f"-{worst['overhead_s']:.3f} s (target <= {worst['target_s']:.2f} s): "
                      + (f"**missed** for {', '.join(missed)}." if missed else "met for every server."))
+    if g and g.get("shape_s"):
+        shape_over = g["shape_s"] - g["floor_s"]
+        rows = [r for key in g if key.endswith("ms") for r in g[key].values()]
+        L.append(f"- Of that overhead, {shape_over:.3f} s is copier's own cost for a template of this shape "
+                 "(the same files copied plain, no questions: the bigger clone, copier's per-file work, among it "
+                 "a `git config` subprocess per file); our questions, hub read and Jinja rendering add the rest, "
+                 f"{min(r['overhead_s'] for r in rows) - shape_over:.3f}-{max(r['overhead_s'] for r in rows) - shape_over:.3f} s.")
     if g and "200ms_hub_round_trips" in g:
         trips = g["200ms_hub_round_trips"]
         if trips > 1:

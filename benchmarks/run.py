@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import generation, images, proxy, render, report, update  # noqa: E402
 from benchmarks.common import (MODEL, TRIVIAL, TimedHub, base_env, copier_cli, log,  # noqa: E402
-                               machine, make_git_template)
+                               machine, make_git_template, make_shape_template)
 from hubsim import HubServer  # noqa: E402
 
 
@@ -81,6 +81,7 @@ def main() -> int:
     try:
         ours = make_git_template(None, work / "ours", copy_from=ROOT)
         trivial = make_git_template(TRIVIAL, work / "trivial")
+        shape = make_shape_template(work / "shape")
         plain = work / "plain"
         shutil.copytree(ours, plain, ignore=shutil.ignore_patterns(".git"))
         trivial_plain = work / "trivial-plain"
@@ -96,7 +97,7 @@ def main() -> int:
             copier_cli(["copy", "--trust", "--defaults", f"git+file://{ours}", str(d / "b")],
                        base_env(url, d / "c", d), d)
             if "generation" in only:
-                raw["generation"] = generation.bench_generation(work, hub, url, ours, trivial, runs)
+                raw["generation"] = generation.bench_generation(work, hub, url, ours, trivial, runs, shape)
             if "warm" in only:
                 raw["warm"] = generation.bench_warm(work, hub, url, ours, runs)
             if "update" in only:

@@ -235,6 +235,8 @@ class _PlainText:
         return self._text
 
     def __getattr__(self, name):
+        if name.startswith("_"):   # not set yet (copy, pickle): never recurse
+            raise AttributeError(name)
         return getattr(self._compile(), name)
 
 

@@ -389,6 +389,7 @@ def test_question_strings_render_as_jinja_would(keep_trailing_newline, newline):
     assert templated is env.from_string("{{ x }}-{# c #}{% if x %}y{% endif %}")
     assert templated.render(x=1) == "1-y" and templated.render(x=0) == "0-"
     assert env.from_string("{{ x }}", globals={"x": 2}).render() == "2"   # other arguments: not cached
+    assert "".join(env.from_string("plain text").generate()) == "plain text"   # the rest of the Template API
 
 
 def test_defaults_run_compiles_the_templates_while_the_model_is_read(template_dir, tmp_path, fake_hub, monkeypatch):

@@ -408,7 +408,7 @@ def test_defaults_run_compiles_the_templates_while_the_model_is_read(template_di
         return original(self, source, name, filename, raw, defer_init)
 
     monkeypatch.setattr(Environment, "compile", compile_)
-    fake_hub.latency_s = 0.5
+    fake_hub.latency_s = 1.0     # the questions before the wait take ~0.1 s; ample under a loaded CI
     monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)
     run_copy(str(template_dir), str(tmp_path / "p"), data={"modelServer": "vllm"}, defaults=True, unsafe=True,
              quiet=True)

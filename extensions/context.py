@@ -270,10 +270,60 @@ def _memoize_from_string(environment) -> None:
     environment.from_string = cached
 
 
+def _code_signature(environment) -> str:
+    """Everything in a Jinja environment that changes the code it compiles a template to."""
+    import jinja2
+    return repr((
+        jinja2.__version__, sys.version_info[:2], type(environment).__name__, environment.block_start_string,
+        environment.block_end_string, environment.variable_start_string, environment.variable_end_string,
+        environment.comment_start_string, environment.comment_end_string, environment.line_statement_prefix,
+        environment.line_comment_prefix, environment.trim_blocks, environment.lstrip_blocks,
+        environment.newline_sequence, environment.keep_trailing_newline, environment.optimized,
+        environment.autoescape if isinstance(environment.autoescape, bool) else "callable",
+        sorted(type(ext).__name__ for ext in environment.extensions.values())))
+
+
+def _bytecode_cache():
+    """Compiled file templates kept in the user's cache folder, beside the hub cache: the next copy
+    and both template versions of an update skip compiling what did not change. A bucket is keyed
+    by the template's name and everything in the environment that changes the generated code, and
+    holds the sha1 of the source it came from (Jinja recompiles when the source differs). A folder
+    that cannot be written is no error: the templates then just compile."""
+    from jinja2.bccache import Bucket, FileSystemBytecodeCache
+
+    class Cache(FileSystemBytecodeCache):
+        def get_bucket(self, environment, name, filename, source):
+            key = hashlib.sha1(f"{_code_signature(environment)}\0{name}".encode()).hexdigest()
+            bucket = Bucket(environment, key, self.get_source_checksum(source))
+            self.load_bytecode(bucket)
+            return bucket
+
+        def load_bytecode(self, bucket):
+            try:
+                super().load_bytecode(bucket)
+            except Exception:   # noqa: BLE001 (unreadable or truncated: compile instead)
+                bucket.reset()
+
+        def dump_bytecode(self, bucket):
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    folder = _hooks()["hub"].cache_root().parent / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return Cache(str(folder))
+
+
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         _memoize_from_string(environment)
+        if environment.bytecode_cache is None:
+            environment.bytecode_cache = _bytecode_cache()
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,

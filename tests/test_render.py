@@ -420,6 +420,65 @@ def test_defaults_run_compiles_the_templates_while_the_model_is_read(template_di
     assert "Qwen/Qwen2.5-0.5B-Instruct" in (tmp_path / "p" / "README.md").read_text()
 
 
+def _count_compiles(monkeypatch) -> list[str]:
+    from jinja2 import Environment
+    names: list[str] = []
+    original = Environment.compile
+
+    def compile_(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if name:
+            names.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(Environment, "compile", compile_)
+    return names
+
+
+def test_compiled_templates_are_reused_from_the_cache_and_a_changed_one_recompiles(tmp_path, fake_hub, monkeypatch):
+    """The next copy (and both sides of an update) load the file templates' compiled code from the
+    user's cache folder; a template whose source changed is compiled again, never served stale."""
+    from conftest import copy_template
+    template = copy_template(tmp_path / "tpl")
+    names = _count_compiles(monkeypatch)
+    generate(template, tmp_path / "a", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
+    first = list(names)
+    assert "template/README.md.jinja" in first and "includes/serve/base.sh.jinja" in first
+    names.clear()
+    generate(template, tmp_path / "b", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
+    assert names == []
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    readme = template / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nEdited: {{ modelServer }}\n")
+    generate(template, tmp_path / "c", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
+    assert names == ["template/README.md.jinja"]
+    assert (tmp_path / "c" / "README.md").read_text().endswith("\nEdited: vllm\n")
+
+
+def test_an_unwritable_template_cache_is_no_error(tmp_path, fake_hub, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    from conftest import copy_template
+    dst = generate(copy_template(tmp_path / "tpl"), tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
+    assert "Qwen/Qwen2.5-0.5B-Instruct" in (dst / "README.md").read_text()
+
+
+def test_template_cache_keys_follow_the_environment():
+    """Code compiled under other Jinja settings (delimiters, whitespace, extensions) is never shared."""
+    import importlib.util
+
+    from jinja2 import Environment
+    from conftest import ROOT
+    spec = importlib.util.spec_from_file_location("sm_llm_ext_sig", ROOT / "extensions" / "context.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sig = module._code_signature
+    assert sig(Environment()) == sig(Environment())
+    assert sig(Environment()) != sig(Environment(trim_blocks=True))
+    assert sig(Environment()) != sig(Environment(variable_start_string="[["))
+    assert sig(Environment()) != sig(Environment(extensions=["jinja2.ext.loopcontrols"]))
+
+
 @pytest.mark.parametrize("model,expected", [
     ("acme/no-such-model", "not found"),          # asked again at the same question
     ("Qwen/Qwen2.5-0.5B-Instruct", ""),

@@ -51,6 +51,12 @@ def test_copy_from_git_url_against_local_hub(copier_template, hub_server, tmp_pa
         f"/{LLAMA}/resolve/main/tokenizer_config.json", f"/{LLAMA}/resolve/main/chat_template.jinja"])
     for name, content in tree_bytes(tmp_path / "proj").items():
         assert GRANTED_TOKEN.encode() not in content, name
+    # nor in the user's caches: hub answers by sha, compiled templates
+    cached = tree_bytes(tmp_path / "cache")
+    assert any(n.startswith("sagemaker-llm-template/jinja/") for n in cached), sorted(cached)
+    assert any(n.startswith("sagemaker-llm-template/hub/") for n in cached), sorted(cached)
+    for name, content in cached.items():
+        assert GRANTED_TOKEN.encode() not in content, name
     assert GRANTED_TOKEN not in result.stdout + result.stderr
     assert "It serves meta-llama/Llama-3.1-8B-Instruct with sglang" in result.stderr + result.stdout
 

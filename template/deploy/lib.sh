@@ -22,20 +22,31 @@ need_cmd() {
 
 need_cmd python3 "the deploy scripts read model.lock.json with it"
 
-# lock_get KEY.PATH -> prints the value ('' for null or missing; JSON for objects).
-lock_get() {
-  python3 - "$LOCK_FILE" "$1" <<'PY'
+# The JSON reader lock_get and json_get share: argv = (file|text, the path or the JSON text, KEY.PATH).
+# Prints the value: '' for null or missing, true/false, JSON for objects and lists; a number
+# KEY part indexes a list. A file that cannot be read or parsed is an error; text that does not
+# parse counts as {} (an AWS answer that is empty).
+_JSON_GET_PY='
 import json, sys
-path, key = sys.argv[1], sys.argv[2]
-try:
-    with open(path, encoding="utf-8") as fh:
-        value = json.load(fh)
-except OSError as exc:
-    sys.exit(f"error: cannot read {path}: {exc.strerror}")
-except ValueError as exc:
-    sys.exit(f"error: {path} is not valid JSON: {exc}")
+source, where, key = sys.argv[1:4]
+if source == "file":
+    try:
+        with open(where, encoding="utf-8") as fh:
+            value = json.load(fh)
+    except OSError as exc:
+        sys.exit(f"error: cannot read {where}: {exc.strerror}")
+    except ValueError as exc:
+        sys.exit(f"error: {where} is not valid JSON: {exc}")
+else:
+    try:
+        value = json.loads(where or "{}")
+    except ValueError:
+        value = {}
 for part in key.split("."):
-    value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, list) and part.isdigit():
+        value = value[int(part)] if int(part) < len(value) else None
+    else:
+        value = value.get(part) if isinstance(value, dict) else None
 if value is None:
     print("")
 elif isinstance(value, bool):
@@ -44,7 +55,11 @@ elif isinstance(value, (dict, list)):
     print(json.dumps(value))
 else:
     print(value)
-PY
+'
+
+# lock_get KEY.PATH -> prints the value ('' for null or missing; JSON for objects).
+lock_get() {
+  python3 -c "$_JSON_GET_PY" file "$LOCK_FILE" "$1"
 }
 
 # lock_require KEY.PATH -> like lock_get, but a missing value is an error.
@@ -215,26 +230,7 @@ endpoint_status() {
 
 # json_get JSON KEY.PATH -> the value ('' for null or missing; JSON for objects and lists).
 json_get() {
-  python3 -c '
-import json, sys
-try:
-    value = json.loads(sys.argv[1] or "{}")
-except ValueError:
-    value = {}
-for part in sys.argv[2].split("."):
-    if isinstance(value, list) and part.isdigit():
-        value = value[int(part)] if int(part) < len(value) else None
-    else:
-        value = value.get(part) if isinstance(value, dict) else None
-if value is None:
-    print("")
-elif isinstance(value, bool):
-    print("true" if value else "false")
-elif isinstance(value, (dict, list)):
-    print(json.dumps(value))
-else:
-    print(value)
-' "$1" "$2"
+  python3 -c "$_JSON_GET_PY" text "$1" "$2"
 }
 
 # endpoint_facts NAME: sets EP_JSON (DescribeEndpoint's answer), EP_STATUS ('' when

@@ -72,16 +72,21 @@ def git(*args, cwd, env=None):
     return r.stdout
 
 
+def copy_template_paths(root: Path, dst: Path) -> None:
+    """The files copier needs from a checkout at ``root`` (TEMPLATE_PATHS), without bytecode."""
+    for name in TEMPLATE_PATHS:
+        s = root / name
+        if s.is_dir():
+            shutil.copytree(s, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(s, dst / name)
+
+
 def make_git_template(src_files: dict[str, str] | None, dst: Path, copy_from: Path | None = None) -> Path:
     """A git repo with tags 1.0.0 and 2.0.0 (an empty commit): what `copier update` moves between."""
     dst.mkdir(parents=True)
     if copy_from is not None:
-        for name in TEMPLATE_PATHS:
-            s = copy_from / name
-            if s.is_dir():
-                shutil.copytree(s, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(s, dst / name)
+        copy_template_paths(copy_from, dst)
     for name, text in (src_files or {}).items():
         (dst / name).parent.mkdir(parents=True, exist_ok=True)
         (dst / name).write_text(text)
@@ -109,10 +114,7 @@ def make_shape_template(dst: Path) -> Path:
     import re
     src = dst.parent / (dst.name + "-src")
     src.mkdir(parents=True)
-    for name in TEMPLATE_PATHS:
-        s = ROOT / name
-        if s.is_dir():
-            shutil.copytree(s, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    copy_template_paths(ROOT, src)   # copier.yml is replaced below
     for path in sorted((src / "template").rglob("*"), key=lambda p: -len(p.parts)):
         if "{%" in path.name and "chat_template" not in path.name or "_copier_conf" in path.name:
             # what a default (vLLM, sagemaker) project does not get; the answers file is made below

@@ -149,6 +149,14 @@ def copier_cli(args, env, cwd) -> tuple[float, subprocess.CompletedProcess]:
     return dt_, r
 
 
+def import_requests_after_copier(env: dict) -> float:
+    """Seconds `import requests` takes in a fresh interpreter that has already imported copier: what
+    the hooks' hub client adds to a copy that must read the hub."""
+    r = subprocess.run([sys.executable, "-c", "import time, copier; t = time.perf_counter(); import requests; "
+                        "print(time.perf_counter() - t)"], env=env, capture_output=True, text=True, check=True)
+    return float(r.stdout)
+
+
 def machine() -> dict:
     mem = None
     try:

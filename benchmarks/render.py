@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import MODEL, SERVERS, base_env, log, r3
+from .common import MODEL, SERVERS, base_env, import_requests_after_copier, log, r3
 
 RUN = str(Path(__file__).resolve().with_name("run.py"))   # the child runs `run.py --_inproc SPEC`
 
@@ -52,9 +52,7 @@ def bench_render(work: Path, url: str, plain: Path, trivial_plain: Path, runs: i
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "copier", "--version"], env=env, check=True, capture_output=True)
         out["copier_version_cli"].append(time.perf_counter() - t)
-        r = subprocess.run([sys.executable, "-c", "import time, copier; t = time.perf_counter(); import requests; "
-                            "print(time.perf_counter() - t)"], env=env, capture_output=True, text=True, check=True)
-        out.setdefault("import_requests_after_copier", []).append(float(r.stdout))
+        out.setdefault("import_requests_after_copier", []).append(import_requests_after_copier(env))
         for name, src, data in [("floor", trivial_plain, {})] + [
                 (s, plain, {"modelName": MODEL, "modelServer": s}) for s in SERVERS]:
             spec = {"src": str(src), "dst": str(d / f"{name}-{i}"), "cache": str(d / f"cache-{name}-{i}"),

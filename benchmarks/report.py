@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import statistics
 
+from . import timeline
 from .common import MODEL, TARGET_OVERHEAD_S, median, r3
 
 
@@ -34,6 +35,8 @@ def summarize(raw: dict) -> dict:
     if w:
         s["warm"] = {k: {"median_s": r3(median(v["times"])), "hub_calls": max(v["calls"]), "paths": v["paths"]}
                      for k, v in w.items()}
+    if raw.get("timeline"):
+        s["timeline"] = timeline.summarize(raw["timeline"])
     u = raw.get("update")
     if u:
         floor = median(u["floor"])
@@ -95,6 +98,8 @@ def markdown(raw: dict, summ: dict, args_line: str) -> str:
         L.append(f"| `--data-file .copier-answers.yml` (pinned) | {w['pinned_replay']['median_s']:.3f} s | "
                  f"{w['pinned_replay']['hub_calls']} |")
         L.append("")
+    if summ.get("timeline"):
+        L += timeline.markdown(summ["timeline"], TARGET_OVERHEAD_S)
     u = summ.get("update")
     if u:
         L += ["## Update: `copier update --trust --defaults` (1.0.0 -> 2.0.0, warm cache, hub latency 200 ms)", "",
@@ -201,6 +206,8 @@ def findings(raw: dict, summ: dict) -> list[str]:
                    "`--defaults` the wave starts at the first question, in the background (`hub.prefetch`): the "
                    "other questions and the compile of the file templates run while it is on the wire.")
         L.append(f"- Hub at 200 ms: {g['200ms_hub_calls']:g} calls in " + why)
+    if summ.get("timeline"):
+        L += timeline.findings(summ["timeline"], TARGET_OVERHEAD_S)
     if rd:
         ours2 = statistics.median([r["second_s"] for r in rd["ours"].values()])
         ours1 = statistics.median([r["first_s"] for r in rd["ours"].values()])

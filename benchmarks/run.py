@@ -17,6 +17,10 @@ Measured, as medians of several runs, in one process run:
               (-d modelName) and pinned (--data-file answers), with the hub calls counted.
   update      `copier update --trust --defaults` of a committed project, warm cache, 1.0.0 -> 2.0.0,
               against the floor of updating the trivial template the same way.
+  timeline    one CLI copy split into copier's phases (start, clone, questions, render, exit) for
+              the floor, the same-shape floor, ours cold at each hub latency and ours pinned with
+              warm caches; from it the lower bound of a cold copy (same-shape floor + `import
+              requests` + one hub round trip).
   render      in-process copier.run_copy per server (fresh interpreter each), with a cProfile
               of one server naming the top costs.
   proxy       nginx (8080) in front of the stand-in engine (127.0.0.1:8081) in the built SGLang and
@@ -26,7 +30,8 @@ Measured, as medians of several runs, in one process run:
 
 Results: benchmarks/results/<date>.json (raw) and <date>.md (tables).
 
-One module per measurement: generation.py (generation, warm cache), update.py, render.py
+One module per measurement: generation.py (generation, warm cache), timeline.py (and its child
+copier_timed.py), update.py, render.py
 (in-process render and its profile), images.py, proxy.py, report.py (summary, tables,
 findings); common.py holds what they share. This file only runs them in order.
 """
@@ -44,13 +49,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import generation, images, proxy, render, report, update  # noqa: E402
+from benchmarks import generation, images, proxy, render, report, timeline, update  # noqa: E402
 from benchmarks.common import (MODEL, TRIVIAL, TimedHub, base_env, copier_cli, log,  # noqa: E402
                                machine, make_git_template, make_shape_template)
 from hubsim import HubServer  # noqa: E402
 
 
-PARTS = ("generation", "warm", "update", "render", "profile", "docker")
+PARTS = ("generation", "warm", "timeline", "update", "render", "profile", "docker")
 
 
 def main() -> int:
@@ -100,6 +105,8 @@ def main() -> int:
                 raw["generation"] = generation.bench_generation(work, hub, url, ours, trivial, runs, shape)
             if "warm" in only:
                 raw["warm"] = generation.bench_warm(work, hub, url, ours, runs)
+            if "timeline" in only:
+                raw["timeline"] = timeline.bench_timeline(work, hub, url, ours, trivial, shape, runs)
             if "update" in only:
                 raw["update"] = update.bench_update(work, hub, url, ours, trivial, runs)
             if "render" in only:

@@ -1,0 +1,156 @@
+"""Timeline: where the wall time of one `copier copy` CLI run goes, phase by phase (copier's own
+``Worker`` steps, timed by the child ``copier_timed.py``), for the trivial floor, the same-shape
+floor, our template with a cold hub cache at each hub latency, and our pinned answers replayed
+with warm caches (no hub call, no `import requests`).
+
+From it, the report derives the lower bound of a cold copy for any template of our shape that
+reads the hub with `requests` on this copier: the same-shape floor, plus `import requests`, plus
+one hub round trip; the read must finish before copier renders a file that depends on the model.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import LATENCIES, MODEL, TimedHub, base_env, import_requests_after_copier, log, median, r3
+
+CHILD = Path(__file__).resolve().with_name("copier_timed.py")
+
+# (label, from mark, to mark); "start" is the moment the parent starts the child, "end" when it is gone
+PHASES = [
+    ("Python, imports, CLI", "start", "run_copy_start"),
+    ("clone, copier.yml", "run_copy_start", "_ask_start"),
+    ("questions", "_ask_start", "_ask_end"),
+    ("before render", "_ask_end", "_render_template_start"),
+    ("render files", "_render_template_start", "_render_template_end"),
+    ("answers file, message, clean-up", "_render_template_end", "exit_handlers_done"),
+    ("interpreter exit", "exit_handlers_done", "end"),
+]
+PINNED = "ours, pinned, warm caches"
+
+
+def timed_copy(args: list[str], env: dict, cwd: Path, name: str) -> dict:
+    """One `copier` CLI run through the timing child: each mark in seconds from the start."""
+    out = cwd / f"{name}.timeline.json"
+    env = dict(env, BENCH_TIMELINE_OUT=str(out))
+    t0 = time.time()
+    env["BENCH_T0"] = repr(t0)
+    r = subprocess.run([sys.executable, str(CHILD), *args], env=env, cwd=cwd, capture_output=True, text=True,
+                       timeout=300)
+    end = time.time() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"copier {' '.join(args)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
+    marks = json.loads(out.read_text())
+    marks.update(start=0.0, end=end)
+    missing = [m for _, a, b in PHASES for m in (a, b) if m not in marks]
+    if missing:
+        raise RuntimeError(f"timeline of {name}: copier never reached {', '.join(sorted(set(missing)))}")
+    return marks
+
+
+def bench_timeline(work: Path, hub: TimedHub, url: str, ours: Path, trivial: Path, shape: Path,
+                   runs: int) -> dict:
+    d = work / "timeline"
+    d.mkdir()
+    rows = {"floor": [], "same-shape floor": [], **{f"ours, cold, {int(l * 1000)}ms": [] for l in LATENCIES},
+            PINNED: []}
+    out = {"rows": rows, "import_requests_s": [], "pinned_hub_calls": []}
+    warm = base_env(url, d / "warm-cache", d)
+    hub.latency_s = 0.0
+    timed_copy(["copy", "--trust", "--defaults", "-d", f"modelName={MODEL}", f"git+file://{ours}",
+                str(d / "answers-source")], warm, d, "answers-source")
+    answers = d / "answers.yml"
+    answers.write_text((d / "answers-source" / ".copier-answers.yml").read_text())
+    for i in range(runs):
+        log(f"timeline run {i + 1}/{runs}")
+        hub.latency_s = 0.0
+        rows["floor"].append(timed_copy(["copy", "--trust", "--defaults", f"git+file://{trivial}",
+                                         str(d / f"floor{i}")], base_env(url, d / f"c-floor{i}", d), d, f"floor{i}"))
+        rows["same-shape floor"].append(timed_copy(["copy", "--trust", "--defaults", f"git+file://{shape}",
+                                                    str(d / f"shape{i}")], base_env(url, d / f"c-shape{i}", d), d,
+                                                   f"shape{i}"))
+        for lat in LATENCIES:
+            key = f"{int(lat * 1000)}ms"
+            hub.latency_s = lat
+            rows[f"ours, cold, {key}"].append(timed_copy(
+                ["copy", "--trust", "--defaults", "-d", f"modelName={MODEL}", f"git+file://{ours}",
+                 str(d / f"ours-{key}-{i}")], base_env(url, d / f"c-ours-{key}-{i}", d), d, f"ours-{key}-{i}"))
+        hub.latency_s = 0.2
+        hub.reset()
+        rows[PINNED].append(timed_copy(["copy", "--trust", "--defaults", "--data-file", str(answers),
+                                        f"git+file://{ours}", str(d / f"pinned{i}")], warm, d, f"pinned{i}"))
+        out["pinned_hub_calls"].append(len(hub.requests))
+        out["import_requests_s"].append(import_requests_after_copier(warm))
+    hub.latency_s = 0.0
+    return out
+
+
+def summarize(t: dict) -> dict:
+    """Median of each phase and of the whole run per row; the bound of a cold copy per latency."""
+    rows = {}
+    for name, runs in t["rows"].items():
+        phases = {label: r3(median([m[b] - m[a] for m in runs])) for label, a, b in PHASES}
+        rows[name] = {"phases": phases, "total_s": r3(median([m["end"] for m in runs]))}
+    floor, shape = rows["floor"]["total_s"], rows["same-shape floor"]["total_s"]
+    imp = r3(median(t["import_requests_s"]))
+    bound = {f"{int(l * 1000)}ms": r3(shape - floor + imp + l) for l in LATENCIES}
+    pinned_q = rows[PINNED]["phases"]["questions"]
+    read = {f"{int(l * 1000)}ms": r3(rows[f"ours, cold, {int(l * 1000)}ms"]["phases"]["questions"] - pinned_q)
+            for l in LATENCIES}
+    return {"rows": rows, "import_requests_s": imp, "shape_over_floor_s": r3(shape - floor),
+            "bound_over_floor_s": bound, "hub_read_in_questions_s": read,
+            "pinned_hub_calls": max(t["pinned_hub_calls"])}
+
+
+def markdown(s: dict, target_s: float) -> list[str]:
+    labels = [label for label, _, _ in PHASES]
+    floor = s["rows"]["floor"]["total_s"]
+    L = ["## Timeline of one `copier copy` (CLI, git+file template; medians, seconds)", "",
+         "Copier's own steps timed from outside our code (`benchmarks/copier_timed.py` wraps copier's "
+         "`Worker.run_copy`, `_ask` and `_render_template`). Cold rows: empty hub and template caches. The pinned "
+         f"row replays our answers file with warm caches ({s['pinned_hub_calls']} hub calls, no `import requests`).",
+         "", "| run | " + " | ".join(labels) + " | total | over floor |", "|---" * (len(labels) + 3) + "|"]
+    for name, row in s["rows"].items():
+        L.append(f"| {name} | " + " | ".join(f"{row['phases'][k]:.3f}" for k in labels)
+                 + f" | {row['total_s']:.3f} | {row['total_s'] - floor:+.3f} |")
+    L += ["", "Lower bound of a cold copy over the trivial floor, for a template of this shape that reads the "
+          "hub with `requests` on this copier: same-shape floor over the trivial floor "
+          f"({s['shape_over_floor_s']:.3f} s) + `import requests` ({s['import_requests_s']:.3f} s) + one hub round "
+          "trip (the latency). The read must end before copier renders a file, since the files depend on "
+          "the model. "
+          + "; ".join(f"{k}: **+{v:.3f} s** against a target of +{target_s + int(k[:-2]) / 1000:.2f} s"
+                      for k, v in s["bound_over_floor_s"].items()) + ".", ""]
+    return L
+
+
+def findings(s: dict, target_s: float) -> list[str]:
+    rows = s["rows"]
+    floor = rows["floor"]["total_s"]
+    L = []
+    for key, bound in s["bound_over_floor_s"].items():
+        lat = int(key[:-2]) / 1000
+        target = target_s + lat
+        ours = rows[f"ours, cold, {key}"]["total_s"] - floor
+        left = target - s["shape_over_floor_s"] - lat
+        L.append(f"- Timeline at {key}: our cold copy is {ours:+.3f} s over the floor; the bound for any template of "
+                 f"this shape that reads the hub with `requests` is +{bound:.3f} s"
+                 + (f", above the target of +{target:.2f} s: no such template can meet it on this copier. "
+                    if bound > target else f", under the target of +{target:.2f} s. ")
+                 + f"Without `requests` the same-shape floor and the latency alone would leave {left:+.3f} s "
+                   "for the questions, the hub client, Jinja and the hooks.")
+    q = {name: row["phases"]["questions"] for name, row in rows.items()}
+    L.append(f"- Questions phase: {q[PINNED]:.3f} s for our pinned replay (no hub, no `requests`) against "
+             + ", ".join(f"{v:.3f} s cold at {k}" for k, v in
+                         ((k, q[f'ours, cold, {k}']) for k in s["hub_read_in_questions_s"]))
+             + ": the difference, "
+             + ", ".join(f"{v:.3f} s at {k}" for k, v in s["hub_read_in_questions_s"].items())
+             + f", is the hub read on the critical path (`import requests`, {s['import_requests_s']:.3f} s, then the "
+               "wave) and the file templates compiled while it runs (the pinned row finds them in the template "
+               "cache). Rendering the files costs about what the same-shape floor costs "
+             f"({rows['same-shape floor']['phases']['render files']:.3f} s against "
+             + ", ".join(f"{rows[f'ours, cold, {k}']['phases']['render files']:.3f} s"
+                         for k in s["hub_read_in_questions_s"]) + ").")
+    return L

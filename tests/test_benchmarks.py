@@ -1,0 +1,48 @@
+"""The benchmark's timeline: its child times copier's real phases (a copier upgrade that renames them
+fails here, not silently in a report), and the bound is the sum the report says it is."""
+
+from __future__ import annotations
+
+import os
+
+from benchmarks import timeline
+from benchmarks.common import TRIVIAL, make_git_template
+
+
+def test_timed_copy_marks_every_phase_in_order(tmp_path):
+    template = make_git_template(TRIVIAL, tmp_path / "trivial")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    marks = timeline.timed_copy(["copy", "--trust", "--defaults", "-d", "name=bench", f"git+file://{template}",
+                                 str(tmp_path / "out")], env, tmp_path, "trivial")
+    assert (tmp_path / "out" / "hello.txt").read_text() == "Hello bench\n"   # copier really ran
+    order = [marks[a] for _, a, _ in timeline.PHASES] + [marks["end"]]
+    assert order == sorted(order), marks
+    assert marks["_ask_end"] > marks["_ask_start"] and marks["_render_template_end"] > marks["_render_template_start"]
+    assert 0 < marks["end"] < 60
+
+
+def _run(total: float, **phases: float) -> dict:
+    """A fake mark set whose phases last as given (the rest 0) and whose run lasts ``total``."""
+    t, marks = 0.0, {"start": 0.0}
+    for label, _, b in timeline.PHASES:
+        t += phases.get(label.split(",")[0].split(" ")[0], 0.0)
+        marks[b] = t
+    marks["end"] = total
+    return marks
+
+
+def test_bound_is_shape_floor_plus_import_plus_latency():
+    raw = {"rows": {"floor": [_run(1.0)] * 3, "same-shape floor": [_run(1.2)] * 3,
+                    "ours, cold, 0ms": [_run(1.6, questions=0.3)] * 3,
+                    "ours, cold, 200ms": [_run(1.8, questions=0.5)] * 3,
+                    timeline.PINNED: [_run(1.1, questions=0.05)] * 3},
+           "import_requests_s": [0.1, 0.12, 0.5], "pinned_hub_calls": [0, 0, 0]}
+    s = timeline.summarize(raw)
+    assert s["shape_over_floor_s"] == 0.2
+    assert s["import_requests_s"] == 0.12
+    assert s["bound_over_floor_s"] == {"0ms": 0.32, "200ms": 0.52}
+    assert s["hub_read_in_questions_s"] == {"0ms": 0.25, "200ms": 0.45}
+    text = "\n".join(timeline.markdown(s, 0.25) + timeline.findings(s, 0.25))
+    assert "0ms: **+0.320 s** against a target of +0.25 s" in text
+    assert "200ms: **+0.520 s** against a target of +0.45 s" in text
+    assert "+0.600 s over the floor" in text and "no such template can meet it" in text

@@ -318,12 +318,40 @@ def _bytecode_cache():
     return Cache(str(folder))
 
 
+def _copier_cli_exits_when_done() -> bool:
+    """Whether copier's own command line runs this copy: plumbum's ``Application.run`` of copier's app
+    with ``exit=True`` is on the stack, and it ends the process (``sys.exit``) once the command is done.
+    A program that calls ``run_copy`` itself (pytest, a tool) is not that."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "run":
+            local = frame.f_locals
+            if local.get("exit") is True and getattr(local.get("cls"), "__module__", "").startswith("copier"):
+                return True
+        frame = frame.f_back
+    return False
+
+
+def _skip_collection_at_exit() -> None:
+    """At exit, CPython runs its cyclic garbage collector over every object still alive (copier,
+    pydantic, Jinja, plumbum: 0.15-0.2 s on 2 cores) only to free memory the OS takes back anyway.
+    ``gc.freeze()`` in an exit handler moves them out of its reach. Exit handlers themselves still
+    run (weakref finalizers, logging's flush); Python never promises ``__del__`` at exit. Registered
+    once per process, and only when copier's command line is about to end the process."""
+    import atexit
+    import gc
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
+
+
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         _memoize_from_string(environment)
         if environment.bytecode_cache is None:
             environment.bytecode_cache = _bytecode_cache()
+        if _copier_cli_exits_when_done():
+            _skip_collection_at_exit()
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,

@@ -166,3 +166,34 @@ def test_interactive_run_equals_answers_file_and_mcc_replay(copier_template, hub
     assert from_mcc.returncode == 0, from_mcc.stderr
     asked = tree_bytes(tmp_path / "asked")
     assert asked == tree_bytes(tmp_path / "replayed") == tree_bytes(tmp_path / "mcc")
+
+
+EXIT_PROBE = """import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count(), file=sys.stderr))  # first in, runs last
+{run}
+"""
+CLI_RUN = "from copier._cli import CopierApp\nsys.argv[0] = 'copier'\nCopierApp.run()"
+IN_PROCESS_RUN = "import copier\ncopier.run_copy(sys.argv[1], sys.argv[2], defaults=True, unsafe=True, quiet=True)"
+
+
+def _frozen_at_exit(stderr: str) -> int:
+    return int(stderr.rsplit("frozen at exit:", 1)[1].split()[0])
+
+
+def test_copier_cli_skips_the_collection_at_exit_and_run_copy_callers_keep_it(copier_template, hub_server,
+                                                                               tmp_path):
+    """At exit copier's own command line hands its objects to gc.freeze (CPython's final collection
+    then skips them); a program that calls run_copy itself keeps its exit as it was."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    env.update(base_env(hub_server, tmp_path))
+    cli = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=CLI_RUN), "copy", "--trust", "--defaults",
+                          f"git+file://{copier_template}", "cli"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert (tmp_path / "cli" / "model.lock.json").is_file()
+    assert _frozen_at_exit(cli.stderr) > 10_000   # copier, pydantic, Jinja, ...: all out of the collector's reach
+    lib = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=IN_PROCESS_RUN), str(copier_template),
+                          str(tmp_path / "lib")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert lib.returncode == 0, lib.stderr
+    assert (tmp_path / "lib" / "model.lock.json").is_file()
+    assert _frozen_at_exit(lib.stderr) == 0

@@ -23,8 +23,9 @@ from jinja2.ext import Extension
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def _hooks():
-    """Import this template's ``hooks`` package under a name unique to its location.
+def _hook(sub: str):
+    """One module of this template's ``hooks`` package, imported under a name unique to the
+    package's location.
 
     ``copier update`` renders an old and a new template checkout in one process; each must
     use its own hooks. Loading once per location keeps the process-wide cache alive across
@@ -37,7 +38,11 @@ def _hooks():
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return {sub: importlib.import_module(f"{name}.{sub}") for sub in ("project", "errors", "servers", "hub")}
+    return importlib.import_module(f"{name}.{sub}")
+
+
+def _hooks():
+    return {sub: _hook(sub) for sub in ("project", "errors", "servers", "hub")}
 
 
 def _answers(ctx) -> dict:
@@ -69,12 +74,19 @@ QUESTIONS = ("framework", "modelName", "modelRevision", "modelServer", "modelSer
 def check_answers(ctx) -> str:
     """The first, hidden question: check the values given with -d / --data-file, and the default
     model when none is given (copier validates a default only later, with a traceback on failure)."""
-    mods = _hooks()
     answers = _answers(ctx)
     answers.setdefault("modelName", _question_default("modelName"))
+    background = _defaults_only(ctx)
+    if background:
+        # the wave goes on the wire first; the rest of the hooks load and check the answers meanwhile
+        try:
+            _hook("early").start_model_read(answers)
+        except Exception:   # noqa: BLE001 (the same start below, after the checks, reports it)
+            pass
+    mods = _hooks()
     try:
         mods["project"].safe_call(
-            lambda a: mods["project"].check_answers(a, read_in_background=_defaults_only(ctx)), answers)
+            lambda a: mods["project"].check_answers(a, read_in_background=background), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
     _warn_unknown_keys(ctx)
@@ -84,13 +96,13 @@ def check_answers(ctx) -> str:
 def _question_default(key: str):
     """A question's default from copier.yml, read once per process (kept with the hooks module,
     which outlives the loader's re-execution of this file)."""
-    project = _hooks()["project"]
-    if not hasattr(project, "QUESTION_DEFAULTS"):
+    early = _hook("early")
+    if not hasattr(early, "QUESTION_DEFAULTS"):
         import yaml
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: 10x faster than pure Python
         questions = yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)
-        project.QUESTION_DEFAULTS = {k: v.get("default") for k, v in questions.items() if isinstance(v, dict)}
-    return project.QUESTION_DEFAULTS[key]
+        early.QUESTION_DEFAULTS = {k: v.get("default") for k, v in questions.items() if isinstance(v, dict)}
+    return early.QUESTION_DEFAULTS[key]
 
 
 def _warn_unknown_keys(ctx) -> None:
@@ -150,7 +162,7 @@ def _compile_while_reading(environment) -> None:
     on the wire (a slow hub), compile the project's file templates: work copier does after the
     questions anyway, and Jinja's cache hands it the compiled templates then. A read that is already
     done (a fast hub, a cache) costs nothing here."""
-    hub = _hooks()["hub"]
+    hub = _hook("hub")
     if not hub.reading():
         return
     for path in sorted(_ROOT.glob("template/**/*.jinja"), key=lambda p: -p.stat().st_size):   # biggest first
@@ -310,7 +322,7 @@ def _bytecode_cache():
             except OSError:
                 pass
 
-    folder = _hooks()["hub"].cache_root().parent / "jinja"
+    folder = _hook("hub").cache_root().parent / "jinja"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

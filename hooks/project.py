@@ -14,24 +14,17 @@ from typing import Any
 
 from . import hub, servers, sizing
 from . import errors
+from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token
 
-MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
-PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
 FRAMEWORKS = ("transformers",)
 WARNED: set = set()   # warnings already printed in this process (copier renders several times)
 DEPLOY_TARGETS = ("sagemaker", "codebuild")
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on", "y"}
 
 
 def _int(answers: dict[str, Any], key: str) -> int:
@@ -101,23 +94,6 @@ def chat_template_path(given: str) -> Path | None:
     return None
 
 
-def is_offline(answers: dict[str, Any]) -> bool:
-    return _bool(answers.get("offline", False)) or hub.offline_from_env()
-
-
-def pinned_sha(answers: dict[str, Any]) -> str | None:
-    """The sha of a still-valid modelPin. "refresh" or "" do not match (resolve anew); a pin of
-    another model, or a modelRevision that is itself another commit, makes the pin stale."""
-    model = str(answers["modelName"])
-    revision = str(answers.get("modelRevision") or "main")
-    pin = PIN_RE.match(str(answers.get("modelPin") or ""))
-    if not pin or pin.group("model") != model:
-        return None
-    if hub.SHA_RE.match(revision) and revision != pin.group("sha"):
-        return None
-    return pin.group("sha")
-
-
 def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
@@ -132,14 +108,6 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
         raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
                             "generation is offline. Run once with -d offline=false (and a network) to cache it.")
     return snap
-
-
-def start_model_read(answers: dict[str, Any]) -> None:
-    """The first question's read of the model, in the background (see ``hub.prefetch``)."""
-    if not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers):
-        return
-    hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),
-                 pinned_sha=pinned_sha(answers), token=resolve_token(str(answers.get("hfToken") or "")))
 
 
 def check_model(answers: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -418,6 +419,40 @@ def test_defaults_run_compiles_the_templates_while_the_model_is_read(template_di
     assert dict(compiled)["template/README.md.jinja"] < read_ended
     assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
     assert "Qwen/Qwen2.5-0.5B-Instruct" in (tmp_path / "p" / "README.md").read_text()
+
+
+def test_defaults_run_starts_the_wave_before_the_rest_of_the_hooks_load(tmp_path, fake_hub, monkeypatch):
+    """With --defaults only the read's own modules (early, hub, token, errors) load before the first
+    hub call; project, servers, sizing and facts load while the wave is on the wire."""
+    import threading
+    import time
+
+    from conftest import copy_template
+    template = copy_template(tmp_path / "tpl")   # a new location: its hooks load afresh in this process
+    first_lookup: dict[str, float] = {}
+
+    class Spy:
+        def find_spec(self, name, path=None, target=None):
+            if name.startswith("_sm_llm_hooks_") and "." in name:
+                first_lookup.setdefault(name.rsplit(".", 1)[1], time.perf_counter())
+            return None
+
+    started: list[float] = []
+    original_start = threading.Thread.start
+
+    def start(thread):
+        if thread.name == "hub-read":
+            started.append(time.perf_counter())
+        return original_start(thread)
+
+    monkeypatch.setattr(sys, "meta_path", [Spy(), *sys.meta_path])
+    monkeypatch.setattr(threading.Thread, "start", start)
+    fake_hub.latency_s = 0.5
+    generate(template, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
+    assert len(started) == 1
+    assert max(first_lookup[m] for m in ("early", "hub", "token", "errors")) < started[0], first_lookup
+    assert started[0] < min(first_lookup[m] for m in ("project", "servers", "sizing", "facts")), first_lookup
+    assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
 
 
 def _count_compiles(monkeypatch) -> list[str]:

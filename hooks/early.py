@@ -1,0 +1,49 @@
+"""The start of the model read, loadable without the rest of the hooks.
+
+With ``copier --defaults`` the hub read begins at the first question; only this module, ``hub``,
+``token`` and ``errors`` need loading for that, so the wave is on the wire while ``project``,
+``servers``, ``sizing`` and ``facts`` load and the answers are checked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import hub
+from .token import resolve_token
+
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on", "y"}
+
+
+def is_offline(answers: dict[str, Any]) -> bool:
+    return _bool(answers.get("offline", False)) or hub.offline_from_env()
+
+
+def pinned_sha(answers: dict[str, Any]) -> str | None:
+    """The sha of a still-valid modelPin. "refresh" or "" do not match (resolve anew); a pin of
+    another model, or a modelRevision that is itself another commit, makes the pin stale."""
+    model = str(answers["modelName"])
+    revision = str(answers.get("modelRevision") or "main")
+    pin = PIN_RE.match(str(answers.get("modelPin") or ""))
+    if not pin or pin.group("model") != model:
+        return None
+    if hub.SHA_RE.match(revision) and revision != pin.group("sha"):
+        return None
+    return pin.group("sha")
+
+
+def start_model_read(answers: dict[str, Any]) -> None:
+    """The first question's read of the model, in the background (see ``hub.prefetch``). A second
+    call with the same model, revision and pin finds the first one's read and starts nothing."""
+    if not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers):
+        return
+    hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),
+                 pinned_sha=pinned_sha(answers), token=resolve_token(str(answers.get("hfToken") or "")))

@@ -450,7 +450,11 @@ def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = 
     key, want = _key(model_id, revision, pinned_sha, offline, None, cache)
     if key in _PROCESS_CACHE or key in _PENDING:
         return
-    if not offline and not (want and cache.get(model_id, revision, want)):
+    snap = cache.get(model_id, revision, want) if want else None
+    if snap is not None:   # a pinned commit already on disk: what ``load`` would answer, read once
+        _PROCESS_CACHE[key] = snap
+        return
+    if not offline:
         _requests()   # imported here: in the thread it would hold the GIL the questions need meanwhile
     _PENDING[key] = _Background(lambda: load(model_id, revision, pinned_sha=pinned_sha, offline=offline,
                                              token=token, cache=cache, _waiting=False))

@@ -402,10 +402,12 @@ def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
     cache_dir = tmp_path / "xdg"
     DiskCache(cache_dir / "sagemaker-llm-template" / "hub").put(
         hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))
-    code = ("import sys; from hooks import hub; "
+    code = ("import sys, threading; from hooks import hub; "
+            "reads = []; get = hub.DiskCache.get; "
+            "hub.DiskCache.get = lambda self, *a: reads.append(a) or get(self, *a); "
             f"hub.prefetch({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}); "
             f"snap = hub.load({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}); "
-            "print(snap.source, 'requests' in sys.modules)")
+            "print(snap.source, 'requests' in sys.modules, len(reads), threading.active_count())")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache_dir), "HOME": str(tmp_path)})
-    assert out.stdout.split() == ["cache", "False"]
+    assert out.stdout.split() == ["cache", "False", "1", "1"]   # the cache read once, no thread started

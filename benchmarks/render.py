@@ -107,7 +107,7 @@ def profile_render(work: Path, url: str, plain: Path, server: str = "vllm") -> d
         "hub: wait for the background read": bucket(lambda k: k[2] == "result" and "hooks/hub" in k[0]),
         "file templates compiled during the read (_compile_while_reading)": bucket(
             lambda k: k[2] == "_compile_while_reading"),
-        "hooks import (_hooks)": bucket(lambda k: k[2] == "_hooks" and "extensions" in k[0]),
+        "hooks import (_hook)": bucket(lambda k: k[2] == "_hook" and "extensions" in k[0]),
         "Jinja extension load (copier_template_extensions)": bucket(
             lambda k: "copier_template_extensions" in k[0] and k[2] in ("load", "__init__", "_load_module")),
         "Jinja compile (Environment.compile)": bucket(lambda k: k[2] == "compile" and "jinja2/environment" in k[0]),

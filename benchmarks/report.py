@@ -237,7 +237,7 @@ def findings(raw: dict, summ: dict) -> list[str]:
         L.append(f"- cProfile ({p['server']}, {p['total_s']:.3f} s under the profiler): Jinja compile "
                  f"{b['Jinja compile (Environment.compile)']:.3f} s (our file templates with their includes, and "
                  "the question strings with Jinja in them, each once); hooks import "
-                 f"{b['hooks import (_hooks)']:.3f} s; starting the hub read {start:.3f} s (mostly `import "
+                 f"{b['hooks import (_hook)']:.3f} s; starting the hub read {start:.3f} s (mostly `import "
                  f"requests`), waiting for it {wait:.3f} s (the read itself runs in a thread the profiler does "
                  f"not see); git subprocesses {b['subprocess (git)']:.3f} s.")
     u = summ.get("update")

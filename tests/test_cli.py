@@ -23,11 +23,16 @@ def hub_server():
         yield server
 
 
-def copier_cli(args, env_extra, cwd):
+def cli_env(env_extra):
+    """This process's environment without any HF setting, plus ``env_extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "copier", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return env
+
+
+def copier_cli(args, env_extra, cwd):
+    return subprocess.run([sys.executable, "-m", "copier", *args], cwd=cwd, env=cli_env(env_extra),
+                          capture_output=True, text=True, timeout=120)
 
 
 def base_env(hub_server, tmp_path):
@@ -123,8 +128,7 @@ def interactive_copy(args, env_extra, cwd, max_enters=40):
     import pty
     import select
     import time
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-    env.update(env_extra, TERM="xterm", COLUMNS="120", LINES="40")
+    env = cli_env({**env_extra, "TERM": "xterm", "COLUMNS": "120", "LINES": "40"})
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
         os.chdir(cwd)
@@ -184,8 +188,7 @@ def test_copier_cli_skips_the_collection_at_exit_and_run_copy_callers_keep_it(co
                                                                                tmp_path):
     """At exit copier's own command line hands its objects to gc.freeze (CPython's final collection
     then skips them); a program that calls run_copy itself keeps its exit as it was."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-    env.update(base_env(hub_server, tmp_path))
+    env = cli_env(base_env(hub_server, tmp_path))
     cli = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=CLI_RUN), "copy", "--trust", "--defaults",
                           f"git+file://{copier_template}", "cli"], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=120)

@@ -364,7 +364,8 @@ def test_sglang_ping_waits_for_warmup(observations, server):
 def test_invocations_chat_completion(observations, server):
     o = _obs(observations, server, "invoke")
     status, headers, body = o["invoke"]
-    assert status == 200, f"{status}: {body[:500]!r}"
+    # on failure, the container's log too: nginx writes why it answered 502 there (error_log stderr)
+    assert status == 200, f"{status}: {body[:500]!r}\n--- container log ---\n{o.get('main_logs', '')}"
     doc = json.loads(body)
     if name(server) == "djl":   # HF Accelerate: [{"generated_text": prompt + completion}]
         assert doc[0]["generated_text"].startswith(REQUEST["djl"]["inputs"])
@@ -392,7 +393,7 @@ def test_djl_refuses_chat_bodies(observations, projects, server):
 def test_invocations_streams_incrementally(observations, server):
     o = _obs(observations, server, "stream")
     status, ctype, lines = o["stream"]
-    assert status == 200, lines[:3]
+    assert status == 200, f"{lines[:3]}\n--- container log ---\n{o.get('main_logs', '')}"
     texts = [line for _, line in lines]
     if name(server) in SSE_SERVERS:
         assert ctype.startswith("text/event-stream"), ctype

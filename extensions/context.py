@@ -364,6 +364,7 @@ class ContextExtension(Extension):
             environment.bytecode_cache = _bytecode_cache()
         if _copier_cli_exits_when_done():
             _skip_collection_at_exit()
+            _hook("early").READ_IN_CHILD = True
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,

@@ -17,6 +17,11 @@ MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-
 PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
 
 
+# Whether the read may run in a forked child process (``hub._Forked``): set by the extension when
+# copier's own command line runs the copy. A program calling ``run_copy`` keeps it in a thread.
+READ_IN_CHILD = False
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -46,4 +51,5 @@ def start_model_read(answers: dict[str, Any]) -> None:
     if not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers):
         return
     hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),
-                 pinned_sha=pinned_sha(answers), token=resolve_token(str(answers.get("hfToken") or "")))
+                 pinned_sha=pinned_sha(answers), token=resolve_token(str(answers.get("hfToken") or "")),
+                 separate_process=READ_IN_CHILD)

@@ -17,6 +17,7 @@ call (the info), plus one wave of files only if the branch moved to a commit not
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -427,6 +428,95 @@ class _Background:
         return self._result
 
 
+class _Forked:
+    """One ``load`` running in a forked child process, its outcome handed back through a pipe.
+
+    A thread shares the interpreter lock with copier's questions: ``import requests`` (0.1 s) and
+    preparing the wave's calls would run one after the other with them on one core. A child runs
+    them on the other core while the parent compiles the templates. Used only where that is safe
+    (see ``separate_process_ok``). The child writes the disk cache as a thread would, never runs
+    the parent's exit handlers, and is killed if the parent exits first. A child that dies without
+    an answer is not an error: the read runs again in this process."""
+
+    def __init__(self, fn: Callable[[], Snapshot | None]):
+        import atexit
+        import pickle
+        self._fn = fn
+        self._outcome: tuple[bool, Any] | None = None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_fd, write_fd = os.pipe()
+        # Pages stay shared until one side writes them, and the cyclic collector writes to every
+        # object it walks: frozen in the parent, off in the short-lived child (CPython's advice for
+        # a fork without exec). The parent unfreezes once the child is done.
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:   # the child: no return from this branch
+            try:
+                gc.disable()
+                os.close(read_fd)
+                try:
+                    payload = pickle.dumps((True, fn()))
+                except BaseException as exc:   # noqa: BLE001 (handed to the parent, raised there)
+                    try:
+                        payload = pickle.dumps((False, exc))
+                    except Exception:   # noqa: BLE001 (an exception that cannot travel: its text does)
+                        payload = pickle.dumps((False, errors.HubError(str(exc))))
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(write_fd, view):]
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        self._pid, self._fd = pid, read_fd
+        atexit.register(self._kill)
+
+    def _kill(self) -> None:
+        if self._outcome is None:
+            try:
+                os.kill(self._pid, 9)
+                os.waitpid(self._pid, 0)
+            except OSError:
+                pass
+
+    def done(self) -> bool:
+        import select
+        return self._outcome is not None or bool(select.select([self._fd], [], [], 0)[0])
+
+    def result(self) -> Snapshot | None:
+        if self._outcome is None:
+            import pickle
+            chunks = []
+            try:
+                while chunk := os.read(self._fd, 1 << 16):
+                    chunks.append(chunk)
+            except BaseException:   # Ctrl-C while waiting: the child goes too
+                self._kill()
+                raise
+            finally:
+                os.close(self._fd)
+            try:
+                os.waitpid(self._pid, 0)
+            except OSError:
+                pass
+            gc.unfreeze()
+            try:
+                self._outcome = pickle.loads(b"".join(chunks))
+            except Exception:   # noqa: BLE001 (the child died without an answer: read here instead)
+                self._outcome = (True, self._fn())
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+
+def separate_process_ok() -> bool:
+    """Whether a read may run in a forked child: Linux (macOS frameworks do not survive a fork
+    without exec), and no other thread alive in this process (a lock held by one would stay held
+    in the child forever)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
 def reading() -> bool:
     """Whether a background read (``prefetch``) is still waiting for the hub."""
     return any(not pending.done() for pending in _PENDING.values())
@@ -440,11 +530,12 @@ def _key(model_id: str, revision: str, pinned_sha: str | None, offline: bool, cl
 
 
 def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = None, offline: bool = False,
-             token: str | None = None) -> None:
+             token: str | None = None, separate_process: bool = False) -> None:
     """Start reading the model now; the next ``load`` of the same model waits for this read instead of
     starting its own. Copier goes on with the other questions meanwhile, so a slow hub's round trip
     overlaps that work. Errors (unknown model, hub down) are raised by that ``load``, before any file
-    is written."""
+    is written. ``separate_process``: read in a forked child (``_Forked``) where that is safe; the
+    caller then never imports ``requests`` itself."""
     revision = revision or "main"
     cache = DiskCache()
     key, want = _key(model_id, revision, pinned_sha, offline, None, cache)
@@ -454,10 +545,15 @@ def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = 
     if snap is not None:   # a pinned commit already on disk: what ``load`` would answer, read once
         _PROCESS_CACHE[key] = snap
         return
+    def read() -> Snapshot | None:
+        return load(model_id, revision, pinned_sha=pinned_sha, offline=offline, token=token, cache=cache,
+                    _waiting=False)
+    if separate_process and not offline and separate_process_ok():
+        _PENDING[key] = _Forked(read)
+        return
     if not offline:
         _requests()   # imported here: in the thread it would hold the GIL the questions need meanwhile
-    _PENDING[key] = _Background(lambda: load(model_id, revision, pinned_sha=pinned_sha, offline=offline,
-                                             token=token, cache=cache, _waiting=False))
+    _PENDING[key] = _Background(read)
 
 
 def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None, offline: bool = False,
@@ -471,7 +567,9 @@ def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None
     cache = cache or DiskCache()
     key, want = _key(model_id, revision, pinned_sha, offline, client, cache)
     if _waiting and key in _PENDING:
-        return _PENDING.pop(key).result()
+        snap = _PENDING.pop(key).result()
+        _PROCESS_CACHE[key] = snap   # a forked read filled only its own process's cache
+        return snap
     if key in _PROCESS_CACHE:
         return _PROCESS_CACHE[key]
     snap = cache.get(model_id, revision, want) if (want or offline) else None

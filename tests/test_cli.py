@@ -173,7 +173,8 @@ def test_interactive_run_equals_answers_file_and_mcc_replay(copier_template, hub
 
 
 EXIT_PROBE = """import atexit, gc, sys
-atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count(), file=sys.stderr))  # first in, runs last
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count(), "requests imported:",
+                              "requests" in sys.modules, file=sys.stderr))  # first in, runs last
 {run}
 """
 CLI_RUN = "from copier._cli import CopierApp\nsys.argv[0] = 'copier'\nCopierApp.run()"
@@ -182,6 +183,10 @@ IN_PROCESS_RUN = "import copier\ncopier.run_copy(sys.argv[1], sys.argv[2], defau
 
 def _frozen_at_exit(stderr: str) -> int:
     return int(stderr.rsplit("frozen at exit:", 1)[1].split()[0])
+
+
+def _requests_imported(stderr: str) -> bool:
+    return stderr.rsplit("requests imported:", 1)[1].split()[0] == "True"
 
 
 def test_copier_cli_skips_the_collection_at_exit_and_run_copy_callers_keep_it(copier_template, hub_server,
@@ -200,3 +205,24 @@ def test_copier_cli_skips_the_collection_at_exit_and_run_copy_callers_keep_it(co
     assert lib.returncode == 0, lib.stderr
     assert (tmp_path / "lib" / "model.lock.json").is_file()
     assert _frozen_at_exit(lib.stderr) == 0
+
+
+def test_copier_cli_reads_the_hub_in_a_child_process(copier_template, hub_server, tmp_path):
+    """Copier's command line reads the hub in a forked child (hub._Forked): the wave went out and the
+    project names the model's sha, yet the copier process itself never imported `requests` (0.1 s it
+    spends compiling templates instead). A program that calls run_copy reads in a thread, as before."""
+    env = cli_env(base_env(hub_server, tmp_path))
+    cli = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=CLI_RUN), "copy", "--trust", "--defaults",
+                          "-d", "modelName=Qwen/Qwen2.5-0.5B-Instruct", f"git+file://{copier_template}", "cli"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    lock = json.loads((tmp_path / "cli" / "model.lock.json").read_text())
+    assert lock["model"]["sha"] == info("Qwen/Qwen2.5-0.5B-Instruct")["sha"]
+    assert "/api/models/Qwen/Qwen2.5-0.5B-Instruct" in hub_server.hub.requests
+    assert not _requests_imported(cli.stderr)
+    assert cli.stderr.count("Reading Qwen/Qwen2.5-0.5B-Instruct (main)") == 1   # the child's line, once
+    lib = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=IN_PROCESS_RUN), str(copier_template),
+                          str(tmp_path / "lib")], cwd=tmp_path, env=env | {"XDG_CACHE_HOME": str(tmp_path / "c2")},
+                         capture_output=True, text=True, timeout=120)
+    assert lib.returncode == 0, lib.stderr
+    assert _requests_imported(lib.stderr)

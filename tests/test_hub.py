@@ -411,3 +411,74 @@ def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache_dir), "HOME": str(tmp_path)})
     assert out.stdout.split() == ["cache", "False", "1", "1"]   # the cache read once, no thread started
+
+
+FORKED_PROBE = r'''
+import gc, os, sys
+from hooks import errors
+from hooks.hub import Snapshot, _Forked
+
+parent = os.getpid()
+snap = Snapshot("org/m", "main", "a" * 40, {"sha": "a" * 40}, {"chat_template": "{{ x }}"}, {"hidden_size": 8})
+
+def in_child(value):
+    assert os.getpid() != parent, "ran in the parent"
+    return value
+
+read = _Forked(lambda: in_child(snap))
+assert read.result() == snap and read.done()
+print("value", gc.get_freeze_count())
+
+def gated():
+    in_child(None)
+    raise errors.GatedRepo("org/m is a gated model: request access")
+try:
+    _Forked(gated).result()
+except errors.GatedRepo as exc:
+    print("error", type(exc).__name__, exc)
+
+def odd():   # an exception class made on the fly cannot be pickled
+    raise type("Odd", (Exception,), {})("odd failure")
+try:
+    _Forked(odd).result()
+except errors.HubError as exc:
+    print("unpicklable", type(exc).__name__, exc)
+
+def dies():
+    if os.getpid() != parent:
+        os._exit(3)   # no answer on the pipe
+    return snap
+print("died", _Forked(dies).result() == snap)
+'''
+
+
+def test_forked_read_hands_back_value_error_and_survives_a_dead_child(tmp_path):
+    """hub._Forked (copier's CLI reads the hub in a forked child): the snapshot and typed errors come
+    back through the pipe, an error that cannot be pickled comes back as its text, a child that dies
+    without an answer makes the parent read itself, and the parent's gc freeze is undone. Run in a
+    fresh single-threaded interpreter: forking this test process (xdist threads) is what
+    ``separate_process_ok`` refuses."""
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", FORKED_PROBE], cwd=root, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "value 0",
+        "error GatedRepo org/m is a gated model: request access",
+        "unpicklable HubError odd failure",
+        "died True",
+    ]
+
+
+def test_separate_process_only_when_single_threaded_on_linux(monkeypatch):
+    import threading
+    monkeypatch.setattr(hub.sys, "platform", "linux")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert hub.separate_process_ok()
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert not hub.separate_process_ok()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(hub.sys, "platform", "darwin")
+    assert not hub.separate_process_ok()

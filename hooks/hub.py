@@ -435,14 +435,17 @@ class _Forked:
     preparing the wave's calls would run one after the other with them on one core. A child runs
     them on the other core while the parent compiles the templates. Used only where that is safe
     (see ``separate_process_ok``). The child writes the disk cache as a thread would, never runs
-    the parent's exit handlers, and is killed if the parent exits first. A child that dies without
-    an answer is not an error: the read runs again in this process."""
+    the parent's exit handlers, and is killed if the parent exits first. What the user must hear
+    (a ``TemplateError``: unknown model, gated, hub down; or Ctrl-C) is raised here as the child
+    raised it. Anything else (a child that dies without an answer, an unexpected exception) is not
+    trusted to the child: the read runs again in this process, as it would without a child.
+    ``in_child`` runs first in the child only."""
 
-    def __init__(self, fn: Callable[[], Snapshot | None]):
+    def __init__(self, fn: Callable[[], Snapshot | None], in_child: Callable[[], None] | None = None):
         import atexit
         import pickle
         self._fn = fn
-        self._outcome: tuple[bool, Any] | None = None
+        self._outcome: tuple[str, Any] | None = None
         sys.stdout.flush()
         sys.stderr.flush()
         read_fd, write_fd = os.pipe()
@@ -456,12 +459,16 @@ class _Forked:
                 gc.disable()
                 os.close(read_fd)
                 try:
-                    payload = pickle.dumps((True, fn()))
-                except BaseException as exc:   # noqa: BLE001 (handed to the parent, raised there)
+                    if in_child is not None:
+                        in_child()
+                    payload = pickle.dumps(("ok", fn()))
+                except (errors.TemplateError, KeyboardInterrupt) as exc:
                     try:
-                        payload = pickle.dumps((False, exc))
-                    except Exception:   # noqa: BLE001 (an exception that cannot travel: its text does)
-                        payload = pickle.dumps((False, errors.HubError(str(exc))))
+                        payload = pickle.dumps(("raise", exc))
+                    except Exception:   # noqa: BLE001 (an error that cannot travel: its text does)
+                        payload = pickle.dumps(("raise", errors.HubError(str(exc))))
+                except BaseException:   # noqa: BLE001 (not for the child to report: the parent reads again)
+                    payload = pickle.dumps(("again", None))
                 view = memoryview(payload)
                 while view:
                     view = view[os.write(write_fd, view):]
@@ -501,13 +508,28 @@ class _Forked:
                 pass
             gc.unfreeze()
             try:
-                self._outcome = pickle.loads(b"".join(chunks))
-            except Exception:   # noqa: BLE001 (the child died without an answer: read here instead)
-                self._outcome = (True, self._fn())
-        ok, value = self._outcome
-        if not ok:
+                outcome = pickle.loads(b"".join(chunks))
+            except Exception:   # noqa: BLE001 (the child died without an answer)
+                outcome = ("again", None)
+            if outcome[0] == "again":
+                outcome = ("ok", self._fn())
+            self._outcome = outcome
+        kind, value = self._outcome
+        if kind == "raise":
             raise value
         return value
+
+
+def _without_charset_detection() -> None:
+    """In the read's child only: tell ``requests`` that no character-set detector is installed, so
+    its import skips ``charset_normalizer`` (60 of its 120 ms). The child reads JSON, which
+    ``Response.json`` decodes without a detector; text without a declared charset is then taken
+    as UTF-8, which every hub answer is. The parent process keeps ``requests`` as installed."""
+    for name in ("charset_normalizer", "chardet"):
+        if name not in sys.modules:
+            sys.modules[name] = None   # `import name` raises ImportError, which requests allows
+    import warnings
+    warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
 
 
 def separate_process_ok() -> bool:
@@ -549,7 +571,7 @@ def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = 
         return load(model_id, revision, pinned_sha=pinned_sha, offline=offline, token=token, cache=cache,
                     _waiting=False)
     if separate_process and not offline and separate_process_ok():
-        _PENDING[key] = _Forked(read)
+        _PENDING[key] = _Forked(read, in_child=_without_charset_detection)
         return
     if not offline:
         _requests()   # imported here: in the thread it would hold the GIL the questions need meanwhile

@@ -416,7 +416,7 @@ def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
 FORKED_PROBE = r'''
 import gc, os, sys
 from hooks import errors
-from hooks.hub import Snapshot, _Forked
+from hooks.hub import Snapshot, _Forked, _without_charset_detection
 
 parent = os.getpid()
 snap = Snapshot("org/m", "main", "a" * 40, {"sha": "a" * 40}, {"chat_template": "{{ x }}"}, {"hidden_size": 8})
@@ -437,26 +437,41 @@ try:
 except errors.GatedRepo as exc:
     print("error", type(exc).__name__, exc)
 
-def odd():   # an exception class made on the fly cannot be pickled
-    raise type("Odd", (Exception,), {})("odd failure")
+def odd():   # a TemplateError class made on the fly cannot be pickled: its text travels
+    raise type("Odd", (errors.HubError,), {})("odd failure")
 try:
     _Forked(odd).result()
 except errors.HubError as exc:
     print("unpicklable", type(exc).__name__, exc)
+
+def fails_in_child():   # not the child's to report: the parent reads again
+    if os.getpid() != parent:
+        raise RuntimeError("child only")
+    return snap
+print("again", _Forked(fails_in_child).result() == snap)
 
 def dies():
     if os.getpid() != parent:
         os._exit(3)   # no answer on the pipe
     return snap
 print("died", _Forked(dies).result() == snap)
+
+def charset():
+    import requests
+    return sys.modules.get("charset_normalizer") is not None, requests.compat.chardet is None
+print("child requests: detector imported %s, chardet None %s" % _Forked(charset,
+                                                                   in_child=_without_charset_detection).result())
+import requests
+print("parent requests: chardet None", requests.compat.chardet is None)
 '''
 
 
 def test_forked_read_hands_back_value_error_and_survives_a_dead_child(tmp_path):
     """hub._Forked (copier's CLI reads the hub in a forked child): the snapshot and typed errors come
-    back through the pipe, an error that cannot be pickled comes back as its text, a child that dies
-    without an answer makes the parent read itself, and the parent's gc freeze is undone. Run in a
-    fresh single-threaded interpreter: forking this test process (xdist threads) is what
+    back through the pipe, a typed error that cannot be pickled comes back as its text, an unexpected
+    failure or a child that dies without an answer makes the parent read itself, the parent's gc
+    freeze is undone, and only the child imports requests without a charset detector (silently).
+    Run in a fresh single-threaded interpreter: forking this test process (xdist threads) is what
     ``separate_process_ok`` refuses."""
     import pathlib
     import subprocess
@@ -468,8 +483,12 @@ def test_forked_read_hands_back_value_error_and_survives_a_dead_child(tmp_path):
         "value 0",
         "error GatedRepo org/m is a gated model: request access",
         "unpicklable HubError odd failure",
+        "again True",
         "died True",
+        "child requests: detector imported False, chardet None True",
+        "parent requests: chardet None False",
     ]
+    assert "character detection" not in r.stderr, r.stderr
 
 
 def test_separate_process_only_when_single_threaded_on_linux(monkeypatch):

@@ -226,3 +226,51 @@ def test_copier_cli_reads_the_hub_in_a_child_process(copier_template, hub_server
                          capture_output=True, text=True, timeout=120)
     assert lib.returncode == 0, lib.stderr
     assert _requests_imported(lib.stderr)
+
+
+def _git_wrapper(tmp_path):
+    """A `git` first on PATH that logs each call's arguments, then runs the real one."""
+    import shutil
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "git-calls.log"
+    wrapper = bindir / "git"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{shutil.which("git")}" "$@"\n')
+    wrapper.chmod(0o755)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def _file_mode_asks(log):
+    return [line for line in log.read_text().splitlines() if "core.fileMode" in line] if log.exists() else []
+
+
+def test_copier_cli_asks_git_for_the_file_mode_once_and_keeps_copiers_index_sync(copier_template, hub_server,
+                                                                                  tmp_path):
+    """Copier asks `git config core.fileMode` after every file it writes; under its command line the
+    extension asks once per destination. Where git ignores executable bits (fileMode false), copier's
+    own index sync still runs for each written file: a script whose index entry lost its x bit gets
+    100755 back."""
+    path_env, log = _git_wrapper(tmp_path)
+    env = base_env(hub_server, tmp_path) | path_env
+    args = ["--trust", "--defaults", "-d", "modelName=Qwen/Qwen2.5-0.5B-Instruct", f"git+file://{copier_template}"]
+    result = copier_cli(["copy", *args, "proj"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(_file_mode_asks(log)) == 1, _file_mode_asks(log)
+
+    proj = tmp_path / "proj"
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=proj, capture_output=True, text=True, check=True,
+                              env=cli_env({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                                           "GIT_COMMITTER_EMAIL": "t@t"})).stdout
+    git("init", "-q")
+    git("config", "core.fileMode", "false")
+    git("add", "-A")
+    git("commit", "-qm", "generated")
+    git("update-index", "--chmod=-x", "deploy/build.sh")
+    (proj / "deploy" / "build.sh").write_text("# edited\n")   # so that copier writes it again
+    assert git("ls-files", "--stage", "deploy/build.sh").startswith("100644")
+    log.unlink()
+    result = copier_cli(["copy", "--overwrite", *args, "proj"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert git("ls-files", "--stage", "deploy/build.sh").startswith("100755")
+    assert len(_file_mode_asks(log)) >= 2   # the first ask, then copier's own for the file it wrote

@@ -208,7 +208,7 @@ def findings(raw: dict, summ: dict) -> list[str]:
                  f"{min(r['overhead_s'] for r in rows) - shape_over:+.3f} to "
                  f"{max(r['overhead_s'] for r in rows) - shape_over:+.3f} s: our questions, hub read and Jinja "
                  "rendering, less the 0.2-0.25 s our copies save at exit (no final garbage collection; the "
-                 "floors collect).")
+                 "floors collect) and the per-file `git config` (asked once for ours).")
     if g and "200ms_hub_round_trips" in g:
         trips = g["200ms_hub_round_trips"]
         if trips > 1:
@@ -217,8 +217,9 @@ def findings(raw: dict, summ: dict) -> list[str]:
         else:
             why = ("one round trip: `HubClient.snapshot` reads the info and the files at the branch in one "
                    "concurrent wave and checks each file's `X-Repo-Commit` against the info's sha. With "
-                   "`--defaults` the wave starts at the first question, in the background (`hub.prefetch`): the "
-                   "other questions and the compile of the file templates run while it is on the wire.")
+                   "`--defaults` the wave starts at the first question, in the background (`hub.prefetch`: a child "
+                   "process under copier's command line, a thread when a program calls `run_copy`): the other "
+                   "questions and the compile of the file templates run while it is on the wire.")
         L.append(f"- Hub at 200 ms: {g['200ms_hub_calls']:g} calls in " + why)
     if summ.get("timeline"):
         L += timeline.findings(summ["timeline"], TARGET_OVERHEAD_S)

@@ -19,8 +19,8 @@ Measured, as medians of several runs, in one process run:
               against the floor of updating the trivial template the same way.
   timeline    one CLI copy split into copier's phases (start, clone, questions, render, exit) for
               the floor, the same-shape floor, ours cold at each hub latency and ours pinned with
-              warm caches; from it the lower bound of a cold copy (same-shape floor + `import
-              requests` + one hub round trip).
+              warm caches; from it the serial estimate of a cold copy (same-shape floor +
+              `import requests` + one hub round trip, one after the other).
   render      in-process copier.run_copy per server (fresh interpreter each), with a cProfile
               of one server naming the top costs.
   proxy       nginx (8080) in front of the stand-in engine (127.0.0.1:8081) in the built SGLang and

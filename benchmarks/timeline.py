@@ -3,9 +3,11 @@
 floor, our template with a cold hub cache at each hub latency, and our pinned answers replayed
 with warm caches (no hub call, no `import requests`).
 
-From it, the report derives the lower bound of a cold copy for any template of our shape that
-reads the hub with `requests` on this copier: the same-shape floor, plus `import requests`, plus
-one hub round trip; the read must finish before copier renders a file that depends on the model.
+From it, the report derives the serial estimate of a cold copy: a template of our shape that
+imports `requests` and reads the hub on copier's own thread, one step after the other (the
+same-shape floor, plus `import requests`, plus one hub round trip). Ours can beat it: under
+copier's command line our read runs in a child process on the other core, and copier's
+per-file `git config` is asked once.
 """
 from __future__ import annotations
 
@@ -89,10 +91,10 @@ def bench_timeline(work: Path, hub: TimedHub, url: str, ours: Path, trivial: Pat
 
 
 def summarize(t: dict) -> dict:
-    """Median of each phase, of the whole run and of the run from ``run_copy`` on per row; the bound
-    of a cold copy per latency. The first phase (Python, copier's import, the CLI) runs before copier
+    """Median of each phase, of the whole run and of the run from ``run_copy`` on per row; the serial
+    estimate of a cold copy per latency. The first phase (Python, copier's import, the CLI) runs before copier
     touches the template, so it is the same work in every row: the comparisons leave it out, as its
-    differences are noise. The bound takes the same-shape floor with the shortest interpreter exit
+    differences are noise. The estimate takes the same-shape floor with the shortest interpreter exit
     measured in any row: any template can skip CPython's final collection, as ours does."""
     rows = {}
     for name, runs in t["rows"].items():
@@ -106,13 +108,13 @@ def summarize(t: dict) -> dict:
     best_exit = min(row["phases"][exit_label] for row in rows.values())
     shape_best = shape - rows["same-shape floor"]["phases"][exit_label] + best_exit
     imp = r3(median(t["import_requests_s"]))
-    bound = {f"{int(l * 1000)}ms": r3(shape_best - floor + imp + l) for l in LATENCIES}
+    serial = {f"{int(l * 1000)}ms": r3(shape_best - floor + imp + l) for l in LATENCIES}
     pinned_q = rows[PINNED]["phases"]["questions"]
     read = {f"{int(l * 1000)}ms": r3(rows[f"ours, cold, {int(l * 1000)}ms"]["phases"]["questions"] - pinned_q)
             for l in LATENCIES}
     return {"rows": rows, "import_requests_s": imp, "shape_over_floor_s": r3(shape - floor),
             "shape_best_exit_over_floor_s": r3(shape_best - floor), "best_exit_s": r3(best_exit),
-            "bound_over_floor_s": bound, "hub_read_in_questions_s": read,
+            "serial_over_floor_s": serial, "hub_read_in_questions_s": read,
             "pinned_hub_calls": max(t["pinned_hub_calls"])}
 
 
@@ -130,37 +132,39 @@ def markdown(s: dict, target_s: float) -> list[str]:
     for name, row in s["rows"].items():
         L.append(f"| {name} | " + " | ".join(f"{row['phases'][k]:.3f}" for k in labels)
                  + f" | {row['total_s']:.3f} | {row['template_s']:.3f} | {row['over_floor_s']:+.3f} |")
-    L += ["", "Lower bound of a cold copy over the trivial floor, for a template of this shape that reads the "
-          "hub with `requests` on this copier: the same-shape floor with the shortest interpreter exit measured "
-          f"({s['best_exit_s']:.3f} s; {s['shape_best_exit_over_floor_s']:+.3f} s over the trivial floor) + "
-          f"`import requests` ({s['import_requests_s']:.3f} s) + one hub round trip (the latency). The read must "
-          "end before copier renders a file, since the files depend on the model. "
+    L += ["", "Serial estimate of a cold copy over the trivial floor: a template of this shape that imports "
+          "`requests` and reads the hub on copier's own thread, one step after the other: the same-shape floor "
+          f"with the shortest interpreter exit measured ({s['best_exit_s']:.3f} s; "
+          f"{s['shape_best_exit_over_floor_s']:+.3f} s over the trivial floor) + `import requests` "
+          f"({s['import_requests_s']:.3f} s) + one hub round trip (the latency). "
           + "; ".join(f"{k}: **+{v:.3f} s** (target +{target_s + int(k[:-2]) / 1000:.2f} s)"
-                      for k, v in s["bound_over_floor_s"].items()) + ".", ""]
+                      for k, v in s["serial_over_floor_s"].items())
+          + ". Ours can be below it: under copier's command line our read runs in a child process on the other "
+            "core while the questions and the compile go on, and copier's per-file `git config` is asked once "
+            "(the same-shape floor pays it for every file).", ""]
     return L
 
 
 def findings(s: dict, target_s: float) -> list[str]:
     rows = s["rows"]
     L = []
-    for key, bound in s["bound_over_floor_s"].items():
+    for key, serial in s["serial_over_floor_s"].items():
         target = target_s + int(key[:-2]) / 1000
         ours = rows[f"ours, cold, {key}"]["over_floor_s"]
         L.append(f"- Timeline at {key}: our cold copy is {ours:+.3f} s over the floor (target +{target:.2f} s, "
-                 + ("met" if ours <= target else "missed") + f"); the bound for a template of this shape that reads "
-                 f"the hub with `requests` is +{bound:.3f} s"
-                 + (": no such template can meet the target on this copier." if bound > target else
-                    f", {ours - bound:.3f} s under ours."))
+                 + ("met" if ours <= target else "missed") + f"); the serial estimate is +{serial:.3f} s, ours is "
+                 + (f"{serial - ours:.3f} s below it." if ours <= serial else f"{ours - serial:.3f} s above it."))
     q = {name: row["phases"]["questions"] for name, row in rows.items()}
     L.append(f"- Questions phase: {q[PINNED]:.3f} s for our pinned replay (no hub, no `requests`) against "
              + ", ".join(f"{v:.3f} s cold at {k}" for k, v in
                          ((k, q[f'ours, cold, {k}']) for k in s["hub_read_in_questions_s"]))
              + ": the difference, "
              + ", ".join(f"{v:.3f} s at {k}" for k, v in s["hub_read_in_questions_s"].items())
-             + f", is the hub read on the critical path (`import requests`, {s['import_requests_s']:.3f} s, then the "
-               "wave) and the file templates compiled while it runs (the pinned row finds them in the template "
-               "cache). Rendering the files costs about what the same-shape floor costs "
-             f"({rows['same-shape floor']['phases']['render files']:.3f} s against "
+             + ", is what the questions wait for the hub read (under copier's command line a child process "
+               "imports `requests` and sends the wave while this one compiles the file templates, which the "
+               "pinned row finds in the template cache). Rendering the files: "
+             f"{rows['same-shape floor']['phases']['render files']:.3f} s for the same-shape floor against "
              + ", ".join(f"{rows[f'ours, cold, {k}']['phases']['render files']:.3f} s"
-                         for k in s["hub_read_in_questions_s"]) + ").")
+                         for k in s["hub_read_in_questions_s"])
+             + " for ours (copier's `git config` after each file is asked once for ours).")
     return L

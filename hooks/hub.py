@@ -453,7 +453,13 @@ class _Forked:
         # object it walks: frozen in the parent, off in the short-lived child (CPython's advice for
         # a fork without exec). The parent unfreezes once the child is done.
         gc.freeze()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:   # no process to be had (a limit, memory): the caller reads in a thread
+            gc.unfreeze()
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:   # the child: no return from this branch
             try:
                 gc.disable()
@@ -571,8 +577,11 @@ def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = 
         return load(model_id, revision, pinned_sha=pinned_sha, offline=offline, token=token, cache=cache,
                     _waiting=False)
     if separate_process and not offline and separate_process_ok():
-        _PENDING[key] = _Forked(read, in_child=_without_charset_detection)
-        return
+        try:
+            _PENDING[key] = _Forked(read, in_child=_without_charset_detection)
+            return
+        except OSError:
+            pass
     if not offline:
         _requests()   # imported here: in the thread it would hold the GIL the questions need meanwhile
     _PENDING[key] = _Background(read)

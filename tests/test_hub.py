@@ -501,3 +501,21 @@ def test_separate_process_only_when_single_threaded_on_linux(monkeypatch):
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     monkeypatch.setattr(hub.sys, "platform", "darwin")
     assert not hub.separate_process_ok()
+
+
+def test_prefetch_reads_in_a_thread_when_no_process_can_be_forked(fake_hub, monkeypatch):
+    """A fork that fails (a process limit, no memory) is no error: the read runs in a thread and the
+    parent's gc is left as it was."""
+    import gc
+    import os
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(hub, "separate_process_ok", lambda: True)
+    monkeypatch.setattr(os, "fork", no_fork)
+    fake_hub.latency_s = 0.1
+    frozen = gc.get_freeze_count()
+    hub.prefetch(QWEN, "main", separate_process=True)
+    assert gc.get_freeze_count() == frozen
+    assert isinstance(next(iter(hub._PENDING.values())), hub._Background)
+    assert load(QWEN, "main").sha == QWEN_SHA and fake_hub.waves() == 1

@@ -360,7 +360,7 @@ def _ask_git_for_file_mode_once() -> None:
     """Copier (9.19) runs ``git config --get core.fileMode`` in the destination after every file it
     writes (``Worker._sync_git_index_executable_bit``): where git ignores executable bits there
     (``false``, the Windows default) it rewrites the file's mode in the index; anywhere else the
-    method does nothing more. For this template that is ~29 subprocesses per copy (2 ms each on
+    method does nothing more. For this template that is 27 subprocesses per copy (2 ms each on
     Linux, several times that on Windows and macOS), all giving the same answer. Asked once per
     destination folder instead; where it says ``false``, copier's own method runs for every file as
     before. Only when copier's command line runs (the process ends with the command, so the answer

@@ -481,14 +481,16 @@ class _Forked:
             finally:
                 os._exit(0)
         os.close(write_fd)
-        self._pid, self._fd = pid, read_fd
+        self._pid: int | None = pid
+        self._fd = read_fd
         atexit.register(self._kill)
 
     def _kill(self) -> None:
-        if self._outcome is None:
+        if self._outcome is None and self._pid is not None:
+            pid, self._pid = self._pid, None   # never signal a pid once reaped: it may be reused
             try:
-                os.kill(self._pid, 9)
-                os.waitpid(self._pid, 0)
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
             except OSError:
                 pass
 
@@ -512,6 +514,7 @@ class _Forked:
                 os.waitpid(self._pid, 0)
             except OSError:
                 pass
+            self._pid = None
             gc.unfreeze()
             try:
                 outcome = pickle.loads(b"".join(chunks))
@@ -573,6 +576,7 @@ def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = 
     if snap is not None:   # a pinned commit already on disk: what ``load`` would answer, read once
         _PROCESS_CACHE[key] = snap
         return
+
     def read() -> Snapshot | None:
         return load(model_id, revision, pinned_sha=pinned_sha, offline=offline, token=token, cache=cache,
                     _waiting=False)

@@ -124,7 +124,9 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     obs: dict = {"server": server}
     tag = _image_tag(server)
     t = time.time()
-    r = sh("docker", "build", "-t", tag, proj, timeout=1200)
+    # --no-cache: an identical project built earlier on this machine (same model, version, files)
+    # would hand back its cached layers, and the build's own `code/serve --check-flags` would not run
+    r = sh("docker", "build", "--no-cache", "-t", tag, proj, timeout=1200)
     obs["build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:], "secs": time.time() - t,
                     "check_flags": [line for line in (r.stdout + r.stderr).splitlines() if "check-flags:" in line]}
     if r.returncode != 0:

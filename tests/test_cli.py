@@ -189,28 +189,13 @@ def _requests_imported(stderr: str) -> bool:
     return stderr.rsplit("requests imported:", 1)[1].split()[0] == "True"
 
 
-def test_copier_cli_skips_the_collection_at_exit_and_run_copy_callers_keep_it(copier_template, hub_server,
-                                                                               tmp_path):
-    """At exit copier's own command line hands its objects to gc.freeze (CPython's final collection
-    then skips them); a program that calls run_copy itself keeps its exit as it was."""
-    env = cli_env(base_env(hub_server, tmp_path))
-    cli = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=CLI_RUN), "copy", "--trust", "--defaults",
-                          f"git+file://{copier_template}", "cli"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert cli.returncode == 0, cli.stderr
-    assert (tmp_path / "cli" / "model.lock.json").is_file()
-    assert _frozen_at_exit(cli.stderr) > 10_000   # copier, pydantic, Jinja, ...: all out of the collector's reach
-    lib = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=IN_PROCESS_RUN), str(copier_template),
-                          str(tmp_path / "lib")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert lib.returncode == 0, lib.stderr
-    assert (tmp_path / "lib" / "model.lock.json").is_file()
-    assert _frozen_at_exit(lib.stderr) == 0
-
-
-def test_copier_cli_reads_the_hub_in_a_child_process(copier_template, hub_server, tmp_path):
-    """Copier's command line reads the hub in a forked child (hub._Forked): the wave went out and the
-    project names the model's sha, yet the copier process itself never imported `requests` (0.1 s it
-    spends compiling templates instead). A program that calls run_copy reads in a thread, as before."""
+def test_copier_cli_reads_in_a_child_and_skips_the_exit_collection_run_copy_callers_keep_both(
+        copier_template, hub_server, tmp_path):
+    """Copier's own command line reads the hub in a forked child (hub._Forked): the wave went out and
+    the project names the model's sha, yet the copier process never imported `requests` (0.1 s it
+    spends compiling templates instead); and at exit it hands its objects to gc.freeze (CPython's
+    final collection then skips them). A program that calls run_copy itself reads in a thread and
+    keeps its exit as it was."""
     env = cli_env(base_env(hub_server, tmp_path))
     cli = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=CLI_RUN), "copy", "--trust", "--defaults",
                           "-d", "modelName=Qwen/Qwen2.5-0.5B-Instruct", f"git+file://{copier_template}", "cli"],
@@ -221,11 +206,14 @@ def test_copier_cli_reads_the_hub_in_a_child_process(copier_template, hub_server
     assert "/api/models/Qwen/Qwen2.5-0.5B-Instruct" in hub_server.hub.requests
     assert not _requests_imported(cli.stderr)
     assert cli.stderr.count("Reading Qwen/Qwen2.5-0.5B-Instruct (main)") == 1   # the child's line, once
+    assert _frozen_at_exit(cli.stderr) > 10_000   # copier, pydantic, Jinja, ...: all out of the collector's reach
     lib = subprocess.run([sys.executable, "-c", EXIT_PROBE.format(run=IN_PROCESS_RUN), str(copier_template),
                           str(tmp_path / "lib")], cwd=tmp_path, env=env | {"XDG_CACHE_HOME": str(tmp_path / "c2")},
                          capture_output=True, text=True, timeout=120)
     assert lib.returncode == 0, lib.stderr
+    assert (tmp_path / "lib" / "model.lock.json").is_file()
     assert _requests_imported(lib.stderr)
+    assert _frozen_at_exit(lib.stderr) == 0
 
 
 def _git_wrapper(tmp_path):

@@ -90,3 +90,12 @@ def tool(name: str) -> str:
     if not found:
         pytest.fail(f"{name} is not installed: pip install -r requirements-dev.txt")
     return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After a run that built images, remove the untagged ones it left (tests/container_helpers.py)."""
+    helpers = sys.modules.get("container_helpers")
+    if helpers is not None and helpers.BUILT_IMAGES:
+        removed = helpers.prune_test_images()
+        if removed:
+            print(f"\nremoved {len(removed)} untagged test image(s)")

@@ -19,6 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
 BASE_IMAGE = "local/bookworm-py"
+# Every image the tests build carries this label, and so does every image built FROM one of them
+# (Docker copies a parent's labels), so the images a rebuild leaves untagged can be found and removed.
+TEST_LABEL = "sagemaker-llm-template.test"
+BUILT_IMAGES = False    # set once this process has built an image (conftest prunes at session end)
 
 def _catalog() -> dict:
     data = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
@@ -106,8 +110,24 @@ def build_standin(case: str, workdir: pathlib.Path) -> None:
     from hooks import servers      # the version's table as the project sees it (LMI: with its vLLM's flags)
     (context / "catalog" / "flags.json").write_text(json.dumps(servers.flag_table(server, version)))
     (context / "catalog" / "version").write_text(version + "\n")
-    sh("docker", "build", "-q", "-t", CASES[case], "-f", context / STANDIN_DIRS[server] / "Dockerfile", context,
-       timeout=900, check=True)
+    build_image(CASES[case], context, "-q", "-f", context / STANDIN_DIRS[server] / "Dockerfile",
+                timeout=900, check=True)
+
+
+def build_image(tag: str, context, *args, timeout=1200, check=False):
+    """`docker build` with the tests' label; a failed step's container is removed too (--force-rm)."""
+    global BUILT_IMAGES
+    BUILT_IMAGES = True
+    return sh("docker", "build", "--force-rm", "--label", f"{TEST_LABEL}=1", "-t", tag, *args, context,
+              timeout=timeout, check=check)
+
+
+def prune_test_images() -> list[str]:
+    """Remove the untagged images the tests left (an image whose tag a rebuild moved on, a failed
+    build's steps): a project build of a 2.6 GB engine image per CI run filled the disk. Images
+    without the tests' label and every tagged image stay. Returns the removed image ids."""
+    r = sh("docker", "image", "prune", "-f", "--filter", f"label={TEST_LABEL}", timeout=600)
+    return [line.split(":", 2)[-1].strip() for line in r.stdout.splitlines() if line.startswith("deleted: sha256:")]
 
 
 # ---------------------------------------------------------------- containers

@@ -22,7 +22,7 @@ import uuid
 import pytest
 
 from conftest import tool
-from container_helpers import (CASES, ROOT, SecretsManagerStandIn, build_standin, docker_available,
+from container_helpers import (CASES, ROOT, SecretsManagerStandIn, build_image, build_standin, docker_available,
                                ensure_base_image, grep_stream, host_port, request, logs,
                                parse_argv, read_properties, received, remove, run_detached, sh,
                                state, stream, wait_exit, wait_ready)
@@ -126,7 +126,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     t = time.time()
     # --no-cache: an identical project built earlier on this machine (same model, version, files)
     # would hand back its cached layers, and the build's own `code/serve --check-flags` would not run
-    r = sh("docker", "build", "--no-cache", "-t", tag, proj, timeout=1200)
+    r = build_image(tag, proj, "--no-cache")
     obs["build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:], "secs": time.time() - t,
                     "check_flags": [line for line in (r.stdout + r.stderr).splitlines() if "check-flags:" in line]}
     if r.returncode != 0:
@@ -140,7 +140,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
         text = serve.read_text()
         assert text.count('  start "${ENGINE_NAME}"') == 1
         serve.write_text(text.replace('  start "${ENGINE_NAME}"', '  args+=(--no-such-flag-xyz 1)\n  start "${ENGINE_NAME}"'))
-        r = sh("docker", "build", "-t", tag + "-bad", bad, timeout=1200)
+        r = build_image(tag + "-bad", bad)
         obs["bad_flag_build"] = {"rc": r.returncode, "out": (r.stdout + r.stderr)[-4000:]}
         sh("docker", "rmi", "-f", tag + "-bad", timeout=120)
     if (proj / "code" / "nginx.conf").exists():
@@ -565,3 +565,40 @@ def test_bad_engine_arg_fails_clearly(observations, server, case):
     var = "ENGINE_ARG_NO_SUCH_SETTING_XYZ" if case == "bad_name" else BAD_VALUE[name(server)]
     assert var in r["logs"], f"the error does not name {var}:\n{r['logs']}"
     assert "Traceback" not in r["logs"], r["logs"]
+
+
+def test_untagged_test_images_are_removed_and_no_others(docker_ready, tmp_path):
+    """An image whose tag a rebuild moved on is removed at the end of a run when the tests built it
+    (their label, or a parent's), and kept when not; tagged images stay."""
+    from container_helpers import BASE_IMAGE, TEST_LABEL, prune_test_images
+
+    def image_id(ref):
+        return sh("docker", "image", "inspect", "-f", "{{.Id}}", ref, check=True).stdout.strip()
+
+    def build(tag, content, labelled):
+        ctx = tmp_path / f"{tag.replace(':', '-')}-{content}"
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\nRUN echo {content} > /built\n")
+        if labelled:
+            build_image(tag, ctx, "-q", check=True)
+        else:
+            sh("docker", "build", "-q", "-t", tag, ctx, check=True)
+        return image_id(tag)
+
+    ours, theirs = f"prune-test-ours:{uuid.uuid4().hex[:8]}", f"prune-test-theirs:{uuid.uuid4().hex[:8]}"
+    try:
+        ours_old = build(ours, "one", True)
+        ours_new = build(ours, "two", True)
+        theirs_old = build(theirs, "three", False)   # other contents: no layer shared with ours
+        theirs_new = build(theirs, "four", False)
+        assert len({ours_old, ours_new, theirs_old, theirs_new}) == 4
+        assert sh("docker", "image", "inspect", "-f", "{{index .Config.Labels \"%s\"}}" % TEST_LABEL,
+                  ours_old, check=True).stdout.strip() == "1"
+        removed = prune_test_images()
+        assert ours_old.split(":", 1)[1] in removed
+        assert sh("docker", "image", "inspect", ours_old).returncode != 0      # gone
+        for kept in (ours_new, theirs_old, theirs_new):                         # tagged, or not ours
+            assert sh("docker", "image", "inspect", kept).returncode == 0, kept
+    finally:
+        sh("docker", "rmi", "-f", ours, theirs, timeout=120)
+        sh("docker", "rmi", "-f", theirs_old, timeout=120)

@@ -48,6 +48,7 @@ LOAD_DELAY = 3.0
 TOKEN_DELAY = 0.25
 WARMUP_DELAY = 2.0  # sglang stand-in: /health is 503 this long after HTTP starts; native /ping is 200
 N_TOKENS = 8
+ENGINE_KEEPALIVE = 5  # uvicorn's timeout_keep_alive in vLLM, SGLang and trtllm-serve (tests/test_standins.py)
 RUN_ID = uuid.uuid4().hex[:8]
 TOKEN_ENV = "hf_fakeEnvFileToken" + uuid.uuid4().hex
 TOKEN_SM = "hf_fakeSecretsMgrToken" + uuid.uuid4().hex
@@ -161,6 +162,7 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
     cid = run_detached(tag, "serve", env_file=proj / ".env",
                        env={"STANDIN_LOAD_DELAY": str(LOAD_DELAY), "STANDIN_TOKEN_DELAY": str(TOKEN_DELAY),
                             "STANDIN_WARMUP_DELAY": str(WARMUP_DELAY),
+                            "STANDIN_KEEPALIVE": str(ENGINE_KEEPALIVE), "STANDIN_KEEPALIVE_RACE": "1",
                             **extra_env})
     try:
         port = host_port(cid)
@@ -172,6 +174,11 @@ def _flow(server: str, proj: pathlib.Path) -> dict:
                 obs["invoke_chat"] = request(port, "POST", "/invocations", CHAT, timeout=30)
             else:
                 obs["stream"] = stream(port, "/invocations", {**CHAT, "stream": True})
+            if server in PROXIED:
+                # nginx keeps the engine connection of the last request; once the engine's keep-alive
+                # has run out, a request on it would cross the engine's close (the stand-in drops it)
+                time.sleep(ENGINE_KEEPALIVE + 0.5)
+                obs["invoke_after_idle"] = request(port, "POST", "/invocations", CHAT, timeout=30)
         obs["received"] = received(cid)
         t = time.time()
         sh("docker", "stop", cid, timeout=60)
@@ -361,6 +368,17 @@ def test_sglang_ping_waits_for_warmup(observations, server):
     assert o["t_ready"] >= LOAD_DELAY + WARMUP_DELAY - 0.3, (
         f"/ping was 200 after {o['t_ready']:.1f}s, but the engine's /health is 503 until "
         f"{LOAD_DELAY + WARMUP_DELAY:.1f}s (warmup)")
+
+
+@pytest.mark.parametrize("server", PROXIED)
+def test_invocations_after_the_engine_keepalive_ran_out(observations, server):
+    """nginx must not send a request on an engine connection idle past uvicorn's keep-alive: the
+    engine closes it then, and a POST that crosses the close is a 502 that nginx does not retry."""
+    o = _obs(observations, server, "invoke_after_idle")
+    status, _, body = o["invoke_after_idle"]
+    assert status == 200, f"{status}: {body[:300]!r}\n--- container log ---\n{o.get('main_logs', '')}"
+    assert "dropped unanswered" not in o["main_logs"]
+    assert json.loads(body)["choices"][0]["message"]["content"]
 
 
 @pytest.mark.parametrize("server", SERVERS)

@@ -195,6 +195,12 @@ def test_nginx_routes(template_dir, tmp_path, monkeypatch, fake_hub, server, mod
                           capture_output=True).returncode == 0
     assert "proxy_buffering off;" in inv
     assert re.search(r"server 127\.0\.0\.1:8081;", conf)
+    # every proxied route keeps HTTP/1.1 connections to the engine (an HTTP/1.0 one is closed after
+    # each answer), and nginx lets go of an idle one before the engine's uvicorn does (5 s)
+    for block in (ping_block, inv):
+        assert "proxy_http_version 1.1;" in block and 'proxy_set_header Connection "";' in block
+    upstream = re.search(r"upstream engine \{(.*?)\}", conf, re.S).group(1)
+    assert float(re.search(r"keepalive_timeout (\d+)s;", upstream).group(1)) < 5
 
 
 def test_lmi_and_djl_configuration_is_environment(template_dir, tmp_path, monkeypatch, fake_hub):

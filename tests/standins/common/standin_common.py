@@ -10,9 +10,18 @@ Knobs (environment):
   STANDIN_DIE_AFTER    seconds after ready when the engine dies (unset: never)
   STANDIN_DIE_MODE     exit (default: process exits 1) | unhealthy (health checks fail, process stays)
   STANDIN_WARMUP_DELAY (sglang) seconds after HTTP start until /health is 200 (default 0.5)
+  STANDIN_KEEPALIVE    seconds an idle keep-alive connection stays open (default 5: uvicorn's
+                       timeout_keep_alive, which vLLM, SGLang and trtllm-serve keep)
+  STANDIN_KEEPALIVE_RACE  1: at that timeout the connection is not closed at once; the next request
+                       on it is dropped unanswered instead. This is the worst case of the real race,
+                       where a proxy's request crosses the server's idle close on the wire.
+
+Connections behave like uvicorn's: an HTTP/1.0 request (or Connection: close) is answered with
+Connection: close and the socket is closed; HTTP/1.1 connections stay open until idle that long.
 """
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -146,6 +155,31 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     routes = {}        # (METHOD, path) -> callable(handler)
     server_name = "standin"
+
+    def handle(self):
+        """Serve requests on one connection until it closes or stays idle STANDIN_KEEPALIVE s."""
+        keepalive = fenv("STANDIN_KEEPALIVE", 5)
+        race = os.environ.get("STANDIN_KEEPALIVE_RACE") == "1"
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            ready, _, _ = select.select([self.connection], [], [], keepalive)
+            if not ready and race:
+                select.select([self.connection], [], [])
+                if self.connection.recv(1, socket.MSG_PEEK):
+                    log(f"[{self.server_name}] keep-alive: a request arrived after the {keepalive:g}s idle "
+                        f"close and is dropped unanswered")
+                return
+            if not ready:
+                return
+            self.handle_one_request()
+
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        # uvicorn: keep_alive = http_version != "1.0" and the parser's should_keep_alive();
+        # when it does not keep the connection it says so (connection: close)
+        if self.request_version == "HTTP/1.0" or self.close_connection:
+            self.send_header("Connection", "close")
 
     def log_message(self, fmt, *args):
         sys.stdout.write("[%s] %s %s\n" % (self.server_name, self.address_string(), fmt % args))

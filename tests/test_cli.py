@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import tree_bytes
-from hubsim import FAKE_TOKEN, GRANTED_TOKEN, HubServer, info
+from hubsim import GRANTED_TOKEN, HubServer, info
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -67,7 +67,7 @@ def test_copy_from_git_url_against_local_hub(copier_template, hub_server, tmp_pa
 
 
 @pytest.mark.parametrize("args,message", [
-    (["-d", f"modelName={LLAMA}"], f"gated model and no HuggingFace token was found. Request access at "),
+    (["-d", f"modelName={LLAMA}"], "gated model and no HuggingFace token was found. Request access at "),
     (["-d", "modelServer=triton"], "modelServer 'triton' is not supported. Choose one of: vllm, sglang"),
     (["-d", "modelName=nobody/nothing"], "Model nobody/nothing was not found"),
     (["-d", "instanceType=ml.t2.medium"], "instanceType 'ml.t2.medium' is not a supported SageMaker GPU"),

@@ -14,7 +14,6 @@ import os
 import pathlib
 import shutil
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -25,7 +24,7 @@ from conftest import tool
 from container_helpers import (BASE_IMAGE, CASES, ROOT, TEST_LABEL, SecretsManagerStandIn, build_image,
                                build_standin, docker_available, ensure_base_image, grep_stream, host_port,
                                image_exists, prune_test_images, request, logs,
-                               parse_argv, read_properties, received, remove, run_detached, sh,
+                               parse_argv, received, remove, run_detached, sh,
                                state, stream, wait_exit, wait_ready)
 
 pytestmark = pytest.mark.container

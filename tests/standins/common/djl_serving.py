@@ -23,7 +23,6 @@ Behaviour imitated:
 import os
 import re
 import sys
-import json
 
 sys.path.insert(0, "/opt/standin")
 import standin_common as sc  # noqa: E402

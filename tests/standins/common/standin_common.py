@@ -164,22 +164,23 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_one_request()
         while not self.close_connection:
             ready, _, _ = select.select([self.connection], [], [], keepalive)
-            if not ready and race:
-                select.select([self.connection], [], [])
-                if self.connection.recv(1, socket.MSG_PEEK):
-                    log(f"[{self.server_name}] keep-alive: a request arrived after the {keepalive:g}s idle "
-                        f"close and is dropped unanswered")
-                return
             if not ready:
+                if race:
+                    select.select([self.connection], [], [])
+                    if self.connection.recv(1, socket.MSG_PEEK):
+                        log(f"[{self.server_name}] keep-alive: a request arrived after the {keepalive:g}s "
+                            f"idle close and is dropped unanswered")
                 return
             self.handle_one_request()
 
-    def send_response(self, code, message=None):
-        super().send_response(code, message)
+    def end_headers(self):
         # uvicorn: keep_alive = http_version != "1.0" and the parser's should_keep_alive();
-        # when it does not keep the connection it says so (connection: close)
-        if self.request_version == "HTTP/1.0" or self.close_connection:
+        # when it does not keep the connection it says so (connection: close), once: send_error
+        # writes that header itself
+        if ((self.request_version == "HTTP/1.0" or self.close_connection)
+                and not any(h.lower().startswith(b"connection:") for h in self._headers_buffer)):
             self.send_header("Connection", "close")
+        super().end_headers()
 
     def log_message(self, fmt, *args):
         sys.stdout.write("[%s] %s %s\n" % (self.server_name, self.address_string(), fmt % args))

@@ -38,6 +38,71 @@ def _int(answers: dict[str, Any], key: str) -> int:
     return number
 
 
+# What an empty -d / --data-file value means, for the questions where empty has a meaning; any
+# other question given empty is refused with a message (copier would stop with a traceback).
+EMPTY_MEANS = {
+    "modelRevision": "main", "modelServerVersion": "the catalog's default version",
+    "hfToken": "HF_TOKEN, then the saved login", "offline": "false", "chatTemplateFile": "the model's own template",
+    "hfTokenSecretName": "<projectName>/hf-token", "modelPin": "pin the newest commit of modelRevision",
+}
+INT_QUESTIONS = ("tensorParallelSize", "maxModelLen")
+BOOL_WORDS = {"true": True, "yes": True, "y": True, "on": True, "1": True,
+              "false": False, "no": False, "n": False, "off": False, "0": False}
+COMPUTED = ("ctx", "answers_check")   # hidden, computed by the template: never given
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")   # Secrets Manager's allowed characters
+
+
+def check_data(data: dict[str, Any], model: str = "") -> None:
+    """The values given with -d / --data-file, before copier casts or validates any of them: a value
+    of the wrong type, an empty one, or one of a computed key would otherwise end in copier's
+    traceback. (``check_answers`` then checks what the values mean.) ``model``: the modelName in effect
+    when the data gives none (the default)."""
+    for key in COMPUTED:
+        if key in data:
+            raise InvalidAnswer(f"{key} is computed by the template, not a question: remove it from -d or the "
+                                "data file.")
+    for key, value in data.items():
+        if key in COMPUTED or key.startswith("_"):
+            continue
+        if value is None or isinstance(value, (dict, list, tuple, set)):
+            what = "no value" if value is None else f"a {type(value).__name__}"
+            raise InvalidAnswer(f"{key} is given {what}; it takes a single value"
+                                + (f" (empty means {EMPTY_MEANS[key]})." if key in EMPTY_MEANS else "."))
+    for key in INT_QUESTIONS:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, bool) or not re.fullmatch(r"\s*\+?\d+\s*", str(value)) and not (
+                isinstance(value, float) and value.is_integer() and value >= 0):
+            raise InvalidAnswer(f"{key} must be a whole number, 0 or more (0 means automatic), not {value!r}.")
+    if "offline" in data and not isinstance(data["offline"], bool) and (
+            str(data["offline"]).strip().lower() not in BOOL_WORDS and str(data["offline"]).strip() != ""):
+        raise InvalidAnswer(f"offline must be true or false, not {data['offline']!r}.")
+    for key, value in data.items():
+        if key in EMPTY_MEANS or key in INT_QUESTIONS or key in COMPUTED or key.startswith("_"):
+            continue
+        if isinstance(value, str) and not value.strip() and key in QUESTION_KEYS:
+            raise InvalidAnswer(f"{key} is given empty; it needs a value. Give one (-d {key}=...), or leave "
+                                f"{key} out to get its default.")
+    name = str(data.get("hfTokenSecretName") or "").strip()
+    if name and not SECRET_NAME_RE.match(name):
+        raise InvalidAnswer(f"hfTokenSecretName '{name}' is not a Secrets Manager secret name: use letters, "
+                            "digits and /_+=.@- (at most 512).")
+    pin = str(data.get("modelPin") or "").strip()
+    if pin and pin != "refresh" and not (re.fullmatch(r".+@[0-9a-f]{40}", pin)):
+        raise InvalidAnswer(f"modelPin '{pin}' is not org/name@<40-hex commit>. Leave it out (or empty) to pin "
+                            "the newest commit of modelRevision, or give -d modelPin=refresh on update.")
+    model = str(data.get("modelName") or model).strip()
+    if pin and pin != "refresh" and model and not pin.startswith(model + "@"):
+        raise InvalidAnswer(f"modelPin '{pin}' pins another model than modelName '{model}'. Leave modelPin out "
+                            "to pin the newest commit of this model.")
+
+
+QUESTION_KEYS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken",
+                 "offline", "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget",
+                 "awsRegion", "projectName", "hfTokenSecretName", "modelPin")
+
+
 def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) -> None:
     """Validate the answers given so far (prompts, -d, --data-file); names the valid values.
     ``read_in_background``: start reading the model and return; the model's own errors come from
@@ -184,7 +249,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         "deployment": {k: plan[k] for k in (
             "instance_type", "gpu_count", "gpu_memory_gib", "tensor_parallel_size", "max_model_len",
             "weight_memory_gib", "kv_cache_memory_gib", "container_startup_health_check_timeout_s",
-            "model_data_download_timeout_s", "volume_size_gb")},
+            "model_data_download_timeout_s", "volume_size_gb")}
+        | sizing.host_memory(plan["instance_type"], plan["tensor_parallel_size"]),
     }
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock,
@@ -195,7 +261,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         "needs_token": needs_token, "secret_name": secret_name,
         "engine_args": servers.engine_args(server_name, version),
         "managed_args": servers.managed_args(server_name, version),
-        "fixed_args": sorted(servers.FIXED_ARGS[server_name]),
+        "fixed_args": servers.fixed_args(server_name, version),
         "flags": sorted(servers.flag_names(server_name, version)),
         "server_options": {**server.get("options", {}),
                            **({"model_loading_timeout": plan["container_startup_health_check_timeout_s"]}

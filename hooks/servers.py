@@ -42,6 +42,33 @@ FIXED_ARGS: dict[str, set[str]] = {
     "djl": {"model_id", "revision", "entrypoint", "engine"},
 }
 
+# LMI hands option.<key> keys it does not know to vLLM and lets them replace its own mapping:
+# VllmRbProperties.generate_vllm_engine_arg_dict sets 'model' from option.model_id, then
+# `vllm_engine_args.update(passthrough_vllm_engine_args)` (djl-serving 0.36.0-lmi27-dlc,
+# engines/python/setup/djl_python/properties_manager/vllm_rb_properties.py ~213-241; 0.32.0-dlc
+# the same). So vLLM's own name for the model (option.model) is an alias of option.model_id, and
+# option.served_model_name is set by the serve script where the version reads it (catalog field
+# "served_model_name_option").
+PASSTHROUGH_ALIASES: dict[str, set[str]] = {"lmi": {"model"}}
+
+
+def fixed_args(name: str, version: str) -> list[str]:
+    """Every spelling, in this version's flag table, of the settings the project sets itself.
+
+    The tables come from the engines' own parsers, which list each flag's aliases in one row
+    (SGLang: ``--model-path`` and ``--model``, server_args.py add_cli_args): an alias of a fixed
+    flag would replace it just the same, so each is refused, not only the spelling we pass."""
+    fixed = set(FIXED_ARGS[name]) | PASSTHROUGH_ALIASES.get(name, set())
+    served = catalog()[name]["versions"].get(version, {}).get("served_model_name_option")
+    if served:
+        fixed.add(served)
+    for row in flag_table(name, version)["flags"]:
+        bare = {_bare(n) for n in row["names"] if n.startswith("--") or not n.startswith("-")}
+        if bare & fixed:
+            fixed |= bare
+    return sorted(fixed)
+
+
 # Settings the serve script passes whose value ENGINE_ARG_<NAME> may replace
 # (any spelling of the flag -> the serve script's variable).
 MANAGED_VARS: dict[str, dict[str, str]] = {
@@ -158,8 +185,10 @@ def flag_names(name: str, version: str) -> set[str]:
 def engine_args(name: str, version: str) -> dict[str, str]:
     """ENGINE_ARG_ settings this project accepts: name -> serve kind ("choice:a|b|c" for choices).
 
-    Every flag of the version's table, each spelling, minus the settings the project fixes."""
+    Every flag of the version's table, each spelling, minus the settings the project fixes
+    (with all their aliases: fixed_args)."""
     out: dict[str, str] = {}
+    fixed = set(fixed_args(name, version))
     for row in flag_table(name, version)["flags"]:
         kind = _SERVE_KIND[row["kind"]]
         if kind == "choice":
@@ -169,7 +198,7 @@ def engine_args(name: str, version: str) -> dict[str, str]:
             bare = _bare(spelling)
             if spelling.startswith("-") and not spelling.startswith("--"):
                 continue    # one-letter aliases (-q, -tp) cannot be spelt as environment names
-            if bare not in FIXED_ARGS[name]:
+            if bare not in fixed:
                 out[bare] = kind
     return out
 

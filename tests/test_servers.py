@@ -74,8 +74,36 @@ def test_every_engine_arg_name_is_in_the_versions_table(projects, server, versio
     names = [line.split("\t")[0] for line in tsv.splitlines() if line and not line.startswith("#")]
     assert len(names) > 20
     assert set(names) <= table
-    assert not set(names) & servers.FIXED_ARGS[server]
+    assert not set(names) & set(servers.fixed_args(server, version))
     assert set(servers.managed_args(server, version)) <= set(names)
+
+
+@pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
+def test_every_alias_of_a_fixed_flag_is_refused(projects, tmp_path, server, version):
+    """SGLang's --model is an alias of --model-path (one row of its parser's table): ENGINE_ARG_MODEL
+    replaced the pinned model. Every long spelling of a flag the project sets, as the engine's own
+    parser lists them, stops the container before the engine starts."""
+    fixed = set(servers.FIXED_ARGS[server])
+    aliases = {n.lstrip("-") for row in servers.flag_table(server, version)["flags"]
+               if fixed & {x.lstrip("-") for x in row["names"]}
+               for n in row["names"] if n.startswith("--") or not n.startswith("-")}
+    assert aliases >= fixed & servers.flag_names(server, version)
+    if server == "sglang":
+        assert "model" in aliases                     # server_args.py: "--model-path", "--model"
+    if server == "lmi":
+        aliases.add("model")                          # vLLM's name for it, passed through by LMI
+    names = [line.split("\t")[0] for line in
+             (projects[(server, version)] / "code" / "engine_args.tsv").read_text().splitlines()]
+    for alias in sorted(aliases):
+        assert alias not in names, alias
+        var = "ENGINE_ARG_" + alias.upper().replace("-", "_")
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith(("ENGINE_ARG_", "SM_", "HF_TOKEN"))}
+        run_env.update(SERVE_PRINT_COMMAND="1", MODEL_DIR=str(tmp_path / "none"), HF_TOKEN="hf_unused",
+                       **{var: "someone/else"})
+        r = subprocess.run([str(projects[(server, version)] / "code" / "serve"), "serve"], env=run_env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 64 and f"'{alias}' is set by this project" in r.stderr, (var, r.stderr)
+        assert "someone/else" not in r.stdout
 
 
 @pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)

@@ -59,8 +59,12 @@ def _undefined(value) -> bool:
 def _call(ctx, what: str):
     mods = _hooks()
     project = mods["project"]
+    answers = _answers(ctx)
     try:
-        return project.safe_call(getattr(project, what), _answers(ctx))
+        # the hidden first question checks the given values; given itself (-d answers_check=...), it is
+        # not run, so the computed questions check them again (cheap)
+        project.safe_call(lambda a: project.check_data(_given_data(ctx), str(a.get("modelName") or "")), answers)
+        return project.safe_call(getattr(project, what), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
 
@@ -84,13 +88,24 @@ def check_answers(ctx) -> str:
         except Exception:   # noqa: BLE001 (the same start below, after the checks, reports it)
             pass
     mods = _hooks()
+    data = _given_data(ctx)
     try:
+        mods["project"].safe_call(lambda a: mods["project"].check_data(data, str(a["modelName"])), answers)
         mods["project"].safe_call(
             lambda a: mods["project"].check_answers(a, read_in_background=background), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
     _warn_unknown_keys(ctx)
     return ""
+
+
+def _given_data(ctx) -> dict:
+    """The values given with -d / --data-file, as given (copier's ``_copier_conf.data``)."""
+    conf = ctx.get("_copier_conf")
+    try:
+        return dict(conf["data"] or {})
+    except (KeyError, TypeError):
+        return {}
 
 
 def _question_default(key: str):
@@ -179,12 +194,17 @@ def project_context(ctx) -> str:
     return _hooks()["project"].to_json(_call(ctx, "build_context"))
 
 
-def server_version_choices(server: str) -> str:
-    """Interactive choices for modelServerVersion, as YAML (JSON) {label: version}."""
+@pass_context
+def server_version_choices(ctx, server: str) -> str:
+    """Interactive choices for modelServerVersion, as YAML (JSON) {label: version}. A version given
+    empty (-d modelServerVersion=) is one more choice: it means the default (the answers file then
+    stores the version it resolved to)."""
     servers = _hooks()["servers"]
     if server not in servers.SERVERS:
         return "{}"
     out = {}
+    if ctx.get("modelServerVersion") == "":
+        out["(empty: the default)"] = ""
     for version in servers.versions(server):
         e = servers.entry(server, version)
         tags = ["default"] if version == e["default_version"] else []

@@ -115,8 +115,8 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
                             f"{', '.join(FRAMEWORKS)} (HuggingFace models served by an LLM server).")
     if given("modelServer"):
         servers.check_server(str(answers["modelServer"]))
-        if given("modelServerVersion"):
-            servers.check_version(str(answers["modelServer"]), str(answers["modelServerVersion"]))
+    if given("modelServerVersion"):   # of the server given, else of the default server
+        servers.check_version(str(answers.get("modelServer") or "vllm"), str(answers["modelServerVersion"]))
     if given("modelName") and not MODEL_ID_RE.match(str(answers["modelName"])):
         raise InvalidAnswer(f"modelName '{answers['modelName']}' is not a HuggingFace repo id. Use the form "
                             "org/name, for example Qwen/Qwen2.5-0.5B-Instruct.")

@@ -73,7 +73,9 @@ BAD_VALUE = {"vllm": "ENGINE_ARG_MAX_NUM_SEQS", "sglang": "ENGINE_ARG_MAX_RUNNIN
              "djl": "ENGINE_ARG_MAX_ROLLING_BATCH_SIZE"}
 CHAT = {"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": N_TOKENS}
 # DJL Serving's HF Accelerate handler serves text generation, not chat (engines-2026.md section 4).
-REQUEST = {"djl": {"inputs": "Say hello.", "parameters": {"max_new_tokens": N_TOKENS}}}
+REQUEST = {"djl": {"inputs": "Say hello.", "parameters": {"max_new_tokens": N_TOKENS}},
+           # as deploy/test.sh sends it: the model id, which LMI 29 answers only as its served name
+           "lmi": dict(CHAT, model=MODEL)}
 HOST_NET_LOCK = threading.Lock()
 
 
@@ -474,6 +476,8 @@ def _expected_properties(case, proj):
     exp.update({f"option.{k}": str(v) for k, v in entry.get("options", {}).items()})
     if name(case) == "lmi" and dep.get("max_model_len"):
         exp["option.max_model_len"] = str(dep["max_model_len"])
+    if entry.get("served_model_name_option"):
+        exp["option." + entry["served_model_name_option"]] = MODEL
     exp.update(ENGINE_ARGS[name(case)][1])
     return exp
 

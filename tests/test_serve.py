@@ -62,6 +62,11 @@ def projects(tmp_path_factory, template_dir):
         "modelServer": "sglang", "modelServerVersion": "0.5.4.post1", "offline": True},
         defaults=True, unsafe=True, quiet=True)
     made["sglang-seed"] = root / "sglang-seed"
+    # LMI 14 (rolling_batch=vllm) takes any request model; LMI 29 answers only its served name
+    run_copy(str(template_dir), str(root / "lmi-seed"), data={
+        "modelServer": "lmi", "modelServerVersion": "0.32.0-lmi14.0.0", "offline": True},
+        defaults=True, unsafe=True, quiet=True)
+    made["lmi-seed"] = root / "lmi-seed"
     run_copy(str(template_dir), str(root / "gated"), data={
         "modelServer": "vllm", "offline": True, "modelName": "meta-llama/Llama-3.1-8B-Instruct"},
         defaults=True, unsafe=True, quiet=True)
@@ -219,6 +224,19 @@ def test_lmi_and_djl_are_configured_through_the_environment(projects, stubs, ser
     else:
         assert env["OPTION_ROLLING_BATCH"] == "disable" and "OPTION_CHAT_TEMPLATE" not in env
     assert code == 0
+
+
+@pytest.mark.parametrize(("project", "served"), [("lmi", QWEN), ("lmi-seed", None)])
+def test_lmi_serves_the_model_under_its_id(projects, stubs, project, served):
+    """LMI 29 registers the model as "lmi" without option.served_model_name and refuses the model
+    id deploy/test.sh sends (djl-serving lmi_vllm/vllm_async_service.py ~137-147 at
+    0.36.0-lmi27-dlc): the serve script names it. LMI 14's rolling batch takes any request model
+    (chat_completions/vllm_chat_utils.py ~42 at 0.32.0-dlc): nothing to set there."""
+    code, err, out = run_serve(projects[project], stubs, wait_for="dockerd-entrypoint.sh.json")
+    env = received(out, "dockerd-entrypoint.sh")["env"]
+    assert env.get("OPTION_SERVED_MODEL_NAME") == served and code == 0
+    lock = json.loads((projects[project] / "model.lock.json").read_text())
+    assert lock["model"]["id"] == QWEN      # what deploy/test.sh sends as the request's model
 
 
 @pytest.mark.parametrize("env,message", [

@@ -18,6 +18,11 @@ Behaviour imitated:
 - nothing listens until the model is loaded; GET /ping, POST /invocations and
   POST /v1/chat/completions (same handler); chat streaming is application/jsonlines of
   chat.completion.chunk objects (no SSE, no [DONE]); the chat `model` field defaults to "lmi".
+- LMI with option.rolling_batch unset or auto (LMI 29's path: LmiConfigRecommender.java ~69-71 at
+  0.36.0-lmi27-dlc sets async_mode, PyModel.java ~189-190 picks djl_python.lmi_vllm.
+  vllm_async_service): the model is registered as option.served_model_name, else "lmi"
+  (vllm_async_service.py ~137-147), and a chat request naming another model gets vLLM's 404.
+  With rolling_batch=vllm (LMI 14's path) any request model is taken (vllm_chat_utils.py ~42).
 - HF_TOKEN is the token variable read.
 """
 import os
@@ -193,7 +198,8 @@ def main():
     if not props:
         sc.log(f"[{NAME}] WARN no model loaded")
     sc.arm_death(NAME)
-    model_name = "lmi"
+    async_vllm = FLAVOR == "lmi" and props.get("option.rolling_batch", "auto") == "auto"
+    model_name = (props.get("option.served_model_name") if async_vllm else None) or "lmi"
 
     def ping(h):
         if sc.STATE["dead"]:
@@ -212,6 +218,10 @@ def main():
                 return h.send_json(424, {"code": 424, "message": "prediction failure", "error":
                                          "ValueError: The following `model_kwargs` are not used by the model: "
                                          "['details', 'output_formatter']"})
+            asked = body.get("model")
+            if async_vllm and asked is not None and asked != model_name:
+                return h.send_json(404, {"object": "error", "message": f"The model `{asked}` does not exist.",
+                                         "type": "NotFoundError", "code": 404})
             h.read_json = lambda: body
             return sc.openai_chat(h, model_name, jsonlines=True)
         if isinstance(body, dict) and "inputs" in body:

@@ -60,6 +60,32 @@ def offline_from_env(env: dict[str, str] | None = None) -> bool:
     return (env.get("HF_HUB_OFFLINE") or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_REACHABLE: dict[str, bool] = {}
+
+
+def reachable(timeout_s: float = 2.0) -> bool:
+    """Whether a TCP connection to the hub (or to the proxy ``requests`` would use for it) opens: no
+    HTTP request, so nothing is read and nothing counts against a rate limit. Asked once per process;
+    the interactive offline question defaults to yes when it fails."""
+    import socket
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+    base = endpoint()
+    if base not in _REACHABLE:
+        url = urlsplit(base)
+        target = url
+        proxy = getproxies().get(url.scheme)
+        if proxy and not proxy_bypass(url.hostname or ""):
+            target = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            socket.create_connection((target.hostname, port), timeout=timeout_s).close()
+            _REACHABLE[base] = True
+        except (OSError, ValueError):
+            _REACHABLE[base] = False
+    return _REACHABLE[base]
+
+
 def cache_root(env: dict[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -198,6 +224,9 @@ def _token_advice() -> str:
             "or run `huggingface-cli login`), then run copier again")
 
 
+_RETRY_NOTE_LOCK = threading.Lock()
+
+
 @dataclass
 class HubClient:
     token: str | None = None
@@ -205,6 +234,7 @@ class HubClient:
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=lambda: _requests().Session())
     calls: int = 0
+    retry_noted: bool = False
 
     def _headers(self) -> dict[str, str]:
         headers = {"User-Agent": "sagemaker-llm-template (copier)"}
@@ -214,6 +244,15 @@ class HubClient:
 
     def _fail(self, cls: type[errors.HubError], message: str) -> errors.HubError:
         return cls(redact(message, self.token))
+
+    def _note_retry(self, status: int) -> None:
+        """One line per client, however many calls of its wave are retried and how often."""
+        with _RETRY_NOTE_LOCK:
+            if self.retry_noted:
+                return
+            self.retry_noted = True
+        print(f"note: the hub answered {status}; retrying (up to {MAX_RETRIES} times, at most "
+              f"{2 ** (MAX_RETRIES - 1)} s apart) ...", file=sys.stderr)
 
     def get(self, model_id: str, path: str, *, optional: bool = False,
             keep_missing: bool = False) -> requests.Response | None:
@@ -230,18 +269,19 @@ class HubClient:
                 raise self._fail(errors.HubTimeout,
                                  f"The HuggingFace Hub did not answer within {TIMEOUT_S:g} s ({what}). "
                                  "Check your network or proxy and try again; to generate without the hub, "
-                                 "add -d offline=true (works for cached and shipped models).") from None
+                                 "add -d offline=true, or answer yes to the offline question (works for cached "
+                                 "and shipped models).") from None
             except requests.RequestException as exc:
                 raise self._fail(errors.HubUnreachable,
                                  f"Cannot reach the HuggingFace Hub at {self.base_url} ({type(exc).__name__}). "
-                                 "Check your network, proxy or HF_ENDPOINT, or add -d offline=true to generate "
-                                 "from the local cache or the metadata shipped with the template.") from None
+                                 "Check your network, proxy or HF_ENDPOINT, or add -d offline=true (or answer yes "
+                                 "to the offline question) to generate from the local cache or the metadata "
+                                 "shipped with the template.") from None
             status = response.status_code
             if status == 429 or status in (500, 502, 503, 504):
                 wait = _retry_after(response) if status == 429 else float(2 ** attempt)
                 if attempt < MAX_RETRIES and wait <= MAX_RETRY_AFTER_S:
-                    print(f"note: the hub answered {status}; retrying in {wait:g} s "
-                          f"({attempt + 1}/{MAX_RETRIES})", file=sys.stderr)
+                    self._note_retry(status)
                     self.sleep(wait)
                     continue
                 if status == 429:
@@ -251,8 +291,9 @@ class HubClient:
                                      "requests with a token (export HF_TOKEN=hf_...) get a higher limit.")
                 raise self._fail(errors.HubUnreachable,
                                  f"The HuggingFace Hub answered HTTP {status} for {what} after {MAX_RETRIES + 1} "
-                                 "attempts: it looks down. Try again later, or add -d offline=true to use the "
-                                 "local cache or the metadata shipped with the template.")
+                                 "attempts: it looks down. Try again later, or add -d offline=true (or answer yes to "
+                                 "the offline question) to use the local cache or the metadata shipped with the "
+                                 "template.")
             if status < 400:
                 return response
             self._raise_for_status(model_id, response, optional)
@@ -398,6 +439,7 @@ def repo_commit(response: requests.Response) -> str | None:
 # --------------------------------------------------------------------------- entry point
 _PROCESS_CACHE: dict[tuple, Snapshot | None] = {}
 _PENDING: dict[tuple, "_Background"] = {}
+_FAILED: dict[tuple, errors.HubError] = {}   # (read, token fingerprint) -> the error it ended with
 
 
 class _Background:
@@ -601,7 +643,26 @@ def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None
     revision = revision or "main"
     cache = cache or DiskCache()
     key, want = _key(model_id, revision, pinned_sha, offline, client, cache)
-    if _waiting and key in _PENDING:
+    failed_key = (key, _fingerprint(client.token if client else token))
+    if failed_key in _FAILED:   # this read failed already (gated, bad token, down): said once, not read again
+        raise _FAILED[failed_key]
+    try:
+        return _load(model_id, revision, key, want, pinned_sha=pinned_sha, offline=offline, token=token,
+                     client=client, cache=cache, waiting=_waiting)
+    except errors.HubError as exc:
+        _FAILED[failed_key] = exc
+        raise
+
+
+def _fingerprint(token: str | None) -> str:
+    """Which token a failed read used, without keeping the token itself."""
+    import hashlib
+    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
+
+
+def _load(model_id: str, revision: str, key: tuple, want: str | None, *, pinned_sha: str | None, offline: bool,
+          token: str | None, client: HubClient | None, cache: DiskCache, waiting: bool) -> Snapshot | None:
+    if waiting and key in _PENDING:
         snap = _PENDING.pop(key).result()
         _PROCESS_CACHE[key] = snap   # a forked read filled only its own process's cache
         return snap
@@ -629,3 +690,14 @@ def clear_process_cache() -> None:
             pass
     _PENDING.clear()
     _PROCESS_CACHE.clear()
+    _FAILED.clear()
+
+
+def cached(model_id: str, revision: str = "main", *, pinned_sha: str | None = None,
+           offline: bool = False) -> tuple[bool, Snapshot | None]:
+    """What this process has read already, without any call or wait: (found, snapshot). For checks
+    that run on every keystroke of a prompt (copier's validators)."""
+    key, _ = _key(model_id, revision or "main", pinned_sha, offline, None, DiskCache())
+    if key in _PROCESS_CACHE:
+        return True, _PROCESS_CACHE[key]
+    return False, None

@@ -248,6 +248,50 @@ def test_hub_down_after_retries():
         assert len(mock.calls) == hub.MAX_RETRIES + 1
 
 
+def test_a_wave_retried_for_one_outage_says_so_once(fake_hub, monkeypatch, capsys):
+    """A 503 on every call of the wave (info and three files, each retried three times) is one note,
+    not twelve, and one plain error."""
+    calls = []
+    monkeypatch.setattr(fake_hub, "answer", lambda method, path, headers: calls.append(path) or (503, {}, b"{}"))
+    sleeps = []
+    with pytest.raises(errors.HubUnreachable, match="looks down"):
+        client(sleeps=sleeps).snapshot(QWEN, "main")
+    assert len(calls) == 4 * (hub.MAX_RETRIES + 1)
+    err = capsys.readouterr().err
+    assert err.count("retrying") == 1, err
+
+
+def test_a_failed_read_is_not_read_again_in_the_same_process(fake_hub, capsys):
+    """Gated without a token, a bad token: the read is made and reported once; asking again (copier
+    renders the answers more than once) raises the same error without another call or "Reading" line.
+    Another token is another read."""
+    with pytest.raises(errors.GatedRepo):
+        load(LLAMA, "main")
+    count = len(fake_hub.requests)
+    with pytest.raises(errors.GatedRepo):
+        load(LLAMA, "main")
+    assert len(fake_hub.requests) == count
+    assert capsys.readouterr().err.count("Reading ") == 1
+    assert load(LLAMA, "main", token=GRANTED_TOKEN).sha == LLAMA_SHA
+    assert len(fake_hub.requests) > count
+
+
+def test_reachable_is_a_connection_not_a_request(fake_hub, monkeypatch):
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+    assert hub.reachable() is True
+    port = server.getsockname()[1]
+    server.close()
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    assert hub.reachable() is True            # asked once per process and endpoint
+    hub._REACHABLE.clear()
+    assert hub.reachable() is False
+    assert fake_hub.requests == []
+
+
 def test_timeout_is_five_seconds_and_typed(monkeypatch):
     seen = {}
 
@@ -389,9 +433,9 @@ def test_prefetch_error_is_raised_by_the_load_that_waits(fake_hub):
     with pytest.raises(errors.RepoNotFound, match="some-org/unknown-model was not found"):
         load("some-org/unknown-model", "main")
     assert not hub.reading()
-    with pytest.raises(errors.RepoNotFound):            # a failure is not cached: asked again
+    with pytest.raises(errors.RepoNotFound):            # the failure is kept: raised again, not read again
         load("some-org/unknown-model", "main")
-    assert fake_hub.requests.count("/api/models/some-org/unknown-model") == 2
+    assert fake_hub.requests.count("/api/models/some-org/unknown-model") == 1
 
 
 def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):

@@ -225,6 +225,11 @@ def server_version_default(ctx, server: str) -> str:
     return servers.default_version(server)
 
 
+def region_question(region) -> str:
+    """The awsRegion validator: '' for a region botocore knows, else the message with a did-you-mean."""
+    return _hook("regions").problem(str(region))
+
+
 def conflict_files(root) -> list[str]:
     """Files under ``root`` that hold copier's conflict markers after an update."""
     out = []
@@ -421,4 +426,5 @@ class ContextExtension(Extension):
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,
-                                   instance_choices=instance_choices, conflict_files=conflict_files)
+                                   instance_choices=instance_choices, conflict_files=conflict_files,
+                                   region_question=region_question)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, servers, sizing
+from . import hub, regions, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -20,7 +20,6 @@ from .facts import model_facts
 from .token import redact, resolve_token
 
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 FRAMEWORKS = ("transformers",)
 WARNED: set = set()   # warnings already printed in this process (copier renders several times)
@@ -127,8 +126,8 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
     if given("deployTarget") and answers["deployTarget"] not in DEPLOY_TARGETS:
         raise InvalidAnswer(f"deployTarget '{answers['deployTarget']}' is not supported. Choose one of: "
                             f"{', '.join(DEPLOY_TARGETS)}.")
-    if given("awsRegion") and not REGION_RE.match(str(answers["awsRegion"])):
-        raise InvalidAnswer(f"awsRegion '{answers['awsRegion']}' is not an AWS region name such as us-east-1.")
+    if given("awsRegion"):
+        regions.check(str(answers["awsRegion"]))   # botocore's partition data, with a did-you-mean
     if given("projectName") and not PROJECT_RE.match(str(answers["projectName"])):
         raise InvalidAnswer(f"projectName '{answers['projectName']}' must be lower-case letters, digits and "
                             "dashes (at most 63), starting with a letter or digit.")

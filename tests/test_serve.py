@@ -8,9 +8,13 @@ rejection, SIGTERM forwarding, exit on engine death, and the run-time token path
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -316,3 +320,71 @@ def test_other_commands_run_as_given(projects, stubs):
     result = subprocess.run([str(projects["vllm"] / "code" / "serve"), "echo", "hello"], capture_output=True,
                             text=True, env={"PATH": os.environ["PATH"]})
     assert result.stdout == "hello\n" and result.returncode == 0
+
+
+class EchoLength(BaseHTTPRequestHandler):
+    """The engine behind nginx: reads the whole body and answers its length."""
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):  # noqa: N802
+        n = int(self.headers.get("Content-Length") or 0)
+        got = 0
+        while got < n:
+            got += len(self.rfile.read(min(1 << 20, n - got)))
+        payload = json.dumps({"received": got}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("project", ["tensorrt-llm", "sglang-seed"])
+def test_nginx_takes_what_sagemaker_can_send(projects, tmp_path, project):
+    """client_max_body_size was 6m: an asynchronous endpoint's request (up to 1 GB, from S3) got 413.
+    The real nginx runs the generated nginx.conf (ports and /tmp paths moved for the test) and passes
+    a body over the old limit to the engine whole; the configured limit covers 1 GB."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("needs nginx")
+    conf = (projects[project] / "code" / "nginx.conf").read_text()
+    size = re.search(r"client_max_body_size\s+(\d+)([kmg]?);", conf)
+    assert size and int(size[1]) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[size[2]] >= 10**9
+    engine_port, front_port = _free_port(), _free_port()
+    work = tmp_path / "nginx"
+    work.mkdir()
+    conf = (conf.replace("127.0.0.1:8081", f"127.0.0.1:{engine_port}")
+            .replace("listen 8080", f"listen 127.0.0.1:{front_port}").replace("/tmp/", f"{work}/"))
+    (work / "nginx.conf").write_text(conf)
+    engine = ThreadingHTTPServer(("127.0.0.1", engine_port), EchoLength)
+    threading.Thread(target=engine.serve_forever, daemon=True).start()
+    proc = subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        body = b'{"prompt": "' + b"x" * (7 << 20) + b'"}'     # 7 MiB: over the old 6m
+        deadline = time.time() + 10
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", front_port, timeout=30)
+                conn.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                break
+            except ConnectionRefusedError:
+                assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+                time.sleep(0.1)
+        assert resp.status == 200, resp.read()[:300]
+        assert json.loads(resp.read()) == {"received": len(body)}
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        engine.shutdown()

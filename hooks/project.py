@@ -17,7 +17,7 @@ from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
-from .token import redact, resolve_token
+from .token import redact, resolve_token, unset_reference
 
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
@@ -136,8 +136,8 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
             _int(answers, key)
     if given("modelName") and read_in_background:
         start_model_read(answers)
-    elif given("modelName"):
-        check_model(answers)   # the modelName question's check, here so that -d values get a plain message
+    # No read otherwise: an interactive run reads the model once, after its questions (copier.yml's
+    # modelRead); model_pin and build_context read it (cached) and report what the hub said.
     if given("chatTemplateFile") and chat_template_path(str(answers["chatTemplateFile"])) is None:
         raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file. Give the "
                             "path of a Jinja chat template, or leave it empty to use the model's own.")
@@ -167,7 +167,17 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
         raise InvalidAnswer("modelPin=refresh needs the HuggingFace Hub, but this project generates offline. "
                             "Add -d offline=false (and unset HF_HUB_OFFLINE).")
     token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
-    snap = hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
+    unset = None if offline or token else unset_reference(str(answers.get("hfToken") or ""))
+    if unset and ("unset-token-var", unset) not in WARNED:
+        WARNED.add(("unset-token-var", unset))
+        print(f"note: hfToken refers to ${unset}, which is not set; reading the hub without a token (enough "
+              f"for a public model). For a gated or private model: export {unset}=hf_...", file=sys.stderr)
+    try:
+        snap = hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
+    except (errors.GatedRepo, errors.RepoNotFound) as exc:
+        if not unset:
+            raise
+        raise type(exc)(f"{exc} (hfToken refers to ${unset}, which is not set.)") from None
     if snap is None and pinned:
         raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
                             "generation is offline. Run once with -d offline=false (and a network) to cache it.")
@@ -229,7 +239,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
                                   tensor_parallel_size=_int(answers, "tensorParallelSize"),
                                   max_model_len=_int(answers, "maxModelLen"),
-                                  engine_overhead_gib=server["engine_overhead_gib"])
+                                  engine_overhead_gib=server["engine_overhead_gib"], memory=server.get("memory"))
     project_name = str(answers.get("projectName") or "")
     secret_name = str(answers.get("hfTokenSecretName") or "").strip() or f"{project_name}/hf-token"
     needs_token = bool(facts["gated"])
@@ -299,7 +309,8 @@ def safe_call(fn, answers: dict[str, Any]):
     try:
         return fn(answers)
     except TemplateError as exc:
-        raise type(exc)(redact(str(exc), str(answers.get("hfToken") or ""))) from None
+        answer = str(answers.get("hfToken") or "")
+        raise type(exc)(redact(str(exc), "" if answer.startswith("$") else answer)) from None   # $VAR: a name
 
 
 def to_json(value: Any) -> str:

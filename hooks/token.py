@@ -39,13 +39,9 @@ def resolve_token(answer: str | None, env: dict[str, str] | None = None) -> str 
         match = _VAR_REF.match(answer)
         if match:
             name = match.group("braced") or match.group("plain")
+            # unset or empty: no error here (a public model needs no token); the rest of the order
+            # applies, and a model that needs a token says so, naming the variable (unset_reference)
             token = (env.get(name) or "").strip() or None
-            if token is None:
-                raise InvalidAnswer(
-                    f"hfToken refers to the environment variable {name}, which is not set or empty. "
-                    f"Export it first (export {name}=hf_...), or leave hfToken empty to use HF_TOKEN "
-                    "or the token saved by `huggingface-cli login`."
-                )
         elif answer.startswith("$"):
             raise InvalidAnswer(
                 "hfToken looks like an environment variable reference but is not one. "
@@ -72,6 +68,16 @@ def resolve_token(answer: str | None, env: dict[str, str] | None = None) -> str 
             raise InvalidAnswer("The HuggingFace token holds a space, a line break or a non-ASCII character (a "
                                 "pasted quote?). Copy it again from https://huggingface.co/settings/tokens.")
     return token
+
+
+def unset_reference(answer: str | None, env: dict[str, str] | None = None) -> str | None:
+    """The variable an ``hfToken`` of ``$VAR`` / ``${VAR}`` names when it is unset or empty, else None."""
+    env = os.environ if env is None else env
+    match = _VAR_REF.match((answer or "").strip())
+    if not match:
+        return None
+    name = match.group("braced") or match.group("plain")
+    return None if (env.get(name) or "").strip() else name
 
 
 def redact(text: str, *tokens: str | None) -> str:

@@ -1,9 +1,13 @@
 """hooks/token.py: resolution order, $VAR references, the token file, redaction."""
 
+import re
+
 import pytest
+from copier import run_copy
+from copier.errors import UserMessageError
 
 from hooks.errors import InvalidAnswer
-from hooks.token import redact, resolve_token, token_file
+from hooks.token import redact, resolve_token, token_file, unset_reference
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN
 
 
@@ -21,9 +25,30 @@ def test_mcc_style_hf_token_reference_reads_hf_token():
     assert resolve_token("$HF_TOKEN", {"HF_TOKEN": FAKE_TOKEN}) == FAKE_TOKEN
 
 
-def test_unset_variable_reference_is_a_clear_error():
-    with pytest.raises(InvalidAnswer, match=r"MY_TOKEN.*not set.*export MY_TOKEN"):
-        resolve_token("$MY_TOKEN", {})
+def test_unset_variable_reference_is_no_token_and_the_order_goes_on(tmp_path):
+    # a public model needs no token: `"hfToken": "$HF_TOKEN"` (MCC's style) with HF_TOKEN unset is no error
+    assert resolve_token("$MY_TOKEN", {"HF_HOME": str(tmp_path)}) is None
+    assert resolve_token("${MY_TOKEN}", {"MY_TOKEN": " ", "HUGGING_FACE_HUB_TOKEN": FAKE_TOKEN}) == FAKE_TOKEN
+    assert unset_reference("$MY_TOKEN", {}) == "MY_TOKEN" and unset_reference("${MY_TOKEN}", {}) == "MY_TOKEN"
+    assert unset_reference("$MY_TOKEN", {"MY_TOKEN": FAKE_TOKEN}) is None and unset_reference(FAKE_TOKEN, {}) is None
+
+
+def test_public_model_with_an_unset_token_variable_generates_with_one_note(template_dir, tmp_path, fake_hub, capsys):
+    run_copy(str(template_dir), str(tmp_path / "p"), data={"hfToken": "$HF_TOKEN"}, defaults=True, unsafe=True,
+             quiet=True)
+    assert (tmp_path / "p" / "model.lock.json").is_file()
+    err = capsys.readouterr().err
+    assert err.count("note: hfToken refers to $HF_TOKEN, which is not set; reading the hub without a token") == 1
+
+
+def test_gated_model_with_an_unset_token_variable_names_the_variable(template_dir, tmp_path, fake_hub):
+    with pytest.raises(UserMessageError) as caught:
+        run_copy(str(template_dir), str(tmp_path / "p"),
+                 data={"hfToken": "$MY_HF", "modelName": "meta-llama/Llama-3.1-8B-Instruct"},
+                 defaults=True, unsafe=True, quiet=True)
+    assert re.search(r"is a gated model and no HuggingFace token was found.*hfToken refers to \$MY_HF, which is "
+                     r"not set\.", str(caught.value), re.S), str(caught.value)
+    assert not (tmp_path / "p").exists()
 
 
 def test_malformed_reference_is_rejected():

@@ -158,6 +158,14 @@ def chat_template_path(given: str) -> Path | None:
     return None
 
 
+def _token_quietly(answers: dict[str, Any]) -> bool:
+    """Whether a token is at hand (answer, environment, login file); a malformed one counts as none."""
+    try:
+        return bool(resolve_token(str(answers.get("hfToken") or "")))
+    except InvalidAnswer:
+        return False
+
+
 def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
@@ -228,12 +236,12 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
               "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
               "`copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
-    if facts.get("gated") and not is_offline(answers) and not resolve_token(str(answers.get("hfToken") or "")) \
-            and ("gated", model) not in WARNED:
+    if facts.get("gated") and ("gated", model) not in WARNED and not _token_quietly(answers):
         WARNED.add(("gated", model))
-        print(f"note: {model} is gated; its metadata came from the local cache, so no token was needed now. "
-              "The endpoint will need a token with access: store one with deploy/secret.sh before deploying.",
-              file=sys.stderr)
+        where = ("generated offline from the metadata in the local cache or shipped with the template"
+                 if is_offline(answers) else "its metadata came from the local cache")
+        print(f"note: {model} is gated; {where}, so no token was needed now. The endpoint will need a token "
+              "with access: store one with deploy/secret.sh before deploying.", file=sys.stderr)
     template, template_source = _chat_template(answers, facts)
     _check_server_fit(server, facts, answers)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),

@@ -310,3 +310,32 @@ def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, 
     if not fits and not holding:
         message += " Use a quantized variant of the model (AWQ, GPTQ or FP8)."
     return SizingError(message)
+
+
+# Inference components (issue 20). MinMemoryRequiredInMb is the HOST memory (RAM) a copy reserves,
+# not GPU memory: weights + KV cache (17,490 MB for Llama-3.1-8B) can never be placed on a 16 GiB
+# ml.g6.xlarge. The SageMaker Python SDK reserves 1024 MB by default because larger values "can exceed
+# SageMaker inference component limits (which are lower than raw EC2 memory)" (aws/sagemaker-python-sdk
+# sagemaker-serve/src/sagemaker/serve/model_builder.py ~860-862, `default_memory_mb = 1024`); the SDK
+# deploys LLMs with that, so the value is a placement reservation, not a cap on the container.
+IC_MIN_MEMORY_MB = 1024            # the SDK's default; the floor, and what deploy uses for an unknown host
+HOST_HEADROOM_GIB = 2.0            # left to the OS and SageMaker's own agents on every instance,
+HOST_HEADROOM_FRACTION = 0.10      # or this share of the host memory when larger [estimate]
+ENGINE_HOST_GIB = 2.0              # the engine's main process on the host: Python, torch, CUDA runtime,
+ENGINE_HOST_GIB_PER_GPU = 2.0      # tokenizer, HTTP server; plus one worker per GPU with its own CUDA
+                                   # context [estimate: weights go to the GPU, not to host memory]
+
+
+def host_memory(instance_type: str, tensor_parallel_size: int | None) -> dict[str, Any]:
+    """The instance's host memory and what one inference-component copy reserves of it: what the
+    engine process needs, never more than the copy's share of the host (gpu_count / TP copies fit
+    on one instance) after the headroom."""
+    spec = catalog()["instances"].get(instance_type) or {}
+    host = spec.get("host_memory_gib")
+    if not host:
+        return {"host_memory_gib": None, "inference_component_memory_mb": IC_MIN_MEMORY_MB}
+    tp = min(max(int(tensor_parallel_size or 1), 1), spec["gpu_count"])
+    share_mb = (host - max(HOST_HEADROOM_GIB, host * HOST_HEADROOM_FRACTION)) * 1024 / (spec["gpu_count"] // tp)
+    need_mb = (ENGINE_HOST_GIB + ENGINE_HOST_GIB_PER_GPU * tp) * 1024
+    return {"host_memory_gib": host,
+            "inference_component_memory_mb": max(IC_MIN_MEMORY_MB, math.floor(min(need_mb, share_mb)))}

@@ -52,18 +52,52 @@ def test_expected_files(projects, target):
 
 def test_hosting_readme_quotes_the_lock(projects):
     """deploy/README.md gives this project's numbers: cold start and per-copy reservation."""
-    import math
-
     project = projects["sagemaker"]
     dep = json.loads((project / "model.lock.json").read_text())["deployment"]
     text = " ".join((project / "deploy" / "README.md").read_text().split())
     assert text.startswith("# Hosting modes")
     assert f"up to {dep['container_startup_health_check_timeout_s']} s for this model" in text
-    memory = math.ceil((dep["weight_memory_gib"] + dep["kv_cache_memory_gib"]) * 1024)
+    memory = dep["inference_component_memory_mb"]
     assert f"reserves {dep['tensor_parallel_size']} GPU(s) (the tensor-parallel size) and {memory} MB" in text
+    assert f"of the {dep['host_memory_gib']} GiB {dep['instance_type']} has" in text
     for command in ["deploy/deploy.sh --inference-component", "deploy/autoscale.sh --min 0",
                     "deploy/deploy.sh --async s3://bucket/prefix/", "deploy/upload_model.sh s3://bucket/prefix/"]:
         assert command in text, command
+
+
+def _catalog() -> dict:
+    return json.loads((helpers.ROOT / "hooks" / "data" / "instances.json").read_text())
+
+
+@pytest.mark.parametrize("instance_type", list(_catalog()["instances"]))
+def test_component_memory_fits_every_catalogued_instance(instance_type):
+    """MinMemoryRequiredInMb is host memory: for every catalogued type and tensor-parallel size,
+    the copies that fit on the GPUs also fit in the host memory, with room left for SageMaker."""
+    from hooks import sizing
+
+    spec = _catalog()["instances"][instance_type]
+    host_mb = spec["host_memory_gib"] * 1024
+    assert spec["host_memory_gib"] >= 16  # the smallest catalogued hosts (g5/g6.xlarge) have 16 GiB
+    for tp in [t for t in (1, 2, 4, 8) if t <= spec["gpu_count"] and spec["gpu_count"] % t == 0]:
+        got = sizing.host_memory(instance_type, tp)
+        assert got["host_memory_gib"] == spec["host_memory_gib"]
+        copies = spec["gpu_count"] // tp
+        memory = got["inference_component_memory_mb"]
+        assert memory >= 1024  # the SageMaker SDK's default reservation is the floor
+        assert memory * copies <= host_mb - 2048, (instance_type, tp, memory)
+
+
+def test_component_memory_in_the_lock_is_host_memory_not_weights():
+    """Llama-3.1-8B on ml.g6.xlarge: weights + KV cache (17,490 MB) exceed the 16 GiB host; the lock
+    reserves what the engine process needs instead, and knows the host's memory."""
+    from hooks import project
+
+    lock = project.build_context({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "offline": True,
+                                  "modelServer": "vllm", "projectName": "llama"})["lock"]
+    dep = lock["deployment"]
+    assert dep["instance_type"] == "ml.g6.xlarge" and dep["host_memory_gib"] == 16
+    assert (dep["weight_memory_gib"] + dep["kv_cache_memory_gib"]) * 1024 > 16 * 1024
+    assert 1024 <= dep["inference_component_memory_mb"] <= 16 * 1024 - 2048
 
 
 @pytest.mark.parametrize("target", ["sagemaker", "codebuild"])

@@ -232,9 +232,11 @@ def test_inference_component_deploy_and_invoke(project, moto):
     assert ic["RuntimeConfig"] == {"CopyCount": 2}
     spec = ic["Specification"]
     assert spec["ModelName"] == name
+    # MinMemoryRequiredInMb is host memory (RAM): the lock's reservation for the engine process.
     assert spec["ComputeResourceRequirements"] == {
         "NumberOfAcceleratorDevicesRequired": dep["tensor_parallel_size"],
-        "MinMemoryRequiredInMb": math.ceil((dep["weight_memory_gib"] + dep["kv_cache_memory_gib"]) * 1024)}
+        "MinMemoryRequiredInMb": dep["inference_component_memory_mb"]}
+    assert dep["inference_component_memory_mb"] * per_instance <= dep["host_memory_gib"] * 1024
     assert spec["StartupParameters"] == {
         "ModelDataDownloadTimeoutInSeconds": dep["model_data_download_timeout_s"],
         "ContainerStartupHealthCheckTimeoutInSeconds": dep["container_startup_health_check_timeout_s"]}
@@ -262,6 +264,57 @@ def test_inference_component_deploy_and_invoke(project, moto):
     assert one(helpers.requests_for(moto.check_requests(), "InvokeEndpointWithResponseStream"))[
         "InferenceComponentName"] == name
 
+
+
+def llama_on_g6_xlarge(proj: Path) -> dict:
+    """The lock's deployment as generated for Llama-3.1-8B (vLLM): ml.g6.xlarge, 16 GiB of host
+    memory, 14.96 GiB of weights plus its KV cache (more than the host has)."""
+    from hooks import project
+
+    llama = project.build_context({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "offline": True,
+                                   "modelServer": "vllm", "projectName": "llama"})["lock"]["deployment"]
+    return set_lock(proj, lambda lk: lk["deployment"].update(llama))
+
+
+def test_component_host_memory_fits_the_instance(project, moto):
+    proj, lock = project
+    lock = llama_on_g6_xlarge(proj)
+    dep = lock["deployment"]
+    assert dep["instance_type"] == "ml.g6.xlarge" and dep["host_memory_gib"] == 16
+    host_mb = 16 * 1024
+    assert (dep["weight_memory_gib"] + dep["kv_cache_memory_gib"]) * 1024 > host_mb
+    env = moto.env(IMAGE_TAG=TAG)
+
+    # --memory-mb above the host's memory: refused before any AWS call.
+    result = helpers.run(proj, "deploy.sh", "--inference-component", "--memory-mb", str(host_mb + 1), env=env)
+    assert result.returncode == 1
+    assert one(error_lines(result)).startswith(
+        f"error: --memory-mb {host_mb + 1} is more host memory than ml.g6.xlarge has (16 GiB = {host_mb} MB)")
+    assert moto.take_requests() == []
+
+    # The default: what the lock reserves for the engine process, which fits the host.
+    result = helpers.run(proj, "deploy.sh", "--inference-component", env=env)
+    assert result.returncode == 0, result.stderr
+    ic = one(helpers.requests_for(moto.check_requests(), "CreateInferenceComponent"))
+    need = ic["Specification"]["ComputeResourceRequirements"]
+    assert need["MinMemoryRequiredInMb"] == dep["inference_component_memory_mb"]
+    assert 1024 <= need["MinMemoryRequiredInMb"] <= host_mb - 2048
+    assert need["NumberOfAcceleratorDevicesRequired"] == 1
+    result = helpers.run(proj, "cleanup.sh", "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+
+    # Exactly the host's memory is still the user's call; another instance type than the lock's
+    # (host memory unknown here) gets the SageMaker SDK's 1024 MB.
+    result = helpers.run(proj, "deploy.sh", "--inference-component", "--memory-mb", str(host_mb),
+                         "--endpoint-name", "whole-host", env=env)
+    assert result.returncode == 0, result.stderr
+    ic = one(helpers.requests_for(moto.check_requests(), "CreateInferenceComponent"))
+    assert ic["Specification"]["ComputeResourceRequirements"]["MinMemoryRequiredInMb"] == host_mb
+    result = helpers.run(proj, "deploy.sh", "--inference-component", "--instance-type", "ml.g6e.xlarge",
+                         "--endpoint-name", "other-type", env=env)
+    assert result.returncode == 0, result.stderr
+    ic = one(helpers.requests_for(moto.check_requests(), "CreateInferenceComponent"))
+    assert ic["Specification"]["ComputeResourceRequirements"]["MinMemoryRequiredInMb"] == 1024
 
 
 def ic_endpoint(moto, lock: dict, instances: int = 2) -> str:
@@ -525,10 +578,10 @@ def test_component_that_does_not_fit(project, moto):
     name = "nohw-endpoint"  # the launcher fails components named nohw-*
     env = moto.env(IMAGE_TAG=TAG)
     result = helpers.run(proj, "deploy.sh", "--inference-component", "--endpoint-name", name,
-                         "--memory-mb", "65536", env=env)
+                         "--memory-mb", "12288", env=env)
     assert result.returncode == 1
     assert "not enough hardware resources" in result.stderr
-    assert "hint: one copy asks for" in result.stderr and "65536 MB" in result.stderr
+    assert "hint: one copy asks for" in result.stderr and "12288 MB" in result.stderr
     assert "--memory-mb" in result.stderr
     assert one(error_lines(result)).startswith(f"error: deployment of inference component {name} failed")
     result = helpers.run(proj, "cleanup.sh", "--endpoint-name", name, "--yes", env=env)

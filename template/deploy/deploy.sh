@@ -44,8 +44,10 @@ Options:
   --max-instances N     most instances managed instance scaling may run
                         (default: as many as --copies, and at least 2 copies,
                         need; instances start only for copies)
-  --memory-mb N         host memory each copy reserves (default: the lock's
-                        weight + KV cache memory)
+  --memory-mb N         host memory (RAM, not GPU memory) each copy reserves
+                        (default: deployment.inference_component_memory_mb in
+                        the lock, what the engine process needs on the host;
+                        more than the instance's host memory is refused)
   --async S3URI         asynchronous endpoint; answers go to S3URI/output/,
                         failures to S3URI/failure/
   --async-max-concurrency N
@@ -134,8 +136,8 @@ server_name="$(lock_get server.name)" || exit 1
 ami_version="$(lock_get server.inference_ami_version)" || exit 1
 tp_size="$(lock_get deployment.tensor_parallel_size)" || exit 1
 gpu_count="$(lock_get deployment.gpu_count)" || exit 1
-weight_gib="$(lock_get deployment.weight_memory_gib)" || exit 1
-kv_gib="$(lock_get deployment.kv_cache_memory_gib)" || exit 1
+host_gib="$(lock_get deployment.host_memory_gib)" || exit 1
+ic_memory_mb="$(lock_get deployment.inference_component_memory_mb)" || exit 1
 poll="${DEPLOY_POLL_SECONDS:-30}"
 
 [[ -z "$timeout" || "$timeout" =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout'"
@@ -151,17 +153,30 @@ for kv in ${extra_env[@]+"${extra_env[@]}"}; do
   [[ "${kv#*=}" != hf_* ]] || die "--env $key: the value looks like a Hugging Face token; use deploy/secret.sh"
 done
 
-# Inference component sizing: one copy reserves tensor_parallel_size GPUs and the
-# memory of its weights and KV cache (from model.lock.json), unless told otherwise.
+# Inference component sizing: one copy reserves tensor_parallel_size GPUs and host memory.
+# MinMemoryRequiredInMb is HOST memory (RAM), not GPU memory: the lock's
+# deployment.inference_component_memory_mb is what the engine process needs on the host, within
+# the copy's share of the instance (hooks/sizing.py host_memory). Another instance type than the
+# lock's, or an older lock: 1024 MB, the SageMaker Python SDK's default (sagemaker-serve
+# model_builder.py ~860-862: larger values "can exceed SageMaker inference component limits").
 tp_size="${tp_size:-1}"
+if [[ -n "$instance_override" && "$instance_override" != "$(lock_get deployment.instance_type)" ]]; then
+  host_gib=""
+  ic_memory_mb=""
+fi
 if [[ $use_ic -eq 1 ]]; then
   copies="${copies:-1}"
-  if [[ -z "$memory_mb" ]]; then
-    memory_mb="$(python3 -c '
-import math, sys
-w, k = (float(x) if x else 0.0 for x in sys.argv[1:3])
-print(max(128, math.ceil((w + k) * 1024)) if w + k > 0 else 1024)' "$weight_gib" "$kv_gib")"
+  host_mb=""
+  [[ ! "$host_gib" =~ ^[0-9]+$ ]] || host_mb=$(( 10#$host_gib * 1024 ))
+  if [[ -n "$memory_mb" && -n "$host_mb" ]] && (( memory_mb > host_mb )); then
+    die "--memory-mb $memory_mb is more host memory than $instance_type has ($host_gib GiB = $host_mb MB), so no copy could ever be placed. It is host memory (RAM) for the engine process, not GPU memory: leave --memory-mb out (the default is ${ic_memory_mb:-1024} MB) or choose a larger --instance-type."
   fi
+  if [[ -z "$memory_mb" ]]; then
+    memory_mb="${ic_memory_mb:-1024}"
+    [[ "$memory_mb" =~ ^[0-9]+$ ]] || die "$LOCK_FILE: deployment.inference_component_memory_mb wants a whole number of MB, got '$memory_mb'"
+  fi
+  [[ -n "$host_mb" ]] || [[ -z "$instance_override" ]] \
+    || warn "the host memory of $instance_type is not in model.lock.json, so --memory-mb is not checked here"
   per_instance=1
   if [[ -z "$instance_override" && "$gpu_count" =~ ^[0-9]+$ && "$tp_size" =~ ^[0-9]+$ ]] && (( tp_size > 0 )); then
     per_instance=$(( gpu_count / tp_size ))

@@ -73,7 +73,8 @@ def fixed_args(name: str, version: str) -> list[str]:
 # (any spelling of the flag -> the serve script's variable).
 MANAGED_VARS: dict[str, dict[str, str]] = {
     "vllm": {"max-model-len": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE"},
-    "sglang": {"context-length": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE"},
+    "sglang": {"context-length": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE",
+               "mem-fraction-static": "MEM_FRACTION_STATIC"},
     "tensorrt-llm": {"max_seq_len": "MAX_MODEL_LEN", "tp_size": "TENSOR_PARALLEL_SIZE"},
     "lmi": {"max_model_len": "MAX_MODEL_LEN", "tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
     "djl": {"tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},

@@ -10,9 +10,16 @@ Memory model, per GPU, in GiB (GIB = 2**30 bytes):
              Without hub counts: config.json arithmetic (``config_parameters``) x 2 bytes.
   kv cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes (16-bit cache)
              x max length x CONCURRENCY / TP  (GQA/MQA aware through the KV-head count)
-  usable   = GPU memory x GPU_MEMORY_FRACTION - the engine's overhead (per server version: the
-             catalog's engine_overhead_gib, hooks/data/engines.json, which says where it comes from)
-A plan fits when weights + kv cache <= usable on every GPU.
+  usable   = GPU memory x the engine's memory fraction - memory in use before the engine loads
+             - the engine's overhead. Per server version, from the catalog (hooks/data/engines.json,
+             which cites the engine's code): ``memory.fraction`` is the share of the GPU the engine
+             takes with its defaults (vLLM 0.32 gpu_memory_utilization 0.92, LMI, TensorRT-LLM), or
+             1.0 where the project passes the engine's fraction itself (SGLang); ``memory.preload_gib``
+             what is in use before the engine measures free memory (SGLang: CUDA context);
+             ``engine_overhead_gib`` the activations and CUDA graphs outside weights and KV cache.
+A plan fits when weights + kv cache <= usable on every GPU. Where the catalog says
+``memory.set_by_project`` (SGLang's --mem-fraction-static), the plan carries the fraction to pass:
+the smallest (rounded up to 0.01) whose static pool holds the planned weights and KV cache.
 """
 
 from __future__ import annotations
@@ -27,8 +34,7 @@ from .errors import InvalidAnswer, SizingError
 from .facts import DTYPE_BYTES
 
 GIB = 1024 ** 3
-GPU_MEMORY_FRACTION = 0.90   # vLLM --gpu-memory-utilization, LMI option.gpu_memory_utilization and
-                             # trtllm's KV fraction all default to 0.9
+GPU_MEMORY_FRACTION = 0.90   # when no server is given; per version the catalog's memory.fraction
 ENGINE_OVERHEAD_GIB = 2.0    # CUDA context, activations, CUDA graphs, per GPU, when no server is given
 CONCURRENCY = 1              # full-length sequences the KV cache must hold (engines refuse to start
                              # when one max-length sequence does not fit; shorter requests share it)
@@ -46,7 +52,8 @@ def catalog() -> dict[str, Any]:
     return json.loads((Path(__file__).resolve().parent / "data" / "instances.json").read_text())
 
 
-def instance(name: str, overhead_gib: float = ENGINE_OVERHEAD_GIB) -> dict[str, Any]:
+def instance(name: str, overhead_gib: float = ENGINE_OVERHEAD_GIB, fraction: float = GPU_MEMORY_FRACTION,
+             preload_gib: float = 0.0) -> dict[str, Any]:
     cat = catalog()
     if name not in cat["instances"]:
         import difflib
@@ -60,9 +67,26 @@ def instance(name: str, overhead_gib: float = ENGINE_OVERHEAD_GIB) -> dict[str, 
     spec = dict(cat["instances"][name])
     gpu = cat["gpus"][spec["gpu"]]
     spec.update(name=name, gpu_memory_gib=round(gpu["memory_mib"] / 1024, 2),
-                usable_gib=gpu["memory_mib"] / 1024 * GPU_MEMORY_FRACTION - overhead_gib, fp8=gpu["fp8"],
-                overhead_gib=overhead_gib)
+                usable_gib=gpu["memory_mib"] / 1024 * fraction - preload_gib - overhead_gib, fp8=gpu["fp8"],
+                overhead_gib=overhead_gib, fraction=fraction, preload_gib=preload_gib)
     return spec
+
+
+def _budget(overhead_gib: float, memory: dict[str, Any] | None) -> tuple[float, float, float]:
+    """(overhead, fraction, preload) for ``instance``, from a catalog entry's ``memory``."""
+    memory = memory or {}
+    return (overhead_gib, float(memory.get("fraction", GPU_MEMORY_FRACTION)), float(memory.get("preload_gib", 0.0)))
+
+
+def static_fraction(spec: dict[str, Any], weights: int, kv: int, tp: int) -> float:
+    """SGLang's --mem-fraction-static for a plan: the share of the memory free before loading
+    (GPU - preload) whose pool holds the weights and KV cache per GPU, rounded up to 0.01 (to 0.001
+    when 0.01 would eat into the overhead the plan leaves for activations and CUDA graphs)."""
+    base = spec["gpu_memory_gib"] * spec["fraction"] - spec["preload_gib"]
+    need = (weights + kv) / tp / GIB / base
+    ceiling = (base - spec["overhead_gib"]) / base
+    coarse = math.ceil(need * 100 - 1e-9) / 100
+    return coarse if coarse <= ceiling else math.ceil(need * 1000 - 1e-9) / 1000
 
 
 def candidates() -> list[str]:
@@ -150,28 +174,47 @@ def _needs_fp8(facts: dict[str, Any]) -> bool:
         d.startswith("F8") for d in facts.get("parameters_by_dtype") or {})
 
 
-def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: int) -> dict[str, Any]:
+def _engine_memory(memory, spec, weights=None, kv=None, tp=1) -> dict[str, Any]:
+    """What the plan tells the engine about memory: the fraction the engine gets and, where the
+    project sets it (memory.set_by_project), the value to pass (None when the facts are unknown:
+    then the engine's own default applies)."""
+    memory = memory or {}
+    passed = bool(memory.get("set_by_project"))
+    value = static_fraction(spec, weights, kv, tp) if passed and weights is not None else None
+    return {"engine_memory_setting": memory.get("setting"),
+            "engine_memory_fraction": value if passed else spec["fraction"],
+            "engine_memory_fraction_passed": value is not None}
+
+
+def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: int,
+                  budget=(ENGINE_OVERHEAD_GIB, GPU_MEMORY_FRACTION, 0.0)) -> dict[str, Any]:
     name = UNKNOWN_INSTANCE if instance_type == "auto" else instance_type
-    spec = instance(name)
+    spec = instance(name, *budget)
     return {"instance_type": name, "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
             "gpu": spec["gpu"], "price_usd_per_hour": spec.get("price_usd_per_hour"),
             "tensor_parallel_size": tensor_parallel_size or 1, "max_model_len": max_model_len or None,
             "weight_memory_gib": None, "kv_cache_memory_gib": None, "per_gpu_gib": None,
             "usable_gib": round(spec["usable_gib"], 2), "concurrency": CONCURRENCY, "alternatives": [],
-            "engine_overhead_gib": spec["overhead_gib"],
+            "engine_overhead_gib": spec["overhead_gib"], "engine_memory_setting": None,
+            "engine_memory_fraction": None, "engine_memory_fraction_passed": False,
             "reason": "The model's facts are unknown (offline, not cached): this is a default, not a fit. "
                       "Check the instance type and set maxModelLen for your model.",
             **timeouts(30.0)}
 
 
 def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tensor_parallel_size: int = 0,
-                    max_model_len: int = 0, engine_overhead_gib: float = ENGINE_OVERHEAD_GIB) -> dict[str, Any]:
-    """Choose (auto) or validate (explicit) instance type, TP and max length; estimate memory and timeouts."""
+                    max_model_len: int = 0, engine_overhead_gib: float = ENGINE_OVERHEAD_GIB,
+                    memory: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Choose (auto) or validate (explicit) instance type, TP and max length; estimate memory and timeouts.
+
+    ``memory`` is the server version's catalog ``memory`` (hooks/data/engines.json): how much of the
+    GPU the engine takes, and whether the project passes the engine's fraction (SGLang)."""
+    budget = _budget(engine_overhead_gib, memory)
     weights = weight_bytes(facts) if facts.get("known") else None
     per_token = kv_bytes_per_token(facts) if facts.get("known") else None
     limit = context_limit(facts) if facts.get("known") else None
     if weights is None or per_token is None or limit is None:
-        return _unknown_plan(instance_type, tensor_parallel_size, max_model_len)
+        return _unknown_plan(instance_type, tensor_parallel_size, max_model_len, budget)
     if max_model_len and max_model_len > limit:
         raise InvalidAnswer(f"maxModelLen {max_model_len} exceeds {facts['id']}'s maximum context of {limit} "
                             f"tokens. Use {limit} or less, or 0 for automatic.")
@@ -196,7 +239,7 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
                 f"not exceed the GPUs of one instance ({most}). Valid sizes: {', '.join(map(str, valid))}; "
                 "or 0 for automatic.")
     for name in names:
-        spec = instance(name, engine_overhead_gib)
+        spec = instance(name, *budget)
         if _needs_fp8(facts) and not spec["fp8"]:
             continue
         tps = valid_tp_sizes(facts, spec["gpu_count"])
@@ -216,8 +259,8 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
         if length < floor:
             continue
         return _plan(facts, spec, tp, length, limit, weights, per_token, explicit, bool(max_model_len),
-                     _alternatives(facts, name, tensor_parallel_size, wanted, floor, engine_overhead_gib))
-    raise _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token, engine_overhead_gib)
+                     _alternatives(facts, name, tensor_parallel_size, wanted, floor, budget), memory)
+    raise _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token, budget)
 
 
 def _holding_note(facts, spec, tps, wanted) -> str:
@@ -230,10 +273,10 @@ def _holding_note(facts, spec, tps, wanted) -> str:
     return f"; of these, only {', '.join(map(str, holds))} hold{'s' if len(holds) == 1 else ''} the weights."
 
 
-def _fitting(facts, tensor_parallel_size, wanted, floor, overhead_gib):
+def _fitting(facts, tensor_parallel_size, wanted, floor, budget):
     """(instance type, TP) for every catalogued type that holds the model with >= floor tokens, cheapest first."""
     for name in candidates():
-        spec = instance(name, overhead_gib)
+        spec = instance(name, *budget)
         tps = valid_tp_sizes(facts, spec["gpu_count"])
         if tensor_parallel_size:
             tps = [t for t in tps if t == tensor_parallel_size]
@@ -242,14 +285,14 @@ def _fitting(facts, tensor_parallel_size, wanted, floor, overhead_gib):
             yield name, max(tps)
 
 
-def _alternatives(facts, chosen, tensor_parallel_size, wanted, floor, overhead_gib, count=3) -> list[str]:
+def _alternatives(facts, chosen, tensor_parallel_size, wanted, floor, budget, count=3) -> list[str]:
     """The next cheapest instance types that also fit (for "to choose differently")."""
-    others = (name for name, _ in _fitting(facts, tensor_parallel_size, wanted, floor, overhead_gib) if name != chosen)
+    others = (name for name, _ in _fitting(facts, tensor_parallel_size, wanted, floor, budget) if name != chosen)
     return [name for name, _ in zip(others, range(count))]
 
 
 def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_length=False,
-          alternatives=()) -> dict[str, Any]:
+          alternatives=(), memory=None) -> dict[str, Any]:
     kv = per_token * length * CONCURRENCY
     per_gpu = (weights + kv) / tp / GIB + spec["overhead_gib"]
     price = spec.get("price_usd_per_hour")
@@ -277,19 +320,19 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_len
             "gpu": spec["gpu"], "price_usd_per_hour": price, "tensor_parallel_size": tp, "max_model_len": length,
             "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
             "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + spec["overhead_gib"], 2),
-            "engine_overhead_gib": spec["overhead_gib"],
+            "engine_overhead_gib": spec["overhead_gib"], **_engine_memory(memory, spec, weights, kv, tp),
             "concurrency": CONCURRENCY, "reason": reason, "alternatives": list(alternatives),
             **timeouts(weights / GIB)}
 
 
 def _no_fit(facts, instance_type, tensor_parallel_size, wanted, floor, weights, per_token,
-            overhead_gib=ENGINE_OVERHEAD_GIB) -> SizingError:
-    fits = [f"{name} (TP {tp})" for name, tp in _fitting(facts, tensor_parallel_size, wanted, floor, overhead_gib)]
+            budget=(ENGINE_OVERHEAD_GIB, GPU_MEMORY_FRACTION, 0.0)) -> SizingError:
+    fits = [f"{name} (TP {tp})" for name, tp in _fitting(facts, tensor_parallel_size, wanted, floor, budget)]
     what = (f"{facts['id']} ({weights / GIB:.1f} GiB of weights, {per_token // 1024} KiB of KV cache per token)")
     if instance_type == "auto":
         return SizingError(f"{what} does not fit any catalogued instance type with a context of {floor} tokens "
                            "or more. Use a quantized variant of the model (AWQ, GPTQ or FP8), or a smaller maxModelLen.")
-    spec = instance(instance_type, overhead_gib)
+    spec = instance(instance_type, *budget)
     tps = valid_tp_sizes(facts, spec["gpu_count"])
     with_tp = f" and tensorParallelSize={tensor_parallel_size}" if tensor_parallel_size else ""
     message = (f"{what} does not fit {instance_type} ({spec['gpu_count']} x {spec['gpu']}){with_tp} with a context "

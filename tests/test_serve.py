@@ -146,8 +146,9 @@ def test_sglang_seed_engine_behind_nginx(projects, stubs):
     chat = str(projects["sglang-seed"] / "code" / "chat_template.jinja")
     assert argv == ["-m", "sglang.launch_server", "--model-path", QWEN, "--served-model-name", QWEN,
                     "--host", "127.0.0.1", "--port", "8081", "--tensor-parallel-size", "1",
-                    "--revision", QWEN_SHA, "--context-length", "32768", "--chat-template", chat,
-                    "--disable-radix-cache", "--mem-fraction-static", "0.8"]
+                    "--revision", QWEN_SHA, "--context-length", "32768",
+                    "--mem-fraction-static", "0.8",    # the plan's value, replaced by ENGINE_ARG_ (managed)
+                    "--chat-template", chat, "--disable-radix-cache"]
     assert received(out, "nginx")["argv"] == ["-c", str(projects["sglang-seed"] / "code" / "nginx.conf"),
                                               "-g", "daemon off;"]
     assert code == 0 and (out / "python3.terminated").exists()

@@ -243,3 +243,76 @@ def test_unknown_server_gets_a_did_you_mean():
     from hooks import servers
     with pytest.raises(InvalidAnswer, match="Did you mean 'vllm'"):
         servers.check_server("vlm")
+
+
+# Issue 20 item 2: the memory each engine version takes (catalog "memory", cited there) covers the plan.
+MEMORY_MODELS = ["Qwen/Qwen2.5-0.5B-Instruct", "meta-llama/Llama-3.1-8B-Instruct",
+                 "meta-llama/Llama-3.1-70B-Instruct", "mistralai/Mixtral-8x7B-Instruct-v0.1"]
+
+
+def _catalog_entries():
+    from hooks import servers
+    return [(s, v) for s in servers.SERVERS for v in servers.versions(s)]
+
+
+@pytest.mark.parametrize("server,version", _catalog_entries(), ids=lambda x: str(x))
+@pytest.mark.parametrize("model", MEMORY_MODELS, ids=lambda m: m.split("/")[1])
+@pytest.mark.parametrize("max_len", [0, 4096])
+def test_the_fraction_the_engine_gets_covers_the_planned_weights_and_kv(server, version, model, max_len):
+    from hooks import servers
+    entry = servers.entry(server, version)
+    memory = entry["memory"]
+    assert memory["source"] and memory["summary"] and 0 < memory["fraction"] <= 1
+    plan = sizing.plan_deployment(facts(model), max_model_len=max_len,
+                                  engine_overhead_gib=entry["engine_overhead_gib"], memory=memory)
+    gpu = plan["gpu_memory_gib"]
+    need = (plan["weight_memory_gib"] + plan["kv_cache_memory_gib"]) / plan["tensor_parallel_size"]
+    if memory["set_by_project"]:
+        # SGLang: the static pool is mem_fraction_static x the memory free before loading
+        # (kv_cache_configurator.py:3007, model_runner.py:1277 at 0.5.4.post1); the plan passes it.
+        assert plan["engine_memory_fraction_passed"] and plan["engine_memory_setting"] == "--mem-fraction-static"
+        free_at_start = gpu - memory["preload_gib"]
+        fraction = plan["engine_memory_fraction"]
+        assert 0 < fraction < 1
+        assert fraction * free_at_start >= need - 0.01          # rounding of the lock's GiB figures
+        # and it leaves the engine its activations and CUDA graphs (to within the 0.001 rounding)
+        assert (1 - fraction) * free_at_start >= entry["engine_overhead_gib"] - 0.001 * free_at_start
+    else:
+        # vLLM / LMI / TensorRT-LLM: their default fraction (not passed), minus their activations
+        assert not plan["engine_memory_fraction_passed"] and plan["engine_memory_fraction"] == memory["fraction"]
+        assert gpu * memory["fraction"] - entry["engine_overhead_gib"] >= need - 0.01
+
+
+def _sglang_0523_default_fraction(gpu_mib: float, tp: int = 1) -> float:
+    """SGLang 0.5.23's own mem_fraction_static on a 20-35 GB GPU (memory_hook.py:101-117, 281-327):
+    chunked prefill 4096, decode graphs up to batch 48; the prefill-graph term is left out, which only
+    makes this fraction larger than SGLang's."""
+    reserved = 512 + max(4096, 2048) * 1.5 + tp / 8 * 1024 + 48 * 2
+    return round((gpu_mib - reserved) / gpu_mib, 3)
+
+
+def test_sglang_0523_left_alone_would_not_hold_the_plan_so_the_plan_passes_its_fraction():
+    from hooks import servers
+    entry = servers.entry("sglang", "0.5.23")
+    plan = sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"),
+                                  engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
+    assert plan["instance_type"] == "ml.g6.xlarge"
+    own = _sglang_0523_default_fraction(22888)
+    assert 0.69 <= own <= 0.71              # "near 0.70 of the whole GPU" (issue 20 item 2)
+    free_at_start = plan["gpu_memory_gib"] - entry["memory"]["preload_gib"]
+    need = plan["weight_memory_gib"] + plan["kv_cache_memory_gib"]
+    # SGLang's own pool: 0.70 x 21.35 = 14.9 GiB, not even the 14.96 GiB of weights
+    assert own * free_at_start < need
+    # the plan's: (14.96 + 27,648 x 128 KiB = 3.375) / 21.35 = 0.8586 -> 0.859 (0.86 would leave < 3 GiB)
+    assert plan["max_model_len"] == 27648 and plan["engine_memory_fraction"] == 0.859
+    assert plan["engine_memory_fraction"] * free_at_start >= need - 0.01     # the plan's GiB are rounded
+
+
+def test_vllm_032_plans_with_its_own_default_of_092():
+    from hooks import servers
+    entry = servers.entry("vllm", "0.32.0")
+    assert entry["memory"]["fraction"] == 0.92 and "cache.py" in entry["memory"]["source"]
+    plan = sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"),
+                                  engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
+    # 22.3516 x 0.92 - 3.0 = 17.5635 GiB; - 14.957 = 2.6065 GiB / 128 KiB = 21,352 -> 20,480
+    assert plan["max_model_len"] == 20480 and not plan["engine_memory_fraction_passed"]

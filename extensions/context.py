@@ -46,10 +46,19 @@ def _hooks():
 
 
 def _answers(ctx) -> dict:
-    return {key: ctx.get(key) for key in (
+    """The answers so far, and ``_dst_path``: the folder being generated (the project, or one of the
+    temporary folders an update renders into)."""
+    return _dst(ctx) | {key: ctx.get(key) for key in (
         "framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline", "instanceType",
         "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion", "projectName",
         "hfTokenSecretName", "modelPin") if ctx.get(key) is not None and not _undefined(ctx.get(key))}
+
+
+def _dst(ctx) -> dict:
+    try:
+        return {"_dst_path": str(ctx.get("_copier_conf")["dst_path"])}
+    except (KeyError, TypeError):
+        return {}
 
 
 def _undefined(value) -> bool:

@@ -138,23 +138,41 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
         start_model_read(answers)
     # No read otherwise: an interactive run reads the model once, after its questions (copier.yml's
     # modelRead); model_pin and build_context read it (cached) and report what the hub said.
-    if given("chatTemplateFile") and chat_template_path(str(answers["chatTemplateFile"])) is None:
-        raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file. Give the "
-                            "path of a Jinja chat template, or leave it empty to use the model's own.")
+    if given("chatTemplateFile") and chat_template_path(str(answers["chatTemplateFile"]),
+                                                        answers.get("_dst_path")) is None:
+        if str(answers["chatTemplateFile"]).strip() == PROJECT_CHAT_TEMPLATE:
+            # an update renders the template's versions in temporary folders too: only where copier
+            # runs can point to the project then
+            raise InvalidAnswer(f"chatTemplateFile '{PROJECT_CHAT_TEMPLATE}' is the project's own copy of its chat "
+                                "template, and it is not here. Run copier from inside the project (cd <project> && "
+                                "copier update --trust --defaults), or give -d chatTemplateFile=<path of a Jinja "
+                                "chat template>.")
+        raise InvalidAnswer(f"chatTemplateFile '{answers['chatTemplateFile']}' is not a readable file (looked for "
+                            "where copier runs and in the project). Give the path of a Jinja chat template, or "
+                            "leave it empty to use the model's own.")
 
 
-def chat_template_path(given: str) -> Path | None:
-    """The user's chat template file. The answers file stores it as an absolute path; when that
-    path is gone (another machine, a moved file) and copier runs inside the generated project
-    (an update), the project's own copy in code/chat_template.jinja is used."""
+PROJECT_CHAT_TEMPLATE = "code/chat_template.jinja"   # the project's own copy; the answers file names it
+
+
+def chat_template_path(given: str, dst: str | None = None) -> Path | None:
+    """The chat template file given (``dst``: the project folder being generated). The answers file
+    stores the project's own copy, ``code/chat_template.jinja``, relative to the project, so that an
+    update or a recopy on any machine finds it: a relative path is looked for where copier runs, then
+    in the project. An old answers file's absolute path that is gone (another machine) falls back to
+    the project's copy."""
     path = Path(given).expanduser()
-    if path.is_file():
-        return path.resolve()
-    own = Path.cwd() / "code" / "chat_template.jinja"
-    if (Path.cwd() / ".copier-answers.yml").is_file() and own.is_file():
-        print(f"note: chatTemplateFile {given} is not here; using this project's {own.relative_to(Path.cwd())}",
-              file=sys.stderr)
-        return own.resolve()
+    places = [path] if path.is_absolute() else [Path.cwd() / path] + ([Path(dst) / path] if dst else [])
+    for place in places:
+        if place.is_file():
+            return place.resolve()
+    for root in ([Path(dst)] if dst else []) + [Path.cwd()]:
+        own = root / PROJECT_CHAT_TEMPLATE
+        if (root / ".copier-answers.yml").is_file() and own.is_file():
+            if given != PROJECT_CHAT_TEMPLATE:
+                print(f"note: chatTemplateFile {given} is not here; using this project's {PROJECT_CHAT_TEMPLATE}",
+                      file=sys.stderr)
+            return own.resolve()
     return None
 
 
@@ -214,7 +232,7 @@ def model_pin(answers: dict[str, Any]) -> str:
 def _chat_template(answers: dict[str, Any], facts: dict[str, Any]) -> tuple[str | None, str]:
     given = str(answers.get("chatTemplateFile") or "").strip()
     if given:
-        path = chat_template_path(given)
+        path = chat_template_path(given, answers.get("_dst_path"))
         return path.read_text(encoding="utf-8"), f"your file {path.name}"
     if facts.get("chat_template"):
         return facts["chat_template"], "the model's tokenizer"
@@ -272,8 +290,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock,
         "pin": f"{model}@{facts['sha']}" if facts["sha"] else "",
-        "chat_template_file": str(chat_template_path(str(answers["chatTemplateFile"])))
-        if str(answers.get("chatTemplateFile") or "").strip() else "",
+        # the answers file names the project's own copy (rendered from this template), not the file given
+        "chat_template_file": PROJECT_CHAT_TEMPLATE if str(answers.get("chatTemplateFile") or "").strip() else "",
         "chat_template": template, "chat_template_source": template_source,
         "needs_token": needs_token, "secret_name": secret_name,
         "engine_args": servers.engine_args(server_name, version),

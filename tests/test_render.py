@@ -251,8 +251,50 @@ def test_user_chat_template_is_used(template_dir, tmp_path, monkeypatch, fake_hu
                    chatTemplateFile="mine.jinja")                   # relative to where copier runs
     assert (dst / "code" / "chat_template.jinja").read_bytes() == mine.read_bytes()
     assert json.loads((dst / "model.lock.json").read_text())["model"]["has_chat_template"] is True
-    # stored absolute, so that an update from inside the project finds it
-    assert yaml.safe_load((dst / ".copier-answers.yml").read_text())["chatTemplateFile"] == str(mine)
+    # stored as the project's own copy, relative to the project: no path of this machine
+    assert yaml.safe_load((dst / ".copier-answers.yml").read_text())["chatTemplateFile"] == "code/chat_template.jinja"
+    assert str(tmp_path) not in (dst / ".copier-answers.yml").read_text()
+
+
+def test_user_chat_template_replays_and_updates_on_another_machine(copier_template, tmp_path, monkeypatch, fake_hub):
+    """The answers file names code/chat_template.jinja: the project moved elsewhere (the original file
+    gone) updates from inside itself and from outside, and its answers replay into a new folder."""
+    mine = tmp_path / "mine.jinja"
+    mine.write_text("{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}\n")
+    first = generate(copier_template, tmp_path / "first", monkeypatch, "openai-community/gpt2", "vllm", "none",
+                     chatTemplateFile=str(mine))
+    mine.unlink()
+    moved = tmp_path / "elsewhere" / "proj"
+    moved.parent.mkdir()
+    first.rename(moved)
+    git = lambda *a: subprocess.run(["git", *a], cwd=moved, check=True, capture_output=True)  # noqa: E731
+    git("init")
+    git("add", "-A")
+    git("commit", "-m", "generated")
+    monkeypatch.chdir(tmp_path)                      # outside the project: said plainly, nothing changed
+    with pytest.raises(UserMessageError, match=r"is the project's own copy of its chat template, and it is not "
+                                               r"here\. Run copier from inside the project"):
+        run_update(str(moved), data={"maxModelLen": 512}, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    assert not subprocess.run(["git", "status", "--porcelain"], cwd=moved, capture_output=True, text=True).stdout
+    monkeypatch.chdir(moved)                         # inside it, as the README says
+    run_update(".", data={"maxModelLen": 512}, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    assert "[{{ m.role }}]" in (moved / "code" / "chat_template.jinja").read_text()
+    assert json.loads((moved / "model.lock.json").read_text())["model"]["has_chat_template"] is True
+    assert "--chat-template" in (moved / "code" / "serve").read_text()
+    answers = yaml.safe_load((moved / ".copier-answers.yml").read_text())
+    assert answers["chatTemplateFile"] == "code/chat_template.jinja"
+    # a replay of the answers from inside the project (where its copy is) into a new folder
+    monkeypatch.chdir(moved)
+    replay = {k: v for k, v in answers.items() if not k.startswith("_")}
+    run_copy(str(copier_template), str(tmp_path / "replay"), data=replay, defaults=True, unsafe=True, quiet=True)
+    assert (tmp_path / "replay" / "code" / "chat_template.jinja").read_bytes() == \
+        (moved / "code" / "chat_template.jinja").read_bytes()
+    # and from a folder without it: one message that says what to do
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserMessageError, match=r"chatTemplateFile 'code/chat_template\.jinja' is the project's own "
+                                               r"copy.*-d chatTemplateFile=<path"):
+        run_copy(str(copier_template), str(tmp_path / "none"), data=replay, defaults=True, unsafe=True, quiet=True)
+    assert not (tmp_path / "none").exists()
 
 
 def test_model_without_template_says_so(template_dir, tmp_path, monkeypatch, fake_hub):

@@ -191,9 +191,11 @@ def test_weights_from_s3(project, moto, tmp_path):
     assert f"holds {model_id} at {'0' * 40}, but model.lock.json pins {sha}" in one(error_lines(result))
 
     # A gated model without a token: refused before any download; a failed download says so.
-    set_lock(proj, lambda lk: lk["model"].update(gated=True))
-    result = helpers.run(proj, "upload_model.sh", "s3://model-store/qwen/", env=env)
-    assert result.returncode == 1 and "is gated: set HF_TOKEN" in result.stderr
+    # The lock holds the hub's value for a gated repository: "manual" or "auto".
+    for gated in ("manual", "auto"):
+        set_lock(proj, lambda lk: lk["model"].update(gated=gated))
+        result = helpers.run(proj, "upload_model.sh", "s3://model-store/qwen/", env=env)
+        assert result.returncode == 1 and "is gated: set HF_TOKEN" in result.stderr, gated
     result = helpers.run(proj, "upload_model.sh", "s3://model-store/qwen/",
                          env={**env, "HF_TOKEN": helpers.FAKE_TOKEN, "STUB_FAIL": "1"})
     assert result.returncode == 1 and f"the download of {model_id} at {sha} failed" in result.stderr

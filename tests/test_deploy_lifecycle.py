@@ -404,6 +404,41 @@ def test_left_over_model_is_reported(project, moto):
     assert sm.list_models()["Models"] == []
 
 
+def test_gated_model_with_weights_from_s3_needs_no_secret(project, moto):
+    """--model-data: the container serves /opt/ml/model and makes no hub call, so a gated model
+    (model.gated "manual", as the hub says) deploys without its Secrets Manager secret."""
+    proj, lock = project
+    name = lock["project"]["name"]
+    assert lock["model"]["gated"] == "manual" and lock["project"]["hf_token_secret_name"]
+    put_image(moto, name)
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket="weights")
+    s3.put_object(Bucket="weights", Key="m/config.json", Body=b"{}")
+    s3.put_object(Bucket="weights", Key="m/hf-snapshot.json",
+                  Body=json.dumps({"model": lock["model"]["id"], "sha": lock["model"]["sha"]}).encode())
+    moto.take_requests()
+    env = moto.env(IMAGE_TAG=TAG)
+    result = helpers.run(proj, "deploy.sh", "--model-data", "s3://weights/m/", "--no-wait", env=env)
+    assert result.returncode == 0, result.stderr
+    calls = moto.check_requests()
+    assert not [c for c in calls if c["operation"] in ("DescribeSecret", "GetSecretValue")]
+    container = one_of(helpers.requests_for(calls, "CreateModel"))["PrimaryContainer"]
+    assert "HF_TOKEN_SECRET_ID" not in container.get("Environment", {})
+    assert container["ModelDataSource"]["S3DataSource"]["S3Uri"] == "s3://weights/m/"
+    policy = json.loads(one_of(helpers.requests_for(calls, "PutRolePolicy"))["PolicyDocument"])
+    assert not [s for s in policy["Statement"] if "secretsmanager" in json.dumps(s)]
+
+    # Without --model-data the same project still needs the secret, and says how to do without.
+    result = helpers.run(proj, "deploy.sh", "--endpoint-name", "from-hub", env=env)
+    assert result.returncode == 1
+    assert "deploy/secret.sh" in result.stderr and "--model-data" in result.stderr
+
+
+def one_of(items: list):
+    assert len(items) == 1, items
+    return items[0]
+
+
 def test_ungated_model_gets_no_secret(rendered, tmp_path, moto):
     moto.reset()
     proj = tmp_path / "proj"

@@ -13,7 +13,8 @@ Creates a SageMaker model, an endpoint configuration and an endpoint, all named
 the instance type and timeouts from model.lock.json. Waits until the endpoint
 is InService; when it fails, prints the reason and the last CloudWatch log
 lines. A gated model gets only the ARN of its Secrets Manager secret
-(HF_TOKEN_SECRET_ID), never the token: run deploy/secret.sh first.
+(HF_TOKEN_SECRET_ID), never the token: run deploy/secret.sh first. With
+--model-data it needs no secret: the container makes no Hugging Face call.
 
 Hosting modes (the README's "Hosting modes" says when to choose which):
   (default)             a real-time endpoint on a fixed number of instances;
@@ -292,12 +293,22 @@ info "image $image_uri"
 
 # 3. Secret (gated models) ---------------------------------------------------------
 secret_arn=""
-if [[ "$gated" == "true" || -n "$secret_name" ]]; then
+needs_secret=0
+if is_gated "$gated" || [[ -n "$secret_name" ]]; then
+  needs_secret=1
+fi
+if [[ $needs_secret -eq 1 && -n "$model_data" ]]; then
+  # The serve script serves /opt/ml/model without any hub call when it holds config.json
+  # (checked above), so the container needs no token and the role no access to the secret.
+  info "weights from $model_data: the container makes no Hugging Face call, so it gets no token (no secret needed)"
+  needs_secret=0
+fi
+if [[ $needs_secret -eq 1 ]]; then
   [[ -n "$secret_name" ]] || die "the model is gated but model.lock.json has no project.hf_token_secret_name"
   if ! aws_try secret_arn err secretsmanager describe-secret --secret-id "$secret_name" \
       --query ARN --output text; then
     if is_not_found "$err"; then
-      die "Secrets Manager secret '$secret_name' not found; create it with deploy/secret.sh (the model $model_id is gated)"
+      die "Secrets Manager secret '$secret_name' not found; create it with deploy/secret.sh (the model $model_id is gated), or serve the weights from S3 with --model-data (deploy/upload_model.sh), which needs no token on the endpoint"
     fi
     die "aws secretsmanager describe-secret failed: $err"
   fi

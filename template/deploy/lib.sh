@@ -70,6 +70,10 @@ lock_require() {
   printf '%s\n' "$value"
 }
 
+# is_gated VALUE: VALUE (model.gated) marks a gated model. The lock holds the hub's own value:
+# "manual" or "auto" for a gated repository, false otherwise (hooks/facts.py); true is accepted too.
+is_gated() { [[ -n "$1" && "$1" != "false" ]]; }
+
 # Names -----------------------------------------------------------------------
 
 # SageMaker names: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}

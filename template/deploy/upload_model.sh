@@ -59,7 +59,7 @@ elif command -v huggingface-cli >/dev/null 2>&1; then
 else
   die "the Hugging Face CLI is not installed: pip install -U huggingface_hub (it provides 'hf')"
 fi
-if [[ "$gated" == "true" && -z "${HF_TOKEN:-}" ]]; then
+if is_gated "$gated" && [[ -z "${HF_TOKEN:-}" ]]; then
   token_file="${HF_TOKEN_PATH:-${HF_HOME:-$HOME/.cache/huggingface}/token}"
   [[ -s "$token_file" ]] || die "$model_id is gated: set HF_TOKEN in the environment (or run 'hf auth login') with a token that has access to it"
 fi

@@ -74,7 +74,7 @@ def hand_made(dst: Path, lock: dict | None = None) -> Path:
 def make_gated(project: Path, secret_name: str | None = None) -> dict:
     lock_path = project / "model.lock.json"
     lock = json.loads(lock_path.read_text())
-    lock["model"]["gated"] = True
+    lock["model"]["gated"] = "manual"  # what the hub says (and the lock holds) for a gated repository
     lock["project"]["hf_token_secret_name"] = secret_name or f"{lock['project']['name']}/hf-token"
     lock_path.write_text(json.dumps(lock, indent=2))
     return lock

@@ -315,7 +315,7 @@ ALIASES = {
 def parse_argv(server: str, argv: list[str]) -> dict:
     """Flags as {name: value or True}; the first positional (trtllm MODEL) under 'MODEL'."""
     out, i = {}, 0
-    if server == "tensorrt-llm" and argv and argv[0] == "serve":
+    if server in ("tensorrt-llm", "vllm") and argv and argv[0] == "serve":
         argv = argv[1:]
     while i < len(argv):
         a = argv[i]

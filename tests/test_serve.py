@@ -1,6 +1,6 @@
 """The generated code/serve script, run on this machine with stand-in engine executables.
 
-No Docker needed: a recorder stands in for `python3 -m vllm...`, `python3 -m sglang...`,
+No Docker needed: a recorder stands in for `vllm serve`, `python3 -m sglang...`,
 `trtllm-serve`, `nginx` and the LMI/DJL entrypoint, and writes down exactly the argv and
 environment it received. Asserts the flags each engine gets, ENGINE_ARG_* translation and
 rejection, SIGTERM forwarding, exit on engine death, and the run-time token paths.
@@ -82,7 +82,7 @@ def projects(tmp_path_factory, template_dir):
 def stubs(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    for name in ("python3", "trtllm-serve", "nginx", "dockerd-entrypoint.sh"):
+    for name in ("python3", "vllm", "trtllm-serve", "nginx", "dockerd-entrypoint.sh"):
         (bindir / name).write_text(RECORDER)
         (bindir / name).chmod(0o755)
     out = tmp_path / "out"
@@ -123,10 +123,11 @@ def test_vllm_gets_its_real_flags_and_engine_args(projects, stubs):
     code, err, out = run_serve(projects["vllm"], stubs, {
         "ENGINE_ARG_MAX_NUM_SEQS": "64", "ENGINE_ARG_ENFORCE_EAGER": "true",
         "ENGINE_ARG_DISABLE_LOG_STATS": "false", "ENGINE_ARG_ENABLE_PREFIX_CACHING": "false",
-        "ENGINE_ARG_MAX_MODEL_LEN": "4096"}, wait_for="python3.json")
-    argv = received(out, "python3")["argv"]
+        "ENGINE_ARG_MAX_MODEL_LEN": "4096"}, wait_for="vllm.json")
+    argv = received(out, "vllm")["argv"]
     chat = str(projects["vllm"] / "code" / "chat_template.jinja")
-    expected = ["-m", "vllm.entrypoints.openai.api_server", "--model", QWEN, "--served-model-name", QWEN,
+    # `vllm serve`, as upstream's SageMaker entrypoint starts it (not the deprecated api_server module)
+    expected = ["serve", "--model", QWEN, "--served-model-name", QWEN,
                 "--host", "0.0.0.0", "--port", "8080", "--tensor-parallel-size", "1", "--revision", QWEN_SHA,
                 "--max-model-len", "4096", "--chat-template", chat]
     assert argv[:len(expected)] == expected
@@ -135,7 +136,8 @@ def test_vllm_gets_its_real_flags_and_engine_args(projects, stubs):
     assert extra[extra.index("--max-num-seqs") + 1] == "64"
     assert "--disable-log-stats" not in extra and len(extra) == 4
     assert "'disable-log-stats' is false: flag left out" in err
-    assert code == 0 and (out / "python3.terminated").exists(), err   # SIGTERM reached the engine
+    assert code == 0 and (out / "vllm.terminated").exists(), err   # SIGTERM reached the engine
+    assert not (out / "python3.json").exists()                     # no `python3 -m vllm...`
 
 
 def test_sglang_seed_engine_behind_nginx(projects, stubs):
@@ -173,7 +175,7 @@ def test_weights_in_opt_ml_model_are_served_without_the_hub(projects, stubs):
     model_dir = out / "opt-ml-model"
     model_dir.mkdir()
     (model_dir / "config.json").write_text("{}")
-    for server, binary in (("vllm", "python3"), ("sglang", "python3"), ("tensorrt-llm", "trtllm-serve")):
+    for server, binary in (("vllm", "vllm"), ("sglang", "python3"), ("tensorrt-llm", "trtllm-serve")):
         for f in out.glob("*.json"):
             f.unlink()
         code, err, _ = run_serve(projects[server], stubs, wait_for=f"{binary}.json")
@@ -193,7 +195,7 @@ def test_gated_model_from_opt_ml_model_needs_no_token(projects, stubs):
     bindir, out = stubs
     (out / "opt-ml-model").mkdir()
     (out / "opt-ml-model" / "config.json").write_text("{}")
-    code, err, _ = run_serve(projects["gated"], stubs, wait_for="python3.json")
+    code, err, _ = run_serve(projects["gated"], stubs, wait_for="vllm.json")
     assert code == 0 and "is a gated model" not in err and "starting vLLM" in err
 
 
@@ -260,7 +262,7 @@ def test_lmi_serves_the_model_under_its_id(projects, stubs, project, served):
 def test_bad_engine_settings_stop_the_container_with_a_message(projects, stubs, env, message):
     code, err, out = run_serve(projects["vllm"], stubs, env)
     assert code == 64 and message in err
-    assert not (out / "python3.json").exists()   # the engine was never started
+    assert not (out / "vllm.json").exists()   # the engine was never started
 
 
 def test_engine_death_ends_the_container_non_zero(projects, stubs):
@@ -275,8 +277,8 @@ def test_gated_model_needs_a_token_at_start(projects, stubs):
 
 
 def test_token_from_env_file_reaches_the_engine_only(projects, stubs):
-    code, err, out = run_serve(projects["gated"], stubs, {"HF_TOKEN": FAKE_TOKEN}, wait_for="python3.json")
-    assert received(out, "python3")["env"]["HF_TOKEN"] == FAKE_TOKEN
+    code, err, out = run_serve(projects["gated"], stubs, {"HF_TOKEN": FAKE_TOKEN}, wait_for="vllm.json")
+    assert received(out, "vllm")["env"]["HF_TOKEN"] == FAKE_TOKEN
     assert FAKE_TOKEN not in err and code == 0
 
 
@@ -306,13 +308,13 @@ def test_token_from_secrets_manager(projects, stubs):
         code, err, out = run_serve(projects["gated"], stubs, {
             "HF_TOKEN_SECRET_ID": "llama/hf-token", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{server.server_address[1]}",
-            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}, wait_for="python3.json")
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}, wait_for="vllm.json")
     finally:
         server.shutdown()
     target, auth, body = SecretsManager.seen[-1]
     assert target == "secretsmanager.GetSecretValue" and body == {"SecretId": "llama/hf-token"}
     assert auth.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and "/us-east-1/secretsmanager/" in auth
-    assert received(out, "python3")["env"]["HF_TOKEN"] == GRANTED_TOKEN
+    assert received(out, "vllm")["env"]["HF_TOKEN"] == GRANTED_TOKEN
     assert GRANTED_TOKEN not in err and code == 0
 
 

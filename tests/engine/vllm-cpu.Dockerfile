@@ -10,5 +10,11 @@ RUN apt-get update \
 COPY site-packages/ /opt/vllm/site-packages/
 ENV PYTHONPATH=/opt/vllm/site-packages \
     VLLM_USAGE_SOURCE=production-docker-image
+# The `vllm` command of the real image (code/serve runs `vllm serve`); the venv's console script
+# names the venv's python, so the image gets its own. The site-packages carry the venv's "vllm"
+# metadata shim (tools/engine_venv.sh), which this command's version lookup needs.
+RUN printf '#!/usr/bin/python3\nimport sys\nfrom vllm.entrypoints.cli.main import main\nsys.exit(main())\n' \
+        > /usr/local/bin/vllm \
+    && chmod 755 /usr/local/bin/vllm
 WORKDIR /vllm-workspace
 ENTRYPOINT ["python3", "-m", "vllm.entrypoints.openai.api_server"]

@@ -1,11 +1,14 @@
-"""Stand-in for `python3 -m vllm.entrypoints.openai.api_server` of vllm/vllm-openai (any catalog version).
+"""Stand-in for `vllm serve` and `python3 -m vllm.entrypoints.openai.api_server` of vllm/vllm-openai
+(any catalog version); /usr/local/bin/vllm (tests/standins/vllm/vllm) runs serve_cli().
 
 Flags: /opt/standin/flags.json, the catalog's table for the image's version (hooks/data/flags/,
 produced by `python -m tools.flags vllm <version>` from vLLM's own argument parser).
 Behaviour imitated (source: the same wheel, see docs/reference/servers.md section 3):
 - FlexibleArgumentParser: '--a_b' == '--a-b'; bool fields take --x / --no-x; bad values exit 2.
-- positional model_tag is parsed but ignored (only `vllm serve` copies it to --model), so the
-  image's ENTRYPOINT + `serve` loads the default model Qwen/Qwen3-0.6B on port 8000.
+- positional model_tag is parsed but ignored by the module (only `vllm serve` copies it to --model,
+  entrypoints/cli/serve.py), so the image's ENTRYPOINT + `serve` loads the default model
+  Qwen/Qwen3-0.6B on port 8000.
+- `--help=<keyword>` is taken as --help (the whole option list).
 - --chat-template: file path or single-line template; a string with none of '{', '}', newline
   that is not an existing path is rejected at start.
 - nothing listens while weights load; then GET /health, GET|POST /ping, POST /invocations
@@ -32,7 +35,9 @@ class FlexibleArgumentParser(argparse.ArgumentParser):
         args = sys.argv[1:] if args is None else args
         out = []
         for a in args:
-            if a.startswith("--"):
+            if a.startswith("--help="):
+                out.append("--help")
+            elif a.startswith("--"):
                 if "=" in a:
                     k, v = a.split("=", 1)
                     head, dot, tail = k[2:].partition(".")
@@ -54,10 +59,22 @@ def build_parser():
     return p
 
 
-def main():
+def serve_cli():
+    """`vllm serve [model_tag] [options]`: the positional model becomes --model."""
+    if sys.argv[1:2] != ["serve"]:
+        sys.stderr.write("usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ...\n")
+        sys.exit(2)
+    main(sys.argv[2:], serve=True)
+
+
+def main(argv=None, serve=False):
     sc.install_sigterm(0, NAME)
     parser = build_parser()
-    args = parser.parse_args()
+    if serve:
+        parser.prog = "vllm serve"
+    args = parser.parse_args(argv)
+    if serve and args.model_tag is not None:
+        args.model = args.model_tag
     ct = args.chat_template
     if ct is not None and not os.path.isfile(ct) and not any(c in ct for c in "{}\n"):
         raise ValueError(f"The supplied chat template string ({ct}) appears path-like, "

@@ -6,6 +6,7 @@ subclasses for failures a user can fix.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -207,7 +208,38 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
     if snap is None and pinned:
         raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
                             "generation is offline. Run once with -d offline=false (and a network) to cache it.")
+    if snap is None and not _facts_given(answers):
+        known = offline_models()
+        close = difflib.get_close_matches(model, known, n=1, cutoff=0.6) or difflib.get_close_matches(
+            model.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+        guess = next((k for k in known if k.lower() == close[0].lower()), close[0]) if close else None
+        raise errors.RepoNotFound(   # at the interactive model question: asked again
+            f"Offline, nothing is known about {model}: it is neither in the local cache ({hub.cache_root()}) nor "
+            "shipped with the template." + (f" Did you mean {guess}?" if guess else "")
+            + f" Known offline: {', '.join(known) or 'none'}. To cache it, run once online (-d offline=false). "
+            "To generate for a model nothing is known about, give what the project cannot derive: "
+            "-d instanceType=ml.g5.xlarge (or another ml.* type) and -d maxModelLen=<tokens>.")
     return snap
+
+
+def _facts_given(answers: dict[str, Any]) -> bool:
+    """The user gave what a model without metadata cannot supply: an instance type and a context length."""
+    try:
+        length = int(answers.get("maxModelLen") or 0)
+    except (TypeError, ValueError):
+        length = 0
+    return str(answers.get("instanceType") or "auto") != "auto" and length > 0
+
+
+def offline_models() -> list[str]:
+    """The models an offline run knows: those in the local hub cache, and those shipped with the template."""
+    names = set()
+    for root in (hub.cache_root(), hub.PACKAGE_DATA):
+        try:
+            names.update(p.name.replace("--", "/", 1) for p in root.iterdir() if p.is_dir() and "--" in p.name)
+        except OSError:
+            continue
+    return sorted(names)
 
 
 def check_model(answers: dict[str, Any]) -> None:
@@ -252,8 +284,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     if snap is None and ("no-metadata", model) not in WARNED:
         WARNED.add(("no-metadata", model))
         print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
-              "model facts. Set instanceType, maxModelLen and (if needed) chatTemplateFile yourself, or run "
-              "`copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
+              "model facts, from the instanceType and maxModelLen given (a chat model also needs chatTemplateFile). "
+              "Run `copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
     if facts.get("gated") and ("gated", model) not in WARNED and not _token_quietly(answers):
         WARNED.add(("gated", model))
         where = ("generated offline from the metadata in the local cache or shipped with the template"

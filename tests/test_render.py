@@ -239,8 +239,8 @@ def test_sizing_in_lock_for_llama_8b(template_dir, tmp_path, monkeypatch, fake_h
     readme = (dst / "README.md").read_text()
     assert "lowered from the model's 131072" in readme
     assert "| weights | 14.96 GiB in total, 14.96 GiB per GPU |" in readme
-    assert "| total per GPU | 20.08 GiB (weights + KV cache + 3.0 GiB engine overhead: vLLM reserves" in readme
-    assert "of 22.35 GiB;" in readme
+    assert ("| total per GPU | 20.46 GiB (weights + KV cache + 3.0 GiB estimated for activations and CUDA graphs) "
+            "of 22.35 GiB |") in readme
 
 
 def test_user_chat_template_is_used(template_dir, tmp_path, monkeypatch, fake_hub):
@@ -368,12 +368,35 @@ def test_offline_uses_shipped_metadata_without_network(template_dir, tmp_path):
     assert lock["model"]["sha"] == info("Qwen/Qwen2.5-0.5B-Instruct")["sha"]
 
 
+@pytest.mark.parametrize("model,guess", [("Qwen/Qwen2.5-0.5B-Instrcut", "Qwen/Qwen2.5-0.5B-Instruct"),
+                                         ("meta-llama/llama-3.1-8b-instruct", "meta-llama/Llama-3.1-8B-Instruct"),
+                                         ("cached-org/Cached-Modle", "cached-org/Cached-Model"),
+                                         ("some-org/unknown-model", None)])
+def test_offline_unknown_model_is_refused_with_a_did_you_mean(template_dir, tmp_path, monkeypatch, isolated_env,
+                                                              model, guess):
+    """A mistyped model offline: refused (nothing written), with the nearest cached or shipped model and
+    the way to generate for a model nothing is known about."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (isolated_env / "cache" / "sagemaker-llm-template" / "hub" / "cached-org--Cached-Model").mkdir(parents=True)
+    with pytest.raises(UserMessageError) as caught:
+        run_copy(str(template_dir), str(tmp_path / "p"), data={"modelName": model}, defaults=True, unsafe=True,
+                 quiet=True)
+    message = str(caught.value)
+    assert f"Offline, nothing is known about {model}" in message
+    assert (f"Did you mean {guess}?" in message) if guess else "Did you mean" not in message
+    assert "cached-org/Cached-Model" in message and "Qwen/Qwen2.5-0.5B-Instruct" in message   # cached + shipped
+    assert "-d instanceType=ml.g5.xlarge (or another ml.* type) and -d maxModelLen=<tokens>" in message
+    assert not (tmp_path / "p").exists()
+
+
 def test_offline_unknown_model_generates_with_a_warning(template_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    run_copy(str(template_dir), str(tmp_path / "p"), data={"modelName": "some-org/unknown-model"},
+    _forget_warnings()
+    run_copy(str(template_dir), str(tmp_path / "p"),
+             data={"modelName": "some-org/unknown-model", "instanceType": "ml.g5.xlarge", "maxModelLen": 4096},
              defaults=True, unsafe=True, quiet=True)
     lock = json.loads((tmp_path / "p" / "model.lock.json").read_text())
-    assert lock["model"]["sha"] is None and lock["deployment"]["max_model_len"] is None
+    assert lock["model"]["sha"] is None and lock["deployment"]["instance_type"] == "ml.g5.xlarge"
     assert capsys.readouterr().err.count("generating without model facts") == 1     # said once
     assert "--revision" in (tmp_path / "p" / "code" / "serve").read_text()  # guarded by MODEL_SHA, empty here
     readme = (tmp_path / "p" / "README.md").read_text()

@@ -19,7 +19,8 @@ Memory model, per GPU, in GiB (GIB = 2**30 bytes):
              ``engine_overhead_gib`` the activations and CUDA graphs outside weights and KV cache.
 A plan fits when weights + kv cache <= usable on every GPU. Where the catalog says
 ``memory.set_by_project`` (SGLang's --mem-fraction-static), the plan carries the fraction to pass:
-the smallest (rounded up to 0.01) whose static pool holds the planned weights and KV cache.
+the usable share of the memory free at start (all but the overhead), which holds the planned weights
+and KV cache (``static_fraction``).
 """
 
 from __future__ import annotations
@@ -80,13 +81,20 @@ def _budget(overhead_gib: float, memory: dict[str, Any] | None) -> tuple[float, 
 
 def static_fraction(spec: dict[str, Any], weights: int, kv: int, tp: int) -> float:
     """SGLang's --mem-fraction-static for a plan: the share of the memory free before loading
-    (GPU - preload) whose pool holds the weights and KV cache per GPU, rounded up to 0.01 (to 0.001
-    when 0.01 would eat into the overhead the plan leaves for activations and CUDA graphs)."""
+    (GPU - preload) that the plan counts as usable for weights and KV cache, i.e. all of it but the
+    engine's overhead for activations and CUDA graphs (rounded down to 0.001), and never less than
+    the planned weights and KV cache per GPU need (rounded up to 0.001). SGLang then gives the KV
+    pool what the weights leave of that share, as vLLM does with gpu_memory_utilization."""
     base = spec["gpu_memory_gib"] * spec["fraction"] - spec["preload_gib"]
     need = (weights + kv) / tp / GIB / base
-    ceiling = (base - spec["overhead_gib"]) / base
-    coarse = math.ceil(need * 100 - 1e-9) / 100
-    return coarse if coarse <= ceiling else math.ceil(need * 1000 - 1e-9) / 1000
+    usable = (base - spec["overhead_gib"]) / base
+    return max(math.ceil(need * 1000 - 1e-9), math.floor(usable * 1000 + 1e-9)) / 1000
+
+
+def price_note() -> str:
+    """What the catalog's prices are (instances.json _prices.label): us-west-2 SageMaker training rates,
+    which rank candidates; not hosting quotes."""
+    return "a us-west-2 SageMaker training rate" if catalog()["_prices"].get("kind") == "training" else "on demand"
 
 
 def candidates() -> list[str]:
@@ -192,6 +200,7 @@ def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: 
     spec = instance(name, *budget)
     return {"instance_type": name, "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
             "gpu": spec["gpu"], "price_usd_per_hour": spec.get("price_usd_per_hour"),
+            "price_note": price_note() if spec.get("price_usd_per_hour") else None,
             "tensor_parallel_size": tensor_parallel_size or 1, "max_model_len": max_model_len or None,
             "weight_memory_gib": None, "kv_cache_memory_gib": None, "per_gpu_gib": None,
             "usable_gib": round(spec["usable_gib"], 2), "concurrency": CONCURRENCY, "alternatives": [],
@@ -296,7 +305,7 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_len
     kv = per_token * length * CONCURRENCY
     per_gpu = (weights + kv) / tp / GIB + spec["overhead_gib"]
     price = spec.get("price_usd_per_hour")
-    cost = f" at ${price}/h" if price else ""
+    cost = f" (${price}/h, {price_note()})" if price else ""
     if explicit:
         reason = f"{spec['name']} was your choice; it fits."
     else:
@@ -317,7 +326,8 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_len
                    + (f", or an instance type with {tp} GPU{'s' if tp > 1 else ''} ({', '.join(same)})" if same else "")
                    + ".")
     return {"instance_type": spec["name"], "gpu_count": spec["gpu_count"], "gpu_memory_gib": spec["gpu_memory_gib"],
-            "gpu": spec["gpu"], "price_usd_per_hour": price, "tensor_parallel_size": tp, "max_model_len": length,
+            "gpu": spec["gpu"], "price_usd_per_hour": price, "price_note": price_note() if price else None,
+            "tensor_parallel_size": tp, "max_model_len": length,
             "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
             "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + spec["overhead_gib"], 2),
             "engine_overhead_gib": spec["overhead_gib"], **_engine_memory(memory, spec, weights, kv, tp),

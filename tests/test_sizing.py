@@ -303,7 +303,7 @@ def test_sglang_0523_left_alone_would_not_hold_the_plan_so_the_plan_passes_its_f
     need = plan["weight_memory_gib"] + plan["kv_cache_memory_gib"]
     # SGLang's own pool: 0.70 x 21.35 = 14.9 GiB, not even the 14.96 GiB of weights
     assert own * free_at_start < need
-    # the plan's: (14.96 + 27,648 x 128 KiB = 3.375) / 21.35 = 0.8586 -> 0.859 (0.86 would leave < 3 GiB)
+    # the plan's: (21.35 - 3.0) / 21.35 = 0.8595 -> 0.859, which holds (14.96 + 27,648 x 128 KiB = 3.375) / 21.35 = 0.8586
     assert plan["max_model_len"] == 27648 and plan["engine_memory_fraction"] == 0.859
     assert plan["engine_memory_fraction"] * free_at_start >= need - 0.01     # the plan's GiB are rounded
 

@@ -170,9 +170,9 @@ def test_engine_is_the_catalog_default(engine_version):
 
 @pytest.fixture(scope="module")
 def running(setup):
-    """One engine run with boolean settings set to true (ENGINE_ARG_) and false (SM_VLLM_)."""
-    serve = Serve(setup, {"ENGINE_ARG_ENFORCE_EAGER": "true",          # bool+: --enforce-eager
-                          "SM_VLLM_ENABLE_PREFIX_CACHING": "false",    # bool+: --no-enable-prefix-caching
+    """One engine run with boolean settings set to true and false (ENGINE_ARG_) and a value (SM_VLLM_)."""
+    serve = Serve(setup, {"ENGINE_ARG_ENFORCE_EAGER": "true",              # bool+: --enforce-eager
+                          "ENGINE_ARG_ENABLE_PREFIX_CACHING": "false",     # bool+: --no-enable-prefix-caching
                           "SM_VLLM_MAX_NUM_SEQS": "8"}, "run-true")
     ready_after = serve.wait_ready()
     yield {"serve": serve, "ready_after": ready_after, **setup}
@@ -247,19 +247,24 @@ def test_sigterm_stops_the_engine_within_10_s(running):
 
 
 def test_boolean_false_settings_start_the_engine(setup, running):
-    """The other booleans: a --x/--no-x flag set true, and a bare (store_true) flag set false, which
-    is left out; ENGINE_ARG_ wins over SM_VLLM_ for the same flag. (enforce-eager stays true: CPU
-    start-up without it compiles graphs for minutes.)"""
+    """The other booleans: a bare (store_true) flag set false, which is left out; ENGINE_ARG_ wins over
+    SM_VLLM_ for the same flag; SM_VLLM_<NAME>=false leaves a --x/--no-x flag out, as AWS's container
+    does (sagemaker_args.py ~164-169), so the engine keeps its default (prefix caching on), where
+    ENGINE_ARG_<NAME>=false passes --no-x. (enforce-eager stays true: CPU start-up without it compiles
+    graphs for minutes.)"""
     assert running["serve"].proc.poll() is not None     # the first run has stopped: port 8080 is free
-    serve = Serve(setup, {"ENGINE_ARG_ENFORCE_EAGER": "true", "ENGINE_ARG_ENABLE_PREFIX_CACHING": "true",
+    serve = Serve(setup, {"SM_VLLM_ENFORCE_EAGER": "TRUE", "SM_VLLM_ENABLE_PREFIX_CACHING": "false",
                           "ENGINE_ARG_DISABLE_LOG_STATS": "false", "SM_VLLM_DISABLE_LOG_STATS": "true"},
                   "run-false")
     try:
         serve.wait_ready()
         log = serve.text()
-        assert "--enable-prefix-caching" in log and "--no-enable-prefix-caching" not in log
-        assert "--disable-log-stats" not in log.split("starting vLLM:")[1].splitlines()[0]
+        command = log.split("starting vLLM:")[1].splitlines()[0]
+        assert "--enforce-eager" in command and "enable-prefix-caching" not in command
+        assert "--disable-log-stats" not in command
         assert "SM_VLLM_DISABLE_LOG_STATS ignored: ENGINE_ARG_DISABLE_LOG_STATS sets 'disable-log-stats' too" in log
+        parsed = [line for line in log.splitlines() if "non-default args" in line]
+        assert parsed and "'enforce_eager': True" in parsed[0] and "enable_prefix_caching" not in parsed[0]
     finally:
         code, took = serve.stop()
     assert code == 0 and took < 10

@@ -391,3 +391,133 @@ def test_nginx_takes_what_sagemaker_can_send(projects, tmp_path, project):
         proc.terminate()
         proc.wait(timeout=10)
         engine.shutdown()
+
+
+# ---------------------------------------------------------------- AWS's SM_VLLM_* / SM_SGLANG_*
+def engine_argv(project: Path, stubs, env: dict[str, str]) -> tuple[int, list[str] | None, str]:
+    """The engine command serve would run (SERVE_PRINT_COMMAND=1): (exit code, argv, stderr)."""
+    bindir, out = stubs
+    r = subprocess.run([str(project / "code" / "serve"), "serve"], capture_output=True, text=True, timeout=60,
+                       env={"PATH": f"{bindir}:/usr/bin:/bin", "STUB_OUT": str(out), "HOME": str(out),
+                            "MODEL_DIR": str(out / "opt-ml-model"), "SERVE_PRINT_COMMAND": "1", **env})
+    argv = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else None
+    return r.returncode, argv, r.stderr
+
+
+def extra_flags(argv: list[str], fixed_len: int) -> list[str]:
+    return argv[fixed_len:]
+
+
+LORA_A, LORA_B = {"name": "a", "path": "/lora/a"}, {"name": "b", "path": "/lora/b"}
+
+# (env, the arguments AWS's vLLM container adds for it): aws/deep-learning-containers
+# scripts/docker/vllm/sagemaker_args.py at 19aa4751, the line that decides each.
+AWS_VLLM_CASES = [
+    # build_args ~164-169: strip().lower() == "false" -> the flag is omitted (never --no-<name>)
+    ({"SM_VLLM_ENABLE_PREFIX_CACHING": "false"}, []),
+    ({"SM_VLLM_ENABLE_PREFIX_CACHING": " FALSE "}, []),
+    ({"SM_VLLM_MAX_NUM_SEQS": "false"}, []),
+    # ~164-166: "true" (any case, stripped) -> the bare flag
+    ({"SM_VLLM_ENFORCE_EAGER": "true"}, ["--enforce-eager"]),
+    ({"SM_VLLM_ENABLE_PREFIX_CACHING": " True"}, ["--enable-prefix-caching"]),
+    # tokens_for ~103-110: an empty value -> the flag with no value
+    ({"SM_VLLM_ENFORCE_EAGER": ""}, ["--enforce-eager"]),
+    # ~135: anything else is one token, unsplit and unstripped
+    ({"SM_VLLM_MAX_NUM_SEQS": "64"}, ["--max-num-seqs", "64"]),
+    ({"SM_VLLM_LORA_MODULES": "a=/lora/a b=/lora/b"}, ["--lora-modules", "a=/lora/a b=/lora/b"]),
+    # ~117-125 with as_token ~60-74: a JSON array -> one token per element, objects compact, booleans
+    # lower-case; an empty array -> the flag is omitted
+    ({"SM_VLLM_LORA_MODULES": json.dumps([LORA_A, LORA_B])},
+     ["--lora-modules", '{"name":"a","path":"/lora/a"}', '{"name":"b","path":"/lora/b"}']),
+    ({"SM_VLLM_API_KEY": '["k1", 2, true]'}, ["--api-key", "k1", "2", "true"]),
+    ({"SM_VLLM_LORA_MODULES": "[]"}, []),
+    # ~127-133: several whitespace-separated JSON objects -> one token each; one object verbatim
+    ({"SM_VLLM_LORA_MODULES": json.dumps(LORA_A) + "  " + json.dumps(LORA_B)},
+     ["--lora-modules", '{"name":"a","path":"/lora/a"}', '{"name":"b","path":"/lora/b"}']),
+    ({"SM_VLLM_HF_OVERRIDES": '{"rope_theta": 1e6}'}, ["--hf-overrides", '{"rope_theta": 1e6}']),
+    # SINGLE_TOKEN_FLAGS ~44-51, ~112-113: a JSON array stays one token for these
+    ({"SM_VLLM_ALLOWED_ORIGINS": '["https://a.example", "https://b.example"]'},
+     ["--allowed-origins", '["https://a.example", "https://b.example"]']),
+]
+
+
+@pytest.mark.parametrize(("env", "aws_adds"), AWS_VLLM_CASES, ids=[json.dumps(c[0]) for c in AWS_VLLM_CASES])
+def test_sm_vllm_settings_reach_the_engine_as_in_awss_container(projects, stubs, env, aws_adds):
+    code, argv, err = engine_argv(projects["vllm"], stubs, {})
+    assert code == 0, err
+    base = argv
+    code, argv, err = engine_argv(projects["vllm"], stubs, env)
+    assert code == 0, err
+    assert argv[:len(base)] == base and argv[len(base):] == aws_adds, argv[len(base):]
+
+
+def test_engine_arg_keeps_its_own_meaning_beside_sm_vllm(projects, stubs):
+    """ENGINE_ARG_ is unchanged: false gives --no-<name> where the flag has it, lists split on spaces."""
+    code, base, err = engine_argv(projects["vllm"], stubs, {})
+    code, argv, err = engine_argv(projects["vllm"], stubs, {
+        "ENGINE_ARG_ENABLE_PREFIX_CACHING": "false", "ENGINE_ARG_LORA_MODULES": "a=/lora/a b=/lora/b"})
+    assert code == 0, err
+    assert argv[len(base):] == ["--no-enable-prefix-caching", "--lora-modules", "a=/lora/a", "b=/lora/b"]
+
+
+def test_sm_vllm_managed_settings(projects, stubs):
+    """SM_VLLM_MAX_MODEL_LEN replaces the planned length (one --max-model-len); false leaves the plan's."""
+    code, base, err = engine_argv(projects["vllm"], stubs, {})
+    planned = base[base.index("--max-model-len") + 1]
+    code, argv, err = engine_argv(projects["vllm"], stubs, {"SM_VLLM_MAX_MODEL_LEN": "2048"})
+    assert code == 0 and argv.count("--max-model-len") == 1 and argv[argv.index("--max-model-len") + 1] == "2048"
+    code, argv, err = engine_argv(projects["vllm"], stubs, {"SM_VLLM_MAX_MODEL_LEN": "false"})
+    assert code == 0 and argv == base and planned != "2048"
+    assert "'max-model-len' left out, as AWS's containers do" in err
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    # AWS would pass `--enforce-eager 1`, and vLLM takes "1" as a second model: refused here
+    ({"SM_VLLM_ENFORCE_EAGER": "1"}, "SM_VLLM_ENFORCE_EAGER must be true or false (AWS's convention"),
+    # AWS would pass a bare --max-num-seqs, which vLLM's parser refuses
+    ({"SM_VLLM_MAX_NUM_SEQS": "true"}, "AWS's convention passes --max-num-seqs without a value"),
+    ({"SM_VLLM_MAX_NUM_SEQS": "[1, 2]"}, "'max-num-seqs' takes one value; AWS's convention makes 2"),
+    ({"SM_VLLM_MAX_NUM_SEQS": "[1]"}, None),
+    ({"SM_VLLM_MODEL": "someone/else"}, "'model' is set by this project"),
+])
+def test_sm_vllm_values_the_engine_would_refuse_stop_the_container(projects, stubs, env, message):
+    code, argv, err = engine_argv(projects["vllm"], stubs, env)
+    if message is None:
+        assert code == 0 and argv[-2:] == ["--max-num-seqs", "1"], err
+    else:
+        assert code == 64 and message in err, err
+
+
+# scripts/docker/sglang/sagemaker_entrypoint.sh at 3a66fab5, ~20-45: the value lower-cased (not
+# trimmed); "true" -> the flag alone, "false" -> skipped, else the flag and the value as ONE argument
+# (no JSON or space splitting), an empty value -> the flag alone; SM_SGLANG_ENGINE is not a flag.
+AWS_SGLANG_CASES = [
+    ({"SM_SGLANG_TRUST_REMOTE_CODE": "false"}, []),
+    ({"SM_SGLANG_TRUST_REMOTE_CODE": "TRUE"}, ["--trust-remote-code"]),
+    ({"SM_SGLANG_TRUST_REMOTE_CODE": ""}, ["--trust-remote-code"]),
+    ({"SM_SGLANG_MAX_RUNNING_REQUESTS": "32"}, ["--max-running-requests", "32"]),
+    ({"SM_SGLANG_MAX_RUNNING_REQUESTS": "False"}, []),
+    ({"SM_SGLANG_LORA_PATHS": '["a=/lora/a", "b=/lora/b"]'}, ["--lora-paths", '["a=/lora/a", "b=/lora/b"]']),
+    ({"SM_SGLANG_LORA_PATHS": "a=/lora/a b=/lora/b"}, ["--lora-paths", "a=/lora/a b=/lora/b"]),
+    ({"SM_SGLANG_ENGINE": "llm"}, []),
+]
+
+
+@pytest.mark.parametrize("project", ["sglang", "sglang-seed"])
+@pytest.mark.parametrize(("env", "aws_adds"), AWS_SGLANG_CASES, ids=[json.dumps(c[0]) for c in AWS_SGLANG_CASES])
+def test_sm_sglang_settings_reach_the_engine_as_in_awss_container(projects, stubs, project, env, aws_adds):
+    code, base, err = engine_argv(projects[project], stubs, {})
+    assert code == 0, err
+    code, argv, err = engine_argv(projects[project], stubs, env)
+    assert code == 0, err
+    assert argv[:len(base)] == base and argv[len(base):] == aws_adds, argv[len(base):]
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SM_SGLANG_TRUST_REMOTE_CODE": " true"}, "SM_SGLANG_TRUST_REMOTE_CODE must be true or false"),
+    ({"SM_SGLANG_ENGINE": "diffusion"}, "only llm is accepted"),
+    ({"SM_SGLANG_MODEL": "someone/else"}, "'model' is set by this project"),
+])
+def test_sm_sglang_values_the_engine_would_refuse_stop_the_container(projects, stubs, env, message):
+    code, argv, err = engine_argv(projects["sglang"], stubs, env)
+    assert code == 64 and message in err, err

@@ -100,12 +100,28 @@ def check_answers(ctx) -> str:
     data = _given_data(ctx)
     try:
         mods["project"].safe_call(lambda a: mods["project"].check_data(data, str(a["modelName"])), answers)
+        _check_destination(ctx, mods["project"])
         mods["project"].safe_call(
             lambda a: mods["project"].check_answers(a, read_in_background=background), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
     _warn_unknown_keys(ctx)
     return ""
+
+
+def _check_destination(ctx, project) -> None:
+    """A copy into a folder holding files this template writes stops here, before any is written.
+    Not with --overwrite (which replaces them; `copier update` and `recopy` run with it) nor --pretend."""
+    conf = ctx.get("_copier_conf")
+    try:
+        if conf["overwrite"] or conf["pretend"]:
+            return
+        template_dir = Path(str(conf["src_path"])) / "template"
+        dst, answers_file = Path(str(conf["dst_path"])), str(conf["answers_file"])
+    except (KeyError, TypeError):
+        return
+    if template_dir.is_dir():
+        project.check_destination(template_dir, dst, answers_file)
 
 
 def _given_data(ctx) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -96,6 +97,41 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
     if pin and pin != "refresh" and model and not pin.startswith(model + "@"):
         raise InvalidAnswer(f"modelPin '{pin}' pins another model than modelName '{model}'. Leave modelPin out "
                             "to pin the newest commit of this model.")
+
+
+def files_written(template_dir: Path, answers_file: str) -> list[str]:
+    """The files a copy may write, relative to the project: the template's paths without their
+    ``.jinja`` suffix, a conditional name (``{% if ... %}name{% endif %}``) as the name it has when
+    written, and the answers file. Files copier skips when they exist (``.env``) are not listed."""
+    out = []
+    for path in sorted(template_dir.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts:
+            continue
+        parts = []
+        for part in path.relative_to(template_dir).parts:
+            part = part.replace("{{_copier_conf.answers_file}}", answers_file)
+            part = re.sub(r"\{%.*?%\}", "", part)
+            parts.append(part[:-len(".jinja")] if part.endswith(".jinja") else part)
+        if all(parts) and "{{" not in "".join(parts):
+            out.append("/".join(parts))
+    return out
+
+
+def check_destination(template_dir: Path, dst: Path, answers_file: str = ".copier-answers.yml") -> None:
+    """Before anything is written: a destination that already holds a file this template writes stops
+    the copy (copier would write the files before it, then stop at that one, with no answers file)."""
+    if not dst.is_dir():
+        return
+    clashes = [rel for rel in files_written(template_dir, answers_file) if os.path.lexists(dst / rel)]
+    if not clashes:
+        return
+    shown = ", ".join(clashes[:6]) + (f" and {len(clashes) - 6} more" if len(clashes) > 6 else "")
+    project = (dst / answers_file).is_file()
+    raise InvalidAnswer(
+        f"{dst} already holds {shown}, which this template writes; nothing was written. "
+        + (f"It is a generated project: to take template changes or new answers, run `copier update --trust` "
+           f"inside it (cd {dst} && copier update --trust --defaults -d ...). " if project else "")
+        + "Generate into a new or empty folder, or add --overwrite to replace those files.")
 
 
 QUESTION_KEYS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken",

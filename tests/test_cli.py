@@ -262,3 +262,25 @@ def test_copier_cli_asks_git_for_the_file_mode_once_and_keeps_copiers_index_sync
     assert result.returncode == 0, result.stderr
     assert git("ls-files", "--stage", "deploy/build.sh").startswith("100755")
     assert len(_file_mode_asks(log)) >= 2   # the first ask, then copier's own for the file it wrote
+
+
+def test_copy_into_a_folder_with_a_clashing_file_writes_nothing_and_says_how_to_proceed(copier_template, tmp_path):
+    env = {"HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(tmp_path / "c"), "HF_HOME": str(tmp_path / "hf")}
+    dst = tmp_path / "proj"
+    dst.mkdir()
+    (dst / "README.md").write_text("mine\n")
+    (dst / "notes.txt").write_text("unrelated\n")
+    result = copier_cli(["copy", "--trust", "--defaults", f"git+file://{copier_template}", "proj"], env, tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "proj already holds README.md, which this template writes; nothing was written. Generate into a new " \
+           "or empty folder, or add --overwrite to replace those files." in result.stderr
+    assert sorted(p.name for p in dst.iterdir()) == ["README.md", "notes.txt"]
+    assert (dst / "README.md").read_text() == "mine\n"
+    # --overwrite replaces them, as it says; a second copy into the project points to copier update
+    again = copier_cli(["copy", "--trust", "--defaults", "--overwrite", f"git+file://{copier_template}", "proj"], env,
+                       tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (dst / ".copier-answers.yml").is_file() and (dst / "notes.txt").is_file()
+    third = copier_cli(["copy", "--trust", "--defaults", f"git+file://{copier_template}", "proj"], env, tmp_path)
+    assert third.returncode == 1 and "It is a generated project: to take template changes or new answers, run " \
+        "`copier update --trust` inside it" in third.stderr

@@ -334,6 +334,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
                                   tensor_parallel_size=_int(answers, "tensorParallelSize"),
                                   max_model_len=_int(answers, "maxModelLen"),
                                   engine_overhead_gib=server["engine_overhead_gib"], memory=server.get("memory"))
+    plan = servers.applied_length(server_name, plan, _int(answers, "maxModelLen"))
     project_name = str(answers.get("projectName") or "")
     secret_name = str(answers.get("hfTokenSecretName") or "").strip() or f"{project_name}/hf-token"
     needs_token = bool(facts["gated"])

@@ -80,6 +80,31 @@ MANAGED_VARS: dict[str, dict[str, str]] = {
     "djl": {"tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
 }
 
+# The engine setting code/serve passes the planned context length as (MAX_MODEL_LEN), per server.
+# DJL Serving's HF Accelerate handler has none: HuggingFaceProperties (djl-serving
+# engines/python/setup/djl_python/properties_manager/hf_properties.py ~29-45 at v0.36.0, the same
+# fields at 0.32.0-dlc) holds no length field, and huggingface.py hands generate() none: a request
+# may use the model's whole context whatever the project plans, so a DJL project claims no limit.
+LENGTH_SETTING: dict[str, str | None] = {
+    "vllm": "--max-model-len", "sglang": "--context-length", "tensorrt-llm": "--max_seq_len",
+    "lmi": "option.max_model_len", "djl": None,
+}
+
+
+def applied_length(name: str, plan: dict, asked: int | None) -> dict:
+    """The plan as the engine will run it: where the server has no length setting, an asked
+    maxModelLen is refused (nothing could pass it on) and the plan claims no limit (None: the
+    README then says the engine takes the model's own maximum)."""
+    if LENGTH_SETTING[name]:
+        return plan
+    if asked:
+        raise InvalidAnswer(
+            f"maxModelLen={asked}: {catalog()[name]['title']} has no setting that limits the context length "
+            "(its HuggingFaceProperties have none), so nothing would enforce it. Leave maxModelLen empty, or "
+            "use modelServer=lmi or vllm, which take it.")
+    return {**plan, "max_model_len": None}
+
+
 # Table kind -> what the serve script checks and how it passes the value:
 #   bool+  true -> --x, false -> --no-x          bool  true -> --x, false -> left out
 #   int, float, choice (one of the listed values), list (several values), str

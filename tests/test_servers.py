@@ -163,3 +163,33 @@ def test_unknown_version_is_refused_with_the_list():
         servers.check_version("vllm", "0.32")
     assert "Did you mean '0.32.0'?" in str(err.value)
     assert "0.32.0 (default), 0.10.1" in str(err.value)
+
+
+@pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
+def test_a_planned_length_reaches_the_engine_or_is_not_claimed(projects, tmp_path, server, version):
+    """DJL claimed a max model length (lock, README) that nothing passed to its HF Accelerate handler,
+    which has no length setting (hf_properties.py at v0.36.0 / 0.32.0-dlc). Every server with a length
+    setting gets the planned length through it; DJL's lock and README claim none."""
+    project = projects[(server, version)]
+    lock = json.loads((project / "model.lock.json").read_text())
+    planned = lock["deployment"]["max_model_len"]
+    argv = engine_command(project, tmp_path, local_weights=False)
+    setting = servers.LENGTH_SETTING[server]
+    if setting is None:
+        assert planned is None, lock["deployment"]
+        assert not [a for a in argv if "max_model_len" in a.lower() or "max_seq_len" in a.lower()], argv
+        assert "| max model length | not set:" in (project / "README.md").read_text()
+    elif setting.startswith("option."):
+        assert f"OPTION_{setting[7:].upper()}={planned}" in argv, argv
+    else:
+        assert planned and argv[argv.index(setting) + 1] == str(planned), argv
+
+
+def test_djl_refuses_a_length_it_cannot_apply(tmp_path, template_dir):
+    from copier.errors import UserMessageError
+    with pytest.raises(UserMessageError) as err:
+        run_copy(str(template_dir), str(tmp_path / "p"), data={"modelServer": "djl", "offline": True,
+                                                              "maxModelLen": 4096},
+                 defaults=True, unsafe=True, quiet=True)
+    assert "maxModelLen=4096: DJL Serving" in str(err.value) and "nothing would enforce it" in str(err.value)
+    assert not (tmp_path / "p" / "model.lock.json").exists()

@@ -220,7 +220,8 @@ def test_lmi_and_djl_configuration_is_environment(template_dir, tmp_path, monkey
         assert "serving.properties" not in (dst / "code" / "serve").read_text()
     base = {"HF_MODEL_ID": model, "OPTION_REVISION": sha, "TENSOR_PARALLEL_DEGREE": "1",
             "OPTION_TRUST_REMOTE_CODE": "false", "OPTION_MODEL_LOADING_TIMEOUT": "619"}
-    assert got["lmi"] == {**base, "OPTION_MAX_MODEL_LEN": "32768"}      # lmi29: async vLLM, its own default
+    assert got["lmi"] == {**base, "OPTION_MAX_MODEL_LEN": "32768",      # lmi29: async vLLM, its own default
+                          "OPTION_SERVED_MODEL_NAME": "Qwen/Qwen2.5-0.5B-Instruct"}   # else it answers as "lmi"
     assert got["lmi0.32.0-lmi14.0.0"] == {**base, "OPTION_MAX_MODEL_LEN": "32768", "OPTION_ROLLING_BATCH": "vllm"}
     assert got["djl"] == {**base, "OPTION_ROLLING_BATCH": "disable", "OPTION_DEVICE_MAP": "auto"}
 

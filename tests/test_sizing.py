@@ -316,3 +316,13 @@ def test_vllm_032_plans_with_its_own_default_of_092():
                                   engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
     # 22.3516 x 0.92 - 3.0 = 17.5635 GiB; - 14.957 = 2.6065 GiB / 128 KiB = 21,352 -> 20,480
     assert plan["max_model_len"] == 20480 and not plan["engine_memory_fraction_passed"]
+
+
+def test_a_small_model_on_sglang_gets_the_usable_share_not_a_sliver():
+    """The fraction is what the plan counts usable, not the least that holds one sequence: for a
+    0.5B model that least would be 0.07 (1.3 GiB of 21.35), a KV pool of one 32k sequence."""
+    from hooks import servers
+    entry = servers.entry("sglang", "0.5.23")
+    plan = sizing.plan_deployment(facts("Qwen/Qwen2.5-0.5B-Instruct"),
+                                  engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
+    assert plan["instance_type"] == "ml.g6.xlarge" and plan["engine_memory_fraction"] == 0.859

@@ -30,6 +30,22 @@ def extract(server: str, version: str, source: str | None = None, python: str | 
     return table
 
 
+def generated_by(args: argparse.Namespace) -> str:
+    """The command that remakes the table, as the table records it: an unpacked PyPI wheel given as
+    --source is WHEEL_DIR (its temporary path means nothing elsewhere), and --out is left out."""
+    words = [args.server, args.version]
+    wheel = args.source and (Path(args.source) / f"{args.server}-{args.version}.dist-info").is_dir()
+    if args.python:
+        words += ["--python", args.python]
+    if args.source:
+        words += ["--source", "WHEEL_DIR" if wheel else args.source]
+    text = "python -m tools.flags " + shlex.join(words)
+    if wheel:
+        text += (f"  (WHEEL_DIR: `pip download --no-deps {args.server}=={args.version}`, unzipped, "
+                 "*.so removed)")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(prog="python -m tools.flags", description=__doc__.split("\n\n")[1])
@@ -45,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except ParserError as e:
         print(f"python -m tools.flags: {e}", file=sys.stderr)
         return 1
-    table["generated_by"] = "python -m tools.flags " + shlex.join(argv)
+    table["generated_by"] = generated_by(args)
     text = dumps(table)
     if args.out == "-":
         sys.stdout.write(text)

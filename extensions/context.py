@@ -89,6 +89,8 @@ def check_answers(ctx) -> str:
     model when none is given (copier validates a default only later, with a traceback on failure)."""
     answers = _answers(ctx)
     answers.setdefault("modelName", _question_default("modelName"))
+    data = _given_data(ctx)
+    answers = {**_hook("mcc").mapped(data), **answers}   # an MCC config's deploymentConfig, region, buildTarget
     background = _defaults_only(ctx)
     if background:
         # the wave goes on the wire first; the rest of the hooks load and check the answers meanwhile
@@ -97,7 +99,6 @@ def check_answers(ctx) -> str:
         except Exception:   # noqa: BLE001 (the same start below, after the checks, reports it)
             pass
     mods = _hooks()
-    data = _given_data(ctx)
     try:
         mods["project"].safe_call(lambda a: mods["project"].check_data(data, str(a["modelName"])), answers)
         _check_destination(ctx, mods["project"])
@@ -146,9 +147,11 @@ def _question_default(key: str):
 
 
 def _warn_unknown_keys(ctx) -> None:
-    """Keys of a --data-file (an MCC config JSON, say) that are no question here: said once, with a
-    guess, rather than dropped silently."""
+    """Keys of a --data-file that are no question here, said once rather than dropped silently: an MCC
+    config's keys as what they became (hooks/mcc.py: the real mapping) or why they are ignored; any
+    other key with the question it may be a typo of."""
     import difflib
+    mcc = _hook("mcc")
     unknown = sorted(key for key, value in ctx.get_all().items()
                      if not key.startswith("_") and key not in QUESTIONS and not callable(value)
                      and key not in ctx.environment.globals and not _undefined(value))
@@ -156,12 +159,20 @@ def _warn_unknown_keys(ctx) -> None:
     if not unknown or tuple(unknown) in warned:
         return
     warned.add(tuple(unknown))
+    data = _given_data(ctx)
+    became = mcc.notes(data)
+    if became:
+        print(f"note: MCC config: {'; '.join(became)}.", file=sys.stderr)
+    ignored = mcc.ignored(unknown)
+    if ignored:
+        print(f"warning: ignored MCC settings that have no counterpart here: {', '.join(ignored)}.", file=sys.stderr)
     parts = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, QUESTIONS[:-2], n=1, cutoff=0.5)
+    for key in (k for k in unknown if not mcc.known(k)):
+        close = difflib.get_close_matches(key, QUESTIONS[:-2], n=1, cutoff=0.75)
         parts.append(f"{key} (did you mean {close[0]}?)" if close else key)
-    print(f"warning: ignored answers that are not questions of this template: {', '.join(parts)}. "
-          f"The questions are: {', '.join(QUESTIONS[:-3])}.", file=sys.stderr)
+    if parts:
+        print(f"warning: ignored answers that are not questions of this template: {', '.join(parts)}. "
+              f"The questions are: {', '.join(QUESTIONS[:-3])}.", file=sys.stderr)
 
 
 def _defaults_only(ctx) -> bool:
@@ -248,6 +259,13 @@ def server_version_default(ctx, server: str) -> str:
     if not _undefined(ctx.get("modelPin")) and ctx.get("modelPin") is not None:
         return servers.versions(server)[-1]
     return servers.default_version(server)
+
+
+@pass_context
+def mcc_default(ctx, key: str, fallback: str) -> str:
+    """A question's default from an MCC config's current-format key (deploymentConfig -> modelServer,
+    region -> awsRegion, buildTarget -> deployTarget; hooks/mcc.py), else ``fallback``."""
+    return _hook("mcc").mapped(_given_data(ctx)).get(key, fallback)
 
 
 def region_question(region) -> str:
@@ -452,4 +470,4 @@ class ContextExtension(Extension):
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,
                                    instance_choices=instance_choices, conflict_files=conflict_files,
-                                   region_question=region_question)
+                                   region_question=region_question, mcc_default=mcc_default)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, regions, servers, sizing
+from . import hub, mcc, regions, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -49,7 +49,7 @@ EMPTY_MEANS = {
 INT_QUESTIONS = ("tensorParallelSize", "maxModelLen")
 BOOL_WORDS = {"true": True, "yes": True, "y": True, "on": True, "1": True,
               "false": False, "no": False, "n": False, "off": False, "0": False}
-COMPUTED = ("ctx", "answers_check")   # hidden, computed by the template: never given
+COMPUTED = ("ctx", "answers_check", "modelRead")   # hidden, computed by the template: never given
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")   # Secrets Manager's allowed characters
 
 
@@ -58,12 +58,13 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
     of the wrong type, an empty one, or one of a computed key would otherwise end in copier's
     traceback. (``check_answers`` then checks what the values mean.) ``model``: the modelName in effect
     when the data gives none (the default)."""
+    mcc.check(data)   # an MCC config's keys: what this template cannot make, or what contradicts itself
     for key in COMPUTED:
         if key in data:
             raise InvalidAnswer(f"{key} is computed by the template, not a question: remove it from -d or the "
                                 "data file.")
     for key, value in data.items():
-        if key in COMPUTED or key.startswith("_"):
+        if key not in QUESTION_KEYS:   # other keys (an MCC config's) are named, not used
             continue
         if value is None or isinstance(value, (dict, list, tuple, set)):
             what = "no value" if value is None else f"a {type(value).__name__}"

@@ -89,6 +89,21 @@ def test_bad_token_is_redacted(copier_template, hub_server, tmp_path):
     assert bad not in result.stderr + result.stdout
 
 
+def test_current_mcc_config_keeps_server_and_region(copier_template, hub_server, tmp_path):
+    """The issue's MCC config of the current format (deploymentConfig, region, deploymentTarget)."""
+    mcc = tmp_path / "mcc.json"
+    mcc.write_text(json.dumps({"deploymentConfig": "transformers-sglang", "region": "us-west-2",
+                               "deploymentTarget": "realtime-inference", "modelName": "Qwen/Qwen2.5-0.5B-Instruct",
+                               "instanceType": "ml.g6.xlarge", "includeTesting": True}))
+    result = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(mcc), f"git+file://{copier_template}",
+                         "proj"], base_env(hub_server, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    lock = json.loads((tmp_path / "proj" / "model.lock.json").read_text())
+    assert lock["server"]["name"] == "sglang" and lock["project"]["aws_region"] == "us-west-2"
+    assert "deploymentConfig=transformers-sglang -> modelServer=sglang; region=us-west-2 -> awsRegion=us-west-2" \
+        in result.stderr and "did you mean" not in result.stderr
+
+
 def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hub_server, tmp_path):
     env = base_env(hub_server, tmp_path) | {"HF_TOKEN": GRANTED_TOKEN}
     mcc = tmp_path / "mcc.json"
@@ -98,9 +113,12 @@ def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hu
     first = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(mcc), f"git+file://{copier_template}",
                         "a"], env, tmp_path)
     assert first.returncode == 0, first.stderr
-    # MCC keys that are no question here are named once, with a guess, not dropped silently
-    assert first.stderr.count("warning: ignored answers that are not questions of this template: "
-                              "includeTesting, region (did you mean awsRegion?)") == 1, first.stderr
+    # MCC's region is awsRegion (the real mapping, said once); a key with no counterpart is named with why
+    assert first.stderr.count("note: MCC config: region=us-west-2 -> awsRegion=us-west-2.") == 1, first.stderr
+    assert first.stderr.count("warning: ignored MCC settings that have no counterpart here: includeTesting "
+                              "(deploy/test.sh is always included).") == 1, first.stderr
+    assert "did you mean" not in first.stderr
+    assert json.loads((tmp_path / "a" / "model.lock.json").read_text())["project"]["aws_region"] == "us-west-2"
     answers = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text())
     assert "hfToken" not in answers and answers["modelPin"] == f"{LLAMA}@{info(LLAMA)['sha']}"
     replay = tmp_path / "answers.yml"
@@ -109,7 +127,7 @@ def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hu
     second = copier_cli(["copy", "--trust", "--defaults", "--data-file", str(replay),
                          f"git+file://{copier_template}", "b"], env, tmp_path)
     assert second.returncode == 0, second.stderr
-    assert "ignored answers" not in second.stderr
+    assert "ignored" not in second.stderr and "MCC config" not in second.stderr
     assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
     # the pinned sha was in the answers: files came from the cache, the hub was not called
     assert hub_server.hub.requests == []

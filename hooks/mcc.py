@@ -45,6 +45,11 @@ REFUSED_TARGETS = {
 # buildTarget (docs: "Build target (codebuild)", default codebuild): the only value is codebuild
 BUILD_TARGETS = {"codebuild": "codebuild"}
 
+# the old format's instanceType classes (generators/app/lib/prompts.js at 6eaaaf51: cpu-optimized is
+# ml.m6g.large, gpu-enabled ml.g5.xlarge; custom takes customInstanceType)
+OLD_INSTANCE_CLASSES = {"cpu-optimized": "a CPU instance, which no LLM server here runs on",
+                        "gpu-enabled": "one fixed GPU type", "custom": "the type in customInstanceType"}
+
 # current-format key -> this template's question
 MAPPED = {"deploymentConfig": "modelServer", "region": "awsRegion", "buildTarget": "deployTarget"}
 CHECKED = ("deploymentTarget",)   # no question of its own: accepted or refused
@@ -121,6 +126,14 @@ def check(data: dict[str, Any]) -> None:
     if build and build not in BUILD_TARGETS:
         raise InvalidAnswer(f"buildTarget '{build}' is not an MCC build target (codebuild). Leave it out to build "
                             "locally with Docker, or use deployTarget=sagemaker|codebuild.")
+    klass = _given(data, "instanceType")
+    if klass in OLD_INSTANCE_CLASSES:
+        custom = _given(data, "customInstanceType")
+        fix = (f"instanceType={custom}" if klass == "custom" and custom else
+               "instanceType=auto (the cheapest GPU type that fits the model) or an ml.* GPU type")
+        raise InvalidAnswer(f"instanceType '{klass}' is an instance class of MCC's old config format "
+                            f"({OLD_INSTANCE_CLASSES[klass]}); here instanceType is 'auto' or an ml.* type. "
+                            f"Give {fix} in the config instead.")
     for key, question in MAPPED.items():
         ours, theirs = _given(data, question), mapped(data).get(question)
         if ours and theirs and ours != theirs:

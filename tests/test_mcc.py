@@ -47,6 +47,11 @@ def test_region_and_build_target_map_to_their_questions():
                                          r"this template serves HuggingFace LLMs\. Use one of: transformers-vllm"),
     ({"deploymentConfig": "triton-vllm"}, r"deploymentConfig 'triton-vllm' runs NVIDIA Triton"),
     ({"buildTarget": "local"}, r"buildTarget 'local' is not an MCC build target"),
+    ({"instanceType": "gpu-enabled"}, r"instanceType 'gpu-enabled' is an instance class of MCC's old config format"
+                                      r".*Give instanceType=auto"),
+    ({"instanceType": "custom", "customInstanceType": "ml.g6.12xlarge"}, r"Give instanceType=ml\.g6\.12xlarge in "
+                                                                          r"the config instead"),
+    ({"instanceType": "cpu-optimized"}, r"a CPU instance, which no LLM server here runs on"),
     ({"deploymentConfig": "transformers-vllm", "modelServer": "sglang"},
      r"deploymentConfig=transformers-vllm means modelServer=vllm, but modelServer=sglang is given too"),
     ({"region": "us-west-2", "awsRegion": "eu-west-1"}, r"region=us-west-2 means awsRegion=us-west-2, but "

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, mcc, regions, servers, sizing
+from . import hub, mcc, regions, registry, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -315,6 +315,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     revision = str(answers.get("modelRevision") or "main")
     server_name = str(answers.get("modelServer") or "vllm")
     server = servers.entry(server_name, str(answers.get("modelServerVersion") or "") or None)
+    # LMI's ECR account differs by region (hooks/registry.py, the SageMaker SDK's map); refused where none
+    server = {**server, "image": registry.image_for_region(server, str(answers.get("awsRegion") or "us-east-1"))}
     version = server["version"]
     snap = _snapshot(answers)
     facts = model_facts(snap, model, revision)

@@ -12,6 +12,7 @@ import concurrent.futures
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import threading
@@ -450,6 +451,10 @@ def _expected_args(case, proj):
         host, port = ("127.0.0.1", "8081") if entry["proxy"] else ("0.0.0.0", "8080")
         exp = {"--model-path": MODEL, "--served-model-name": ANY, "--host": host, "--port": port,
                "--tensor-parallel-size": tp}
+        # the plan's static-memory share, where the version gets one (code/serve's MEM_FRACTION_STATIC)
+        fraction = re.search(r"^MEM_FRACTION_STATIC='([0-9.]*)'", (proj / "code" / "serve").read_text(), re.M)
+        if fraction and fraction[1]:
+            exp["--mem-fraction-static"] = fraction[1]
         names = ("--revision", "--context-length", "--chat-template")
     else:
         exp = {"MODEL": MODEL, "--backend": "pytorch", "--host": "127.0.0.1", "--port": "8081", "--tp_size": tp}

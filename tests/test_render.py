@@ -610,18 +610,3 @@ def test_template_cache_keys_follow_the_environment():
     assert sig(Environment()) != sig(Environment(trim_blocks=True))
     assert sig(Environment()) != sig(Environment(variable_start_string="[["))
     assert sig(Environment()) != sig(Environment(extensions=["jinja2.ext.loopcontrols"]))
-
-
-@pytest.mark.parametrize("model,expected", [
-    ("acme/no-such-model", "not found"),          # asked again at the same question
-    ("Qwen/Qwen2.5-0.5B-Instruct", ""),
-    ("meta-llama/Llama-3.1-8B-Instruct", ""),     # gated, no token yet: the token question comes next
-    ("not-a-repo-id", "Use the form org/name"),
-])
-def test_model_question_checks_the_hub_at_its_own_question(fake_hub, model, expected):
-    """Interactive runs check the model at the modelName prompt (copier.yml's validator), so a wrong
-    name is asked again instead of failing after every other question."""
-    from conftest import ROOT
-    validator = yaml.safe_load((ROOT / "copier.yml").read_text())["modelName"]["validator"]
-    message = _question_env().from_string(validator).render(modelName=model).strip()
-    assert (expected.lower() in message.lower()) if expected else message == "", message

@@ -1,0 +1,157 @@
+"""What the interactive questions need: checks that are cheap, silent and never on the network.
+
+copier asks through questionary (prompt_toolkit), which runs a question's validator on every
+keystroke, and it renders a question's default, help and choices several times. So nothing here
+calls the hub or prints: the checks use what this process has read already (``hub.cached``). The
+one hub read of an interactive run is :func:`read_model`, at a hidden question after the model,
+revision and token questions (copier.yml's ``modelRead``); its errors stop the run with one
+message before anything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import hub, project, servers, sizing
+from .early import MODEL_ID_RE, is_offline, pinned_sha
+from .errors import InvalidAnswer, TemplateError
+from .facts import model_facts
+
+SIZING_KEYS = ("instanceType", "tensorParallelSize", "maxModelLen")
+
+
+def offline_default(interactive: bool) -> bool:
+    """Yes when HF_HUB_OFFLINE says so, or (at a prompt) when the hub cannot be reached from here."""
+    if hub.offline_from_env():
+        return True
+    return interactive and not hub.reachable()
+
+
+def offline_help(interactive: bool) -> str:
+    """One line of at most 76 characters (copier prints it before the prompt)."""
+    if hub.offline_from_env():
+        return "Generate without the HuggingFace Hub (HF_HUB_OFFLINE is set)"
+    if interactive and not hub.reachable():
+        return "Generate without the HuggingFace Hub? It cannot be reached from here"
+    return "Generate without the HuggingFace Hub (local cache or shipped metadata)"
+
+
+def model_name_problem(name: str) -> str:
+    """The modelName check at its prompt: the form only (the hub is read once the name is given)."""
+    if MODEL_ID_RE.match(name or ""):
+        return ""
+    return "Use the form org/name, for example Qwen/Qwen2.5-0.5B-Instruct."
+
+
+def read_model(answers: dict[str, Any], given: dict[str, Any]) -> None:
+    """The interactive run's one read of the model (cached for everything after it), then the sizing
+    answers given with -d / --data-file, which copier does not ask (their validators cannot give a
+    plain message). Raises :class:`TemplateError` with the message."""
+    if not MODEL_ID_RE.match(str(answers.get("modelName") or "")):
+        return
+    project._snapshot(answers)
+    if any(given.get(key) not in (None, "") for key in SIZING_KEYS):
+        facts = _facts(answers)
+        if facts is not None:
+            sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
+                                   tensor_parallel_size=project._int(answers, "tensorParallelSize"),
+                                   max_model_len=project._int(answers, "maxModelLen"),
+                                   engine_overhead_gib=_overhead(answers))
+
+
+def _facts(answers: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's facts from this process's read, or None (not read yet, or nothing known)."""
+    model = str(answers.get("modelName") or "")
+    if not MODEL_ID_RE.match(model):
+        return None
+    revision = str(answers.get("modelRevision") or "main")
+    found, snap = hub.cached(model, revision, pinned_sha=pinned_sha(answers), offline=is_offline(answers))
+    if not found or snap is None:
+        return None
+    facts = model_facts(snap, model, revision)
+    return facts if facts.get("known") else None
+
+
+def _server(answers: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return servers.entry(str(answers.get("modelServer") or "vllm"),
+                             str(answers.get("modelServerVersion") or "") or None)
+    except TemplateError:
+        return None
+
+
+def _overhead(answers: dict[str, Any]) -> float:
+    server = _server(answers)
+    return server["engine_overhead_gib"] if server else sizing.ENGINE_OVERHEAD_GIB
+
+
+def _plan_problem(answers: dict[str, Any]) -> str:
+    facts = _facts(answers)
+    if facts is None:
+        return ""
+    try:
+        sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
+                               tensor_parallel_size=project._int(answers, "tensorParallelSize"),
+                               max_model_len=project._int(answers, "maxModelLen"),
+                               engine_overhead_gib=_overhead(answers))
+    except TemplateError as exc:
+        return str(exc)
+    return ""
+
+
+def problem(key: str, value: Any, answers: dict[str, Any], dst: str | None = None) -> str:
+    """A question's check at its own prompt: '' when the value is fine, else what to change."""
+    answers = {**answers, key: value}
+    try:
+        if key in ("tensorParallelSize", "maxModelLen"):
+            project._int(answers, key)
+            return _plan_problem(answers)
+        if key == "chatTemplateFile":
+            return _chat_template_problem(str(value or "").strip(), answers, dst)
+    except InvalidAnswer as exc:
+        return str(exc)
+    return ""
+
+
+def _chat_template_problem(given: str, answers: dict[str, Any], dst: str | None) -> str:
+    if not given:
+        return ""
+    if str(answers.get("modelServer") or "") == "djl":
+        return ("DJL Serving here does text generation, not chat, so a chat template has no use; leave this "
+                "empty, or choose another modelServer.")
+    path = Path(given).expanduser()
+    # a path relative to the project (kept in its answers file) or to where copier runs
+    places = [path] if path.is_absolute() else [Path.cwd() / path] + ([Path(dst) / path] if dst else [])
+    if dst:
+        places.append(Path(dst) / "code" / "chat_template.jinja")   # the project's own copy (an update)
+    if any(place.is_file() for place in places):
+        return ""
+    return (f"{given} is not a readable file. Give the path of a Jinja chat template, or leave it empty to "
+            "use the model's own.")
+
+
+def instance_choices(answers: dict[str, Any], interactive: bool) -> dict[str, Any]:
+    """instanceType's choices: auto, then the catalogued types, cheapest first. At a prompt, once the
+    model is known, those that fit it come first and the rest are listed after them, not selectable,
+    with the reason (they would fail at generation)."""
+    facts = _facts(answers) if interactive else None
+    overhead = _overhead(answers)
+    fits: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    for name in sizing.candidates():
+        spec = sizing.instance(name)
+        price = f", ${spec['price_usd_per_hour']}/h" if spec.get("price_usd_per_hour") else ""
+        label = f"{name} ({spec['gpu_count']} x {spec['gpu']}, {spec['gpu_memory_gib']:.0f} GiB each{price})"
+        if facts is None:
+            fits[label] = name
+            continue
+        try:
+            sizing.plan_deployment(facts, name, engine_overhead_gib=overhead)
+            fits[label] = name
+        except TemplateError:
+            others[label] = {"value": name, "validator": f"does not fit {facts['id']}"}
+    head = "auto (the cheapest type that fits the model)"
+    if facts is not None and fits:
+        head = f"auto (the cheapest type that fits {facts['id']}: {next(iter(fits.values()))})"
+    return {head: "auto", **fits, **others}

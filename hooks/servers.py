@@ -76,7 +76,11 @@ MANAGED_VARS: dict[str, dict[str, str]] = {
     "sglang": {"context-length": "MAX_MODEL_LEN", "tensor-parallel-size": "TENSOR_PARALLEL_SIZE",
                "mem-fraction-static": "MEM_FRACTION_STATIC"},
     "tensorrt-llm": {"max_seq_len": "MAX_MODEL_LEN", "tp_size": "TENSOR_PARALLEL_SIZE"},
-    "lmi": {"max_model_len": "MAX_MODEL_LEN", "tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
+    # vLLM's tensor_parallel_size, passed through by LMI, is its alias of tensor_parallel_degree:
+    # VllmRbProperties.handle_lmi_vllm_config_conflicts refuses the two with different values and
+    # maps the degree to it (vllm_rb_properties.py ~193-217 at 0.36.0-lmi27-dlc, ~179-203 at 0.32.0-dlc)
+    "lmi": {"max_model_len": "MAX_MODEL_LEN", "tensor_parallel_degree": "TENSOR_PARALLEL_SIZE",
+            "tensor_parallel_size": "TENSOR_PARALLEL_SIZE"},
     "djl": {"tensor_parallel_degree": "TENSOR_PARALLEL_SIZE"},
 }
 

@@ -233,6 +233,16 @@ def test_lmi_and_djl_are_configured_through_the_environment(projects, stubs, ser
     assert code == 0
 
 
+@pytest.mark.parametrize("project", ["lmi", "lmi-seed"])
+def test_lmi_takes_vllms_tensor_parallel_size_as_its_degree(projects, stubs, project):
+    """OPTION_TENSOR_PARALLEL_SIZE beside the project's TENSOR_PARALLEL_DEGREE made LMI refuse to load
+    (conflicting values); the alias now replaces the degree, as any spelling of a managed setting does."""
+    code, err, out = run_serve(projects[project], stubs, {"ENGINE_ARG_TENSOR_PARALLEL_SIZE": "2"},
+                               wait_for="dockerd-entrypoint.sh.json")
+    env = received(out, "dockerd-entrypoint.sh")["env"]
+    assert env["TENSOR_PARALLEL_DEGREE"] == "2" and "OPTION_TENSOR_PARALLEL_SIZE" not in env and code == 0
+
+
 @pytest.mark.parametrize(("project", "served"), [("lmi", QWEN), ("lmi-seed", None)])
 def test_lmi_serves_the_model_under_its_id(projects, stubs, project, served):
     """LMI 29 registers the model as "lmi" without option.served_model_name and refuses the model

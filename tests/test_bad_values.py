@@ -14,6 +14,7 @@ from copier import run_copy
 from copier.errors import UserMessageError
 
 from conftest import ROOT
+from hooks import servers
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 QUESTIONS = [k for k, v in yaml.safe_load((ROOT / "copier.yml").read_text()).items()
@@ -102,7 +103,6 @@ def test_empty_means_the_default(template_dir, tmp_path, offline, key):
     assert answers["modelName"] == QWEN
     if key == "modelServerVersion":
         # stored as the version it resolved to, so that an update keeps it
-        servers = __import__("hooks.servers", fromlist=["default_version"])
         assert answers["modelServerVersion"] == servers.default_version("vllm")
     if key == "modelPin":
         assert answers["modelPin"].startswith(QWEN + "@")

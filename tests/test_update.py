@@ -217,3 +217,29 @@ def test_update_from_0_1_0_keeps_the_engine_and_moves_only_when_asked(tmp_path, 
     assert "+FROM vllm/vllm-openai:v0.32.0" in git(dst, "diff", "--", "Dockerfile")
     lock = json.loads((dst / "model.lock.json").read_text())
     assert lock["server"]["version"] == "0.32.0" and lock["server"]["cuda"] == 13
+
+
+def test_switching_server_says_the_project_name_still_names_the_old_one(releases, tmp_path, fake_hub, capfd):
+    """projectName keeps its answer on update, so a project generated for vLLM stays ...-vllm on SGLang:
+    the update message says so, what follows the name, and the command that renames it."""
+    dst = generate(releases, tmp_path / "proj")
+    release_1_1(releases)
+    capfd.readouterr()
+    run_update(str(dst), data={"modelServer": "sglang", "modelServerVersion": ""}, defaults=True, unsafe=True,
+               overwrite=True)
+    message = " ".join("".join(capfd.readouterr()).split())
+    answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert answers["modelServer"] == "sglang" and answers["projectName"] == "qwen2-5-0-5b-instruct-vllm"
+    assert ("projectName is still qwen2-5-0-5b-instruct-vllm, which names vllm, and the endpoint and the ECR "
+            "repository are named after it.") in message, message
+    assert ("copier update --trust --defaults -d projectName=qwen2-5-0-5b-instruct-sglang "
+            "-d hfTokenSecretName=qwen2-5-0-5b-instruct-sglang/hf-token, and deploy again") in message, message
+    git(dst, "add", "-A")
+    git(dst, "commit", "-qm", "on sglang")
+    capfd.readouterr()
+    run_update(str(dst), data={"projectName": "qwen2-5-0-5b-instruct-sglang",
+                               "hfTokenSecretName": "qwen2-5-0-5b-instruct-sglang/hf-token"},
+               defaults=True, unsafe=True, overwrite=True)
+    assert "projectName is still" not in "".join(capfd.readouterr())
+    lock = json.loads((dst / "model.lock.json").read_text())
+    assert lock["project"]["name"] == "qwen2-5-0-5b-instruct-sglang" and lock["server"]["name"] == "sglang"

@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import re
 import sys
 from pathlib import Path
-from typing import Any
 
+import jinja2
 from copier.errors import UserMessageError
 from jinja2 import pass_context
 from jinja2.ext import Extension
@@ -24,12 +23,10 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def _hook(sub: str):
-    """One module of this template's ``hooks`` package, imported under a name unique to the
-    package's location.
+    """One module of this template's ``hooks`` package, imported under a name unique to the checkout.
 
-    ``copier update`` renders an old and a new template checkout in one process; each must
-    use its own hooks. Loading once per location keeps the process-wide cache alive across
-    the loader re-executing this file.
+    ``copier update`` renders the old and the new template checkout in one process: a plain
+    ``import hooks`` would give the new render the old checkout's code (or the reverse).
     """
     name = "_sm_llm_hooks_" + hashlib.sha1(str(_ROOT).encode()).hexdigest()[:12]
     if name not in sys.modules:
@@ -62,7 +59,7 @@ def _dst(ctx) -> dict:
 
 
 def _undefined(value) -> bool:
-    return type(value).__name__.endswith("Undefined")
+    return isinstance(value, jinja2.Undefined)
 
 
 def _call(ctx, what: str):
@@ -204,25 +201,7 @@ def model_question(ctx, model: str) -> str:
 
 @pass_context
 def model_pin(ctx) -> str:
-    _compile_while_reading(ctx.environment)
     return _call(ctx, "model_pin")
-
-
-def _compile_while_reading(environment) -> None:
-    """The first answer that needs the model waits here for the background read. While it is still
-    on the wire (a slow hub), compile the project's file templates: work copier does after the
-    questions anyway, and Jinja's cache hands it the compiled templates then. A read that is already
-    done (a fast hub, a cache) costs nothing here."""
-    hub = _hook("hub")
-    if not hub.reading():
-        return
-    for path in sorted(_ROOT.glob("template/**/*.jinja"), key=lambda p: -p.stat().st_size):   # biggest first
-        if not hub.reading():
-            return
-        try:
-            environment.get_template(path.relative_to(_ROOT).as_posix())
-        except Exception:   # noqa: BLE001 (a broken template is copier's to report, when it renders it)
-            return
 
 
 @pass_context
@@ -299,172 +278,9 @@ def instance_choices() -> str:
     return json.dumps(out)
 
 
-class _PlainText:
-    """What Jinja renders for a source without any Jinja syntax: the text, with its newlines made
-    the environment's ``newline_sequence`` and one trailing newline dropped unless
-    ``keep_trailing_newline``. Anything but ``render`` goes to the real compiled template."""
-
-    def __init__(self, environment, source: str, from_string):
-        lines = _NEWLINE_RE.split(source)
-        if not environment.keep_trailing_newline and lines[-1] == "":
-            del lines[-1]
-        self._text = environment.newline_sequence.join(lines)
-        self._compile = lambda: from_string(source)
-
-    def render(self, *args, **kwargs) -> str:
-        return self._text
-
-    def __getattr__(self, name):
-        if name.startswith("_"):   # not set yet (copy, pickle): never recurse
-            raise AttributeError(name)
-        return getattr(self._compile(), name)
-
-
-_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
-
-
-def _memoize_from_string(environment) -> None:
-    """Copier compiles every question's default, help, type, validator and choice, and every
-    path, with ``from_string`` on each use: ``'str'`` about 60 times, the answers file's name
-    about 55 times, each of the ~40 instance choices once per copy. A compiled Template renders any
-    number of contexts (Jinja's own ``get_template`` caches them the same way), so keep one per
-    source string; a source without Jinja syntax is not compiled at all."""
-    compiled: dict[str, Any] = {}
-    from_string = environment.from_string
-    starts = [environment.block_start_string, environment.variable_start_string,
-              environment.comment_start_string]
-    plain_possible = environment.line_statement_prefix is None and environment.line_comment_prefix is None
-
-    def cached(source, globals=None, template_class=None):
-        if globals is not None or template_class is not None or not isinstance(source, str):
-            return from_string(source, globals, template_class)
-        template = compiled.get(source)
-        if template is None:
-            if plain_possible and not any(start in source for start in starts):
-                template = _PlainText(environment, source, from_string)
-            else:
-                template = from_string(source)
-            compiled[source] = template
-        return template
-
-    environment.from_string = cached
-
-
-def _code_signature(environment) -> str:
-    """Everything in a Jinja environment that changes the code it compiles a template to."""
-    import jinja2
-    return repr((
-        jinja2.__version__, sys.version_info[:2], type(environment).__name__, environment.block_start_string,
-        environment.block_end_string, environment.variable_start_string, environment.variable_end_string,
-        environment.comment_start_string, environment.comment_end_string, environment.line_statement_prefix,
-        environment.line_comment_prefix, environment.trim_blocks, environment.lstrip_blocks,
-        environment.newline_sequence, environment.keep_trailing_newline, environment.optimized,
-        environment.autoescape if isinstance(environment.autoescape, bool) else "callable",
-        sorted(type(ext).__name__ for ext in environment.extensions.values())))
-
-
-def _bytecode_cache():
-    """Compiled file templates kept in the user's cache folder, beside the hub cache: the next copy
-    and both template versions of an update skip compiling what did not change. A bucket is keyed
-    by the template's name and everything in the environment that changes the generated code, and
-    holds the sha1 of the source it came from (Jinja recompiles when the source differs). A folder
-    that cannot be written is no error: the templates then just compile."""
-    from jinja2.bccache import Bucket, FileSystemBytecodeCache
-
-    class Cache(FileSystemBytecodeCache):
-        def get_bucket(self, environment, name, filename, source):
-            key = hashlib.sha1(f"{_code_signature(environment)}\0{name}".encode()).hexdigest()
-            bucket = Bucket(environment, key, self.get_source_checksum(source))
-            self.load_bytecode(bucket)
-            return bucket
-
-        def load_bytecode(self, bucket):
-            try:
-                super().load_bytecode(bucket)
-            except Exception:   # noqa: BLE001 (unreadable or truncated: compile instead)
-                bucket.reset()
-
-        def dump_bytecode(self, bucket):
-            try:
-                super().dump_bytecode(bucket)
-            except OSError:
-                pass
-
-    folder = _hook("hub").cache_root().parent / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return Cache(str(folder))
-
-
-def _copier_cli_exits_when_done() -> bool:
-    """Whether copier's own command line runs this copy: plumbum's ``Application.run`` of copier's app
-    with ``exit=True`` is on the stack, and it ends the process (``sys.exit``) once the command is done.
-    A program that calls ``run_copy`` itself (pytest, a tool) is not that."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "run":
-            local = frame.f_locals
-            if local.get("exit") is True and getattr(local.get("cls"), "__module__", "").startswith("copier"):
-                return True
-        frame = frame.f_back
-    return False
-
-
-def _skip_collection_at_exit() -> None:
-    """At exit, CPython runs its cyclic garbage collector over every object still alive (copier,
-    pydantic, Jinja, plumbum: 0.15-0.2 s on 2 cores) only to free memory the OS takes back anyway.
-    ``gc.freeze()`` in an exit handler moves them out of its reach. Exit handlers themselves still
-    run (weakref finalizers, logging's flush); Python never promises ``__del__`` at exit. Registered
-    once per process, and only when copier's command line is about to end the process."""
-    import atexit
-    import gc
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
-
-
-def _ask_git_for_file_mode_once() -> None:
-    """Copier (9.19) runs ``git config --get core.fileMode`` in the destination after every file it
-    writes (``Worker._sync_git_index_executable_bit``): where git ignores executable bits there
-    (``false``, the Windows default) it rewrites the file's mode in the index; anywhere else the
-    method does nothing more. For this template that is 27 subprocesses per copy (2 ms each on
-    Linux, several times that on Windows and macOS), all giving the same answer. Asked once per
-    destination folder instead; where it says ``false``, copier's own method runs for every file as
-    before. Only when copier's command line runs (the process ends with the command, so the answer
-    cannot go stale), and only if copier still has that method."""
-    from copier import _main
-    original = getattr(_main.Worker, "_sync_git_index_executable_bit", None)
-    if original is None or getattr(original, "asks_once", False):
-        return
-    ignores_file_mode: dict[str, bool] = {}
-
-    def sync(self, dst_relpath, src_mode):
-        root = str(self.subproject.local_abspath)
-        if root not in ignores_file_mode:
-            try:
-                value = _main.get_git(context_dir=root)("config", "--type=bool", "--get", "core.fileMode")
-            except Exception:   # noqa: BLE001 (no repository, or unset: copier's method returns too)
-                value = ""
-            ignores_file_mode[root] = value.strip() == "false"
-        if ignores_file_mode[root]:
-            return original(self, dst_relpath, src_mode)
-        return None
-
-    sync.asks_once = True
-    _main.Worker._sync_git_index_executable_bit = sync
-
-
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        _memoize_from_string(environment)
-        if environment.bytecode_cache is None:
-            environment.bytecode_cache = _bytecode_cache()
-        if _copier_cli_exits_when_done():
-            _skip_collection_at_exit()
-            _hook("early").READ_IN_CHILD = True
-            _ask_git_for_file_mode_once()
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,

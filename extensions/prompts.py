@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from copier.errors import UserMessageError
-from jinja2 import pass_context
+from jinja2 import Undefined, pass_context
 from jinja2.ext import Extension
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def _hook(sub: str):
 
 
 def _undefined(value) -> bool:
-    return type(value).__name__.endswith("Undefined")
+    return isinstance(value, Undefined)
 
 
 def _answers(ctx) -> dict:

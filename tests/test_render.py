@@ -459,66 +459,6 @@ def test_question_help_fits_an_80_column_prompt():
     assert not long, long
 
 
-def _question_env():
-    """A Jinja environment with this template's extension, as copier builds it for questions."""
-    import importlib.util
-    from jinja2 import Environment
-    from conftest import ROOT
-    spec = importlib.util.spec_from_file_location("sm_llm_ext_test", ROOT / "extensions" / "context.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    env = Environment(extensions=[module.ContextExtension])
-    env.filters["regex_search"] = lambda value, pattern: re.search(pattern, value)
-    return env
-
-
-@pytest.mark.parametrize("keep_trailing_newline", [True, False])
-@pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_question_strings_render_as_jinja_would(keep_trailing_newline, newline):
-    """The extension keeps one compiled template per source string and does not compile a string
-    without Jinja syntax at all: what it renders must be what Jinja renders."""
-    from jinja2 import Environment
-    env = _question_env()
-    env.keep_trailing_newline, env.newline_sequence = keep_trailing_newline, newline
-    plain = Environment(keep_trailing_newline=keep_trailing_newline, newline_sequence=newline)
-    for source in ["", "str", "deploy/build.sh", "a\n", "a\r\nb\rc\n\n", "\n", "x } y % z # {", "50%{x}"]:
-        assert env.from_string(source).render(x=1) == plain.from_string(source).render(x=1), repr(source)
-        assert env.from_string(source) is env.from_string(source)
-    templated = env.from_string("{{ x }}-{# c #}{% if x %}y{% endif %}")
-    assert templated is env.from_string("{{ x }}-{# c #}{% if x %}y{% endif %}")
-    assert templated.render(x=1) == "1-y" and templated.render(x=0) == "0-"
-    assert env.from_string("{{ x }}", globals={"x": 2}).render() == "2"   # other arguments: not cached
-    assert "".join(env.from_string("plain text").generate()) == "plain text"   # the rest of the Template API
-
-
-def test_defaults_run_compiles_the_templates_while_the_model_is_read(template_dir, tmp_path, fake_hub, monkeypatch):
-    """With --defaults the model is read in the background from the first question; the answer
-    that needs it waits, and meanwhile the file templates compile. Each compiles once: copier finds
-    them in Jinja's cache."""
-    import time
-
-    from jinja2 import Environment
-    compiled: list[tuple[str, float]] = []
-    original = Environment.compile
-
-    def compile_(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if name:
-            compiled.append((name, time.perf_counter()))
-        return original(self, source, name, filename, raw, defer_init)
-
-    monkeypatch.setattr(Environment, "compile", compile_)
-    fake_hub.latency_s = 1.0     # the questions before the wait take ~0.1 s; ample under a loaded CI
-    monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)
-    run_copy(str(template_dir), str(tmp_path / "p"), data={"modelServer": "vllm"}, defaults=True, unsafe=True,
-             quiet=True)
-    names = [name for name, _ in compiled]
-    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
-    read_ended = max(end for _, end, _ in fake_hub.timeline)
-    assert dict(compiled)["template/README.md.jinja"] < read_ended
-    assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
-    assert "Qwen/Qwen2.5-0.5B-Instruct" in (tmp_path / "p" / "README.md").read_text()
-
-
 def test_defaults_run_starts_the_wave_before_the_rest_of_the_hooks_load(tmp_path, fake_hub, monkeypatch):
     """With --defaults only the read's own modules (early, hub, token, errors) load before the first
     hub call; project, servers, sizing and facts load while the wave is on the wire."""
@@ -553,41 +493,7 @@ def test_defaults_run_starts_the_wave_before_the_rest_of_the_hooks_load(tmp_path
     assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
 
 
-def _count_compiles(monkeypatch) -> list[str]:
-    from jinja2 import Environment
-    names: list[str] = []
-    original = Environment.compile
-
-    def compile_(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if name:
-            names.append(name)
-        return original(self, source, name, filename, raw, defer_init)
-
-    monkeypatch.setattr(Environment, "compile", compile_)
-    return names
-
-
-def test_compiled_templates_are_reused_from_the_cache_and_a_changed_one_recompiles(tmp_path, fake_hub, monkeypatch):
-    """The next copy (and both sides of an update) load the file templates' compiled code from the
-    user's cache folder; a template whose source changed is compiled again, never served stale."""
-    from conftest import copy_template
-    template = copy_template(tmp_path / "tpl")
-    names = _count_compiles(monkeypatch)
-    generate(template, tmp_path / "a", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
-    first = list(names)
-    assert "template/README.md.jinja" in first and "includes/serve/base.sh.jinja" in first
-    names.clear()
-    generate(template, tmp_path / "b", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
-    assert names == []
-    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
-    readme = template / "template" / "README.md.jinja"
-    readme.write_text(readme.read_text() + "\nEdited: {{ modelServer }}\n")
-    generate(template, tmp_path / "c", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
-    assert names == ["template/README.md.jinja"]
-    assert (tmp_path / "c" / "README.md").read_text().endswith("\nEdited: vllm\n")
-
-
-def test_an_unwritable_template_cache_is_no_error(tmp_path, fake_hub, monkeypatch):
+def test_an_unwritable_cache_folder_is_no_error(tmp_path, fake_hub, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
@@ -596,17 +502,3 @@ def test_an_unwritable_template_cache_is_no_error(tmp_path, fake_hub, monkeypatc
     assert "Qwen/Qwen2.5-0.5B-Instruct" in (dst / "README.md").read_text()
 
 
-def test_template_cache_keys_follow_the_environment():
-    """Code compiled under other Jinja settings (delimiters, whitespace, extensions) is never shared."""
-    import importlib.util
-
-    from jinja2 import Environment
-    from conftest import ROOT
-    spec = importlib.util.spec_from_file_location("sm_llm_ext_sig", ROOT / "extensions" / "context.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sig = module._code_signature
-    assert sig(Environment()) == sig(Environment())
-    assert sig(Environment()) != sig(Environment(trim_blocks=True))
-    assert sig(Environment()) != sig(Environment(variable_start_string="[["))
-    assert sig(Environment()) != sig(Environment(extensions=["jinja2.ext.loopcontrols"]))

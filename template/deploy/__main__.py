@@ -24,12 +24,21 @@ COMMANDS = [
     "deploy_cmd",
     "status_cmd",
     "cleanup_cmd",
+    "build_cmd", "invoke_cmd", "logs_cmd", "secret_cmd", "autoscale_cmd", "upload_model_cmd", "codebuild_cmd",
 ]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake as one line (``error: ...``, exit 1) like every other error."""
+
+    def error(self, message: str):
+        self.exit(1, f"error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="python -m deploy",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Build, push, deploy, test and clean up this project's SageMaker endpoint. "
                     "Facts come from model.lock.json; AWS access from the usual credential chain "
                     "(AWS_PROFILE, ...), AWS_ENDPOINT_URL is honoured.",

@@ -98,3 +98,30 @@ def scaling_names(name: str) -> dict:
     return {"tracking_policy": sagemaker_name(f"{name[:40]}-target-tracking"),
             "wake_policy": sagemaker_name(f"{name[:40]}-scale-from-zero"),
             "wake_alarm": sagemaker_name(f"{name[:40]}-no-capacity")}
+
+
+def codebuild_names(repo: str, account: str, region: str) -> dict:
+    """What the CodeBuild target creates: {"project", "bucket", "role"} (as deploy/lib.sh named them)."""
+    project = sagemaker_name(f"{repo[:200]}-image")
+    bucket = re.sub(r"[._]", "-", repo[:28]).rstrip("-") + f"-cb-{account}-{region}"
+    return {"project": project, "bucket": bucket, "role": f"{project[:54]}-codebuild"}
+
+
+def update_suffix(now=None) -> str:
+    """-<UTC yyyymmddHHMMSS>: the suffix of the model and endpoint config an in-place update creates."""
+    import datetime
+
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("-%Y%m%d%H%M%S")
+
+
+def versioned(name: str, suffix: str) -> str:
+    """``name`` cut to fit with ``suffix`` in SageMaker's 63 characters."""
+    return name[:63 - len(suffix)].rstrip("-") + suffix
+
+
+def is_version_of(name: str, candidate: str) -> bool:
+    """``candidate`` is ``versioned(name, update_suffix())`` for some time."""
+    suffix = candidate[len(candidate.rstrip("0123456789")):]
+    return (len(suffix) == 14 and candidate.endswith(suffix) and candidate[:-15] == name[:63 - 15].rstrip("-")
+            and candidate[-15] == "-")

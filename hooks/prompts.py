@@ -54,10 +54,7 @@ def read_model(answers: dict[str, Any], given: dict[str, Any]) -> None:
     if any(given.get(key) not in (None, "") for key in SIZING_KEYS):
         facts = _facts(answers)
         if facts is not None:
-            sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
-                                   tensor_parallel_size=project._int(answers, "tensorParallelSize"),
-                                   max_model_len=project._int(answers, "maxModelLen"),
-                                   engine_overhead_gib=_overhead(answers))
+            _plan(facts, answers)
 
 
 def _facts(answers: dict[str, Any]) -> dict[str, Any] | None:
@@ -81,9 +78,17 @@ def _server(answers: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _overhead(answers: dict[str, Any]) -> float:
-    server = _server(answers)
-    return server["engine_overhead_gib"] if server else sizing.ENGINE_OVERHEAD_GIB
+def _plan(facts: dict[str, Any], answers: dict[str, Any], instance_type: str | None = None) -> dict[str, Any]:
+    """The deployment plan as hooks/project.py's build_context makes it (raises what it would raise)."""
+    server = _server(answers) or {}
+    plan = sizing.plan_deployment(facts, instance_type or str(answers.get("instanceType") or "auto"),
+                                  tensor_parallel_size=project._int(answers, "tensorParallelSize"),
+                                  max_model_len=project._int(answers, "maxModelLen"),
+                                  engine_overhead_gib=server.get("engine_overhead_gib", sizing.ENGINE_OVERHEAD_GIB),
+                                  memory=server.get("memory"))
+    if server:
+        plan = servers.applied_length(server["name"], plan, project._int(answers, "maxModelLen"))
+    return plan
 
 
 def _plan_problem(answers: dict[str, Any]) -> str:
@@ -91,10 +96,7 @@ def _plan_problem(answers: dict[str, Any]) -> str:
     if facts is None:
         return ""
     try:
-        sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
-                               tensor_parallel_size=project._int(answers, "tensorParallelSize"),
-                               max_model_len=project._int(answers, "maxModelLen"),
-                               engine_overhead_gib=_overhead(answers))
+        _plan(facts, answers)
     except TemplateError as exc:
         return str(exc)
     return ""
@@ -136,7 +138,6 @@ def instance_choices(answers: dict[str, Any], interactive: bool) -> dict[str, An
     model is known, those that fit it come first and the rest are listed after them, not selectable,
     with the reason (they would fail at generation)."""
     facts = _facts(answers) if interactive else None
-    overhead = _overhead(answers)
     fits: dict[str, Any] = {}
     others: dict[str, Any] = {}
     for name in sizing.candidates():
@@ -147,7 +148,7 @@ def instance_choices(answers: dict[str, Any], interactive: bool) -> dict[str, An
             fits[label] = name
             continue
         try:
-            sizing.plan_deployment(facts, name, engine_overhead_gib=overhead)
+            _plan(facts, {**answers, "tensorParallelSize": 0, "maxModelLen": 0}, name)
             fits[label] = name
         except TemplateError:
             others[label] = {"value": name, "validator": f"does not fit {facts['id']}"}

@@ -257,6 +257,27 @@ def test_a_bad_value_is_asked_again_at_its_own_question(template_dir, hub_server
     assert lock["deployment"]["max_model_len"] == 8192
 
 
+@pytest.mark.parametrize("model,token,message", [
+    (LLAMA, None, "is a gated model and no HuggingFace token was found"),
+    (QWEN, "hf_NotARealTokenButLooksLikeOne1234567", "rejected the token"),
+])
+def test_a_refused_read_is_one_reading_line_and_one_message(template_dir, tmp_path, fake_hub, capfd, monkeypatch,
+                                                            model, token, message):
+    """--defaults: the read that fails (gated, bad token) is said once; copier's later answers that need
+    the model get the same error without reading again."""
+    from copier import run_copy
+    from copier.errors import UserMessageError
+    if token:
+        monkeypatch.setenv("HF_TOKEN", token)
+    with pytest.raises(UserMessageError, match=message):
+        run_copy(str(template_dir), str(tmp_path / "proj"), data={"modelName": model}, defaults=True, unsafe=True,
+                 quiet=True)
+    err = capfd.readouterr().err
+    assert err.count("Reading ") == 1, err
+    assert len(fake_hub.requests) == WAVE
+    assert not token or token not in err
+
+
 # ---------------------------------------------------------------- the checks themselves, in-process
 def test_the_model_question_checks_the_form_only_and_reads_nothing(fake_hub):
     from hooks import prompts
@@ -274,6 +295,28 @@ def test_checks_at_a_prompt_never_call_the_hub(fake_hub):
     assert prompts.problem("tensorParallelSize", 3, answers) == ""
     assert prompts.problem("maxModelLen", 10 ** 7, answers) == ""
     assert fake_hub.requests == []
+
+
+def test_checks_at_a_prompt_use_the_one_read_and_make_the_plan_generation_makes(fake_hub, tmp_path):
+    from hooks import hub, prompts
+    hub.load(QWEN, "main")
+    count = len(fake_hub.requests)
+    answers = {"modelName": QWEN, "modelServer": "vllm"}
+    assert "tensorParallelSize 3 is not valid for Qwen/Qwen2.5-0.5B-Instruct" in \
+        prompts.problem("tensorParallelSize", 3, answers)
+    assert prompts.problem("tensorParallelSize", 2, answers) == ""
+    assert "exceeds Qwen/Qwen2.5-0.5B-Instruct's maximum context of 32768" in \
+        prompts.problem("maxModelLen", 10 ** 7, answers)
+    assert prompts.problem("maxModelLen", 8192, answers) == ""
+    djl = {**answers, "modelServer": "djl"}
+    assert "has no setting that limits the context length" in prompts.problem("maxModelLen", 4096, djl)
+    assert prompts.problem("maxModelLen", 0, djl) == ""
+    assert "is not a readable file" in prompts.problem("chatTemplateFile", str(tmp_path / "nope.jinja"), answers)
+    mine = tmp_path / "mine.jinja"
+    mine.write_text("{{ messages }}")
+    assert prompts.problem("chatTemplateFile", str(mine), answers) == ""
+    assert "not chat" in prompts.problem("chatTemplateFile", str(mine), djl)
+    assert len(fake_hub.requests) == count
 
 
 def test_instance_choices_list_the_types_that_fit_first_cheapest_first(fake_hub):

@@ -701,7 +701,7 @@ class Deploy:
             die(f"endpoint '{name}' hosts its model {labels[facts.mode]}, and this deploy asks for {labels[wanted]}: "
                 f"an in-place update keeps the hosting mode (deploy with {flag}), or remove the endpoint first "
                 f"(`python -m deploy cleanup --endpoint-name {name}`) or choose another --endpoint-name")
-        suffix = update_suffix()
+        suffix = self.free_suffix(name)
         new_model = versioned(name, suffix)
         if self.use_ic:
             return self.update_component(facts, new_model)
@@ -754,6 +754,20 @@ class Deploy:
         info(f"endpoint {name} is InService with {self.image_uri} (config {new_config})")
         print(name)
         return 0
+
+    def free_suffix(self, name: str) -> str:
+        """update_suffix(), a second later while a model or config of that name exists (two updates in
+        one second)."""
+        import datetime
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        while True:
+            suffix = update_suffix(now)
+            candidate = versioned(name, suffix)
+            if not (endpoints.exists(self.aws, "model", candidate)
+                    or endpoints.exists(self.aws, "endpoint-config", candidate)):
+                return suffix
+            now += datetime.timedelta(seconds=1)
 
     def serving_image(self, models: list[str]) -> str:
         return next((img for img in (endpoints.model_image(self.aws, m) for m in models) if img), "unknown")

@@ -20,7 +20,7 @@ QUOTAS_URL = "https://console.aws.amazon.com/servicequotas/home/services/sagemak
 NOT_FOUND_CODES = frozenset({
     "ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException",
     "RepositoryNotFoundException", "ImageNotFoundException", "NoSuchKey", "NoSuchBucket", "404",
-    "NotFound", "NoSuchResource",
+    "NotFound", "NoSuchResource", "ObjectNotFoundException",
 })
 THROTTLING_CODES = frozenset({
     "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",

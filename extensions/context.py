@@ -184,22 +184,6 @@ def _defaults_only(ctx) -> bool:
 
 
 @pass_context
-def model_question(ctx, model: str) -> str:
-    """The modelName validator: '' when the hub knows the model; the message when the name is wrong
-    (asked again); any other failure (hub down, token variable unset) stops with one plain message."""
-    mods = _hooks()
-    if _defaults_only(ctx):
-        return ""
-    try:
-        mods["project"].safe_call(mods["project"].check_model, _answers(ctx))
-    except (mods["errors"].RepoNotFound, mods["errors"].RevisionNotFound) as exc:
-        return str(exc)
-    except mods["errors"].TemplateError as exc:
-        raise UserMessageError(str(exc)) from None
-    return ""
-
-
-@pass_context
 def model_pin(ctx) -> str:
     return _call(ctx, "model_pin")
 
@@ -267,23 +251,12 @@ def conflict_files(root) -> list[str]:
     return out
 
 
-def instance_choices() -> str:
-    """Interactive choices for instanceType: auto, then the catalog, cheapest first (JSON)."""
-    sizing = importlib.import_module(_hooks()["project"].__name__.rsplit(".", 1)[0] + ".sizing")
-    out = {"auto (the cheapest type that fits the model)": "auto"}
-    for name in sizing.candidates():
-        spec = sizing.instance(name)
-        price = f", ${spec['price_usd_per_hour']}/h" if spec.get("price_usd_per_hour") else ""
-        out[f"{name} ({spec['gpu_count']} x {spec['gpu']}, {spec['gpu_memory_gib']:.0f} GiB each{price})"] = name
-    return json.dumps(out)
-
-
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals.update(check_answers=check_answers, model_pin=model_pin, model_question=model_question,
+        environment.globals.update(check_answers=check_answers, model_pin=model_pin,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,
-                                   instance_choices=instance_choices, conflict_files=conflict_files,
+                                   conflict_files=conflict_files,
                                    region_question=region_question, mcc_default=mcc_default)

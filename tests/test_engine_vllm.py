@@ -270,6 +270,15 @@ def test_boolean_false_settings_start_the_engine(setup, running):
     assert code == 0 and took < 10
 
 
+def test_check_flags_reads_vllm_serves_own_help(setup):
+    """`serve --check-flags` (run by docker build) asks `vllm serve` itself: from 0.1x its plain --help
+    lists only option groups and --help=all the options (utils/argparse_utils.py format_help)."""
+    r = subprocess.run([str(setup["project"] / "code" / "serve"), "--check-flags"], env=setup["env"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "check-flags: vLLM accepts" in r.stderr and "--max-model-len" in r.stderr and "--chat-template" in r.stderr
+
+
 def test_a_flag_the_engine_lacks_stops_the_container_with_our_message(setup):
     """--swap-space was removed from vLLM (engines-2026.md section 3): refused before the engine starts."""
     for var in ("ENGINE_ARG_SWAP_SPACE", "SM_VLLM_SWAP_SPACE"):

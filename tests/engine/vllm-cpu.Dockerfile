@@ -12,8 +12,9 @@ ENV PYTHONPATH=/opt/vllm/site-packages \
     VLLM_USAGE_SOURCE=production-docker-image
 # The `vllm` command of the real image (code/serve runs `vllm serve`); the venv's console script
 # names the venv's python, so the image gets its own. The site-packages carry the venv's "vllm"
-# metadata shim (tools/engine_venv.sh), which this command's version lookup needs.
-RUN printf '#!/usr/bin/python3\nimport sys\nfrom vllm.entrypoints.cli.main import main\nsys.exit(main())\n' \
+# metadata shim (tools/engine_venv.sh), which this command's version lookup needs. The __main__
+# guard, as in pip's console scripts: vLLM's engine core is a spawned process, which re-imports it.
+RUN printf '#!/usr/bin/python3\nimport sys\nfrom vllm.entrypoints.cli.main import main\nif __name__ == "__main__":\n    sys.exit(main())\n' \
         > /usr/local/bin/vllm \
     && chmod 755 /usr/local/bin/vllm
 WORKDIR /vllm-workspace

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, mcc, regions, registry, servers, sizing
+from . import hub, mcc, prices, regions, registry, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -357,7 +357,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
             "instance_type", "gpu_count", "gpu_memory_gib", "tensor_parallel_size", "max_model_len",
             "weight_memory_gib", "kv_cache_memory_gib", "container_startup_health_check_timeout_s",
             "model_data_download_timeout_s", "volume_size_gb")}
-        | sizing.host_memory(plan["instance_type"], plan["tensor_parallel_size"]),
+        | sizing.host_memory(plan["instance_type"], plan["tensor_parallel_size"])
+        | {"price": prices.for_lock(plan["instance_type"], answers.get("awsRegion") or "us-east-1")},
     }
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock,

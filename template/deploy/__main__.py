@@ -25,6 +25,7 @@ COMMANDS = [
     "status_cmd",
     "cleanup_cmd",
     "build_cmd", "invoke_cmd", "logs_cmd", "secret_cmd", "autoscale_cmd", "upload_model_cmd", "codebuild_cmd",
+    "bench_cmd",
 ]
 
 

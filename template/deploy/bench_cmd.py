@@ -1,0 +1,595 @@
+"""`bench`: latency, throughput and cost per million tokens, at one or more concurrency levels.
+
+Targets:
+- ``--url http://127.0.0.1:8080``: the container on this machine (``docker run -p 8080:8080 ...``);
+  POST /invocations (or the URL's own path) with ``"stream": true``, read as server-sent events
+  with http.client, one thread per concurrent request.
+- no ``--url``: the SageMaker endpoint (``--endpoint-name``, default the project's), through
+  InvokeEndpointWithResponseStream (boto3 signs with SigV4 and decodes the AWS event stream into
+  PayloadPart events, whose bytes are split into lines here); ``--inference-component`` addresses
+  a component (picked automatically when the endpoint has one).
+
+Each level sends ``--requests`` requests with ``--concurrency`` of them in flight at a time (a
+closed loop: a worker sends its next request when its last one has finished). The request is the
+project's own (deploy/invoke_cmd.py: OpenAI chat, or a completion for a model without a chat
+template) with ``"stream": true`` and ``"stream_options": {"include_usage": true}``, so the engine
+reports the tokens it read and wrote; token counts come from that ``usage``, never from counting
+chunks. DJL Serving's HF Accelerate handler (and LMI for a model without a chat template) does not
+stream: bench refuses it and says so.
+
+Numbers (deploy/bench_report.py has the definitions): TTFT, inter-token latency and end-to-end
+latency p50/p90/p99, output tokens/s and requests/s for the level, errors by kind, and
+``usd_per_million_output_tokens`` (and input) from the hourly price. The price, first found wins:
+``--price-usd-per-hour``; the AWS Price List API (``pricing`` GetProducts in us-east-1, service
+AmazonSageMaker, the instance type's real-time Hosting rate in the project's region) when there
+are credentials and it answers (``--no-price-api`` skips it); model.lock.json's deployment.price
+(the template's dated snapshot, or a training rate labelled as one); else no cost columns. Every
+report names the price's source and date.
+
+``--out DIR`` writes bench.json, bench.md and bench.png (matplotlib, optional: without it the png
+is skipped with a note and the command still succeeds). The table is printed on stdout;
+progress, one bar per level, on stderr.
+
+``--managed --s3 s3://bucket/prefix``: AWS's managed benchmark instead (SageMaker AI
+benchmarking: CreateAIWorkloadConfig + CreateAIBenchmarkJob, waiting on DescribeAIBenchmarkJob);
+see deploy/bench_managed.py when present.
+"""
+from __future__ import annotations
+
+import datetime
+import http.client
+import json
+import queue
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bench_report import Sample, markdown, summarize, table, write
+from .errors import DeployError, code, die
+from .invoke_cmd import StreamError, chunk_text, request_kind
+from .ui import info, log, warn
+
+PRICING_REGION = "us-east-1"  # the Price List API's endpoint (also eu-central-1, ap-south-1)
+WORDS = ("the quick brown fox jumps over a lazy dog while seven small birds sing near an old "
+         "river and the sun rises slowly above green hills").split()
+DEFAULT_CONCURRENCY = "1,4"
+
+
+# Prompts ------------------------------------------------------------------------------------
+
+def synthetic_prompt(tokens: int, index: int = 0) -> str:
+    """About ``tokens`` tokens of plain English (one common word is one token for the usual
+    tokenizers; the engine's usage.prompt_tokens reports the real count). ``index`` shifts the
+    words so requests do not share one cached prefix."""
+    words = [WORDS[(i + index * 7) % len(WORDS)] for i in range(max(tokens - 8, 1))]
+    return "Continue this text for as long as you can: " + " ".join(words)
+
+
+def read_prompts(path: str) -> list[str]:
+    """A prompts file: one prompt per line, or JSON lines with a "prompt" (or "text") member."""
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeployError(f"cannot read {path}: {exc.strerror}") from None
+    prompts = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise DeployError(f"{path}:{number} starts like JSON but is not JSON") from None
+            text = obj.get("prompt") or obj.get("text") if isinstance(obj, dict) else None
+            if not isinstance(text, str) or not text:
+                raise DeployError(f"{path}:{number}: a JSON line needs a \"prompt\" string")
+            prompts.append(text)
+        else:
+            prompts.append(line)
+    if not prompts:
+        die(f"{path} holds no prompts")
+    return prompts
+
+
+def bodies(kind: str, model: str | None, prompts: list[str], max_tokens: int, ignore_eos: bool) -> list[bytes]:
+    """Streaming request bodies, one per prompt, with usage requested."""
+    out = []
+    for prompt in prompts:
+        if kind == "completion":
+            body: dict = {"prompt": prompt}
+        else:
+            body = {"messages": [{"role": "user", "content": prompt}]}
+        if model:
+            body = {"model": model, **body}
+        body.update({"max_tokens": max_tokens, "stream": True, "stream_options": {"include_usage": True}})
+        if ignore_eos:
+            body["ignore_eos"] = True
+        out.append(json.dumps(body).encode())
+    return out
+
+
+# One streamed answer ------------------------------------------------------------------------
+
+class Meter:
+    """Reads a streamed answer as it arrives: SSE ``data:`` lines or JSON lines, split across
+    parts anywhere. Notes when the first text came and keeps the last ``usage`` it saw."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.buffer = b""
+        self.first = None
+        self.chunks = 0
+        self.usage: dict | None = None
+        self.done = False
+
+    def feed(self, data: bytes, now: float) -> None:
+        self.buffer += data
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            self.line(line, now)
+
+    def flush(self, now: float) -> None:
+        if self.buffer:
+            line, self.buffer = self.buffer, b""
+            self.line(line, now)
+
+    def line(self, raw: bytes, now: float) -> None:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line or self.done or line.startswith((":", "event:", "id:", "retry:")):
+            return
+        if line.startswith("data:"):
+            line = line[5:].strip()
+            if line == "[DONE]":
+                self.done = True
+                return
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise StreamError(f"unexpected line in the stream: {line[:200]}") from None
+        if isinstance(obj, dict) and isinstance(obj.get("usage"), dict) \
+                and obj["usage"].get("completion_tokens") is not None:
+            self.usage = obj["usage"]
+        if chunk_text(obj):  # raises StreamError for an error the server reports
+            self.chunks += 1
+            if self.first is None:
+                self.first = now
+
+    def sample(self, end: float) -> Sample:
+        if self.first is None:
+            return Sample(latency=end - self.start, error="no_tokens", detail="the stream held no text")
+        usage = self.usage or {}
+        return Sample(ttft=self.first - self.start, latency=end - self.start, chunks=self.chunks,
+                      output_tokens=_int(usage.get("completion_tokens")), input_tokens=_int(usage.get("prompt_tokens")))
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# Targets ------------------------------------------------------------------------------------
+
+class UrlTarget:
+    """POST <url> (path /invocations when the URL has none), one connection per request."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            die(f"--url wants http://host:port[/path], got {url!r}")
+        self.https = parts.scheme == "https"
+        self.host, self.port = parts.hostname, parts.port
+        self.path = (parts.path if parts.path not in ("", "/") else "/invocations") + \
+            (f"?{parts.query}" if parts.query else "")
+        self.url = url
+        self.timeout = timeout
+
+    def describe(self) -> dict:
+        return {"kind": "url", "url": self.url}
+
+    def send(self, body: bytes) -> Sample:
+        make = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = make(self.host, self.port, timeout=self.timeout)
+        start = time.perf_counter()
+        try:
+            conn.request("POST", self.path, body=body, headers={
+                "Content-Type": "application/json", "Accept": "text/event-stream"})
+            resp = conn.getresponse()
+            if resp.status != 200:
+                detail = resp.read(2000).decode("utf-8", errors="replace")
+                return Sample(latency=time.perf_counter() - start, error=f"http_{resp.status}", detail=detail)
+            meter = Meter(start)
+            while not meter.done:
+                line = resp.readline()
+                if not line:
+                    break
+                meter.feed(line, time.perf_counter())
+            meter.flush(time.perf_counter())
+            return meter.sample(time.perf_counter())
+        except StreamError as exc:
+            return Sample(error="server_error", detail=str(exc))
+        except (socket.timeout, TimeoutError):
+            return Sample(error="timeout", detail=f"no answer within {self.timeout:.0f}s")
+        except (ConnectionError, OSError) as exc:
+            return Sample(error="connection", detail=str(exc))
+        except http.client.HTTPException as exc:
+            return Sample(error="protocol", detail=f"{type(exc).__name__}: {exc}")
+        finally:
+            conn.close()
+
+
+class EndpointTarget:
+    """InvokeEndpointWithResponseStream on a SageMaker endpoint (or one inference component)."""
+
+    def __init__(self, runtime, endpoint: str, component: str | None) -> None:
+        self.runtime = runtime
+        self.endpoint = endpoint
+        self.component = component
+
+    def describe(self) -> dict:
+        return {"kind": "endpoint", "endpoint_name": self.endpoint, "inference_component": self.component}
+
+    def send(self, body: bytes) -> Sample:
+        from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+        from botocore.exceptions import ReadTimeoutError
+
+        request = {"EndpointName": self.endpoint, "Body": body, "ContentType": "application/json",
+                   "Accept": "text/event-stream, application/jsonlines, application/json"}
+        if self.component:
+            request["InferenceComponentName"] = self.component
+        start = time.perf_counter()
+        try:
+            response = self.runtime.invoke_endpoint_with_response_stream(**request)
+            meter = Meter(start)
+            for event in response["Body"]:
+                now = time.perf_counter()
+                if "PayloadPart" in event:
+                    meter.feed(event["PayloadPart"].get("Bytes", b""), now)
+                elif "ModelStreamError" in event:
+                    err = event["ModelStreamError"]
+                    return Sample(error=err.get("ErrorCode") or "ModelStreamError", detail=err.get("Message", ""))
+                elif "InternalStreamFailure" in event:
+                    return Sample(error="InternalStreamFailure",
+                                  detail=event["InternalStreamFailure"].get("Message", ""))
+            meter.flush(time.perf_counter())
+            return meter.sample(time.perf_counter())
+        except StreamError as exc:
+            return Sample(error="server_error", detail=str(exc))
+        except ClientError as exc:  # also EventStreamError (ModelStreamError raised by the parser)
+            err = exc.response.get("Error", {})
+            return Sample(error=code(exc) or "ClientError", detail=str(err.get("Message") or exc))
+        except ReadTimeoutError as exc:
+            return Sample(error="timeout", detail=str(exc))
+        except BotoConnectionError as exc:
+            return Sample(error="connection", detail=str(exc))
+        except BotoCoreError as exc:
+            return Sample(error=type(exc).__name__, detail=str(exc))
+
+
+# Load ---------------------------------------------------------------------------------------
+
+class Progress:
+    """One bar per level on stderr: redrawn in place on a terminal, a line per quarter otherwise."""
+
+    def __init__(self, concurrency: int, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.concurrency, self.total = concurrency, total
+        self.lock = threading.Lock()
+        self.done = self.errors = 0
+        self.marks = {max(1, total * q // 4) for q in (1, 2, 3, 4)}
+        self.start = time.perf_counter()
+
+    def bar(self) -> str:
+        width = 30
+        full = width * self.done // max(self.total, 1)
+        return (f"  concurrency {self.concurrency:>4} [{'#' * full}{'.' * (width - full)}] "
+                f"{self.done}/{self.total}  errors {self.errors}  {time.perf_counter() - self.start:.1f}s")
+
+    def tick(self, sample: Sample) -> None:
+        with self.lock:
+            self.done += 1
+            self.errors += 0 if sample.ok else 1
+            if self.tty:
+                self.stream.write("\r" + self.bar())
+                if self.done == self.total:
+                    self.stream.write("\n")
+            elif self.done in self.marks:
+                self.stream.write(self.bar() + "\n")
+            self.stream.flush()
+
+
+def run_level(send, requests: list[bytes], concurrency: int, progress: Progress | None = None
+              ) -> tuple[list[Sample], float]:
+    """Sends every body in ``requests`` with ``concurrency`` in flight; (samples in order, wall s)."""
+    todo: queue.Queue = queue.Queue()
+    for i in range(len(requests)):
+        todo.put(i)
+    samples: list[Sample | None] = [None] * len(requests)
+
+    def worker() -> None:
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                sample = send(requests[i])
+            except Exception as exc:  # noqa: BLE001 - one request's failure must not stop the level
+                sample = Sample(error=type(exc).__name__, detail=str(exc))
+            samples[i] = sample
+            if progress:
+                progress.tick(sample)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(concurrency, len(requests)))]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.2)  # short joins: Ctrl-C reaches the main thread
+    return [s or Sample(error="lost") for s in samples], time.perf_counter() - start
+
+
+# Prices -------------------------------------------------------------------------------------
+
+@dataclass
+class Price:
+    usd_per_hour: float | None
+    kind: str | None = None     # "override", "hosting", "training"
+    source: str | None = None
+    date: str | None = None
+    region: str | None = None
+
+
+def price_list_rate(session, instance_type: str, region: str) -> tuple[float, str] | None:
+    """(USD per hour, publication date) of ``instance_type``'s on-demand real-time hosting rate
+    in ``region`` from the AWS Price List API, or None when it has none. Raises botocore errors."""
+    from botocore.config import Config
+
+    client = session.client("pricing", region_name=PRICING_REGION, config=Config(
+        connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2}))
+    answer = client.get_products(ServiceCode="AmazonSageMaker", FormatVersion="aws_v1", MaxResults=100, Filters=[
+        {"Type": "TERM_MATCH", "Field": "instanceName", "Value": instance_type},
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+        {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"}])
+    for item in answer.get("PriceList") or []:
+        product = json.loads(item) if isinstance(item, str) else item
+        attributes = (product.get("product") or {}).get("attributes") or {}
+        if "Host:" not in str(attributes.get("usagetype") or ""):
+            continue  # asynchronous inference, batch transform, ... share the instance name
+        for term in ((product.get("terms") or {}).get("OnDemand") or {}).values():
+            for dim in (term.get("priceDimensions") or {}).values():
+                usd = (dim.get("pricePerUnit") or {}).get("USD")
+                if dim.get("unit") == "Hrs" and usd and float(usd) > 0:
+                    return float(usd), str(product.get("publicationDate") or "")[:10]
+    return None
+
+
+def find_price(ctx, instance_type: str | None, region: str, override: float | None, use_api: bool) -> Price:
+    if override is not None:
+        return Price(override, "override", "--price-usd-per-hour", datetime.date.today().isoformat(), region)
+    if not instance_type:
+        return Price(None)
+    if use_api:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        session = ctx.aws.session
+        reason = None
+        if session.get_credentials() is None:
+            reason = "no AWS credentials"
+        else:
+            try:
+                found = price_list_rate(session, instance_type, region)
+                if found:
+                    return Price(found[0], "hosting",
+                                 f"AWS Price List API (pricing GetProducts, AmazonSageMaker, {instance_type} Hosting, "
+                                 f"{region})", found[1] or datetime.date.today().isoformat(), region)
+                reason = f"no Hosting rate for {instance_type} in {region}"
+            except (ClientError, BotoCoreError) as exc:
+                reason = code(exc) or type(exc).__name__
+        log(f"   price: the AWS Price List API gave none ({reason}); using the project's recorded price")
+    stored = ctx.lock.get("deployment.price") or {}
+    if stored.get("usd_per_hour") and ctx.lock.get("deployment.instance_type") == instance_type:
+        return Price(float(stored["usd_per_hour"]), stored.get("kind"), stored.get("source"), stored.get("date"),
+                     stored.get("region"))
+    return Price(None)
+
+
+# The command --------------------------------------------------------------------------------
+
+def _levels(text: str) -> list[int]:
+    import argparse
+
+    try:
+        levels = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        levels = []
+    if not levels or any(n < 1 for n in levels):
+        raise argparse.ArgumentTypeError(f"wants whole numbers separated by commas (1,4,16), got '{text}'")
+    return levels
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"wants a whole number of at least 1, got '{text}'")
+    return int(text)
+
+
+def _price(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"wants USD per hour (e.g. 1.408), got '{text}'")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="measure latency, throughput and cost per million tokens (locally or on SageMaker)",
+        description="Streams requests at each concurrency level against the local container (--url) or the "
+                    "SageMaker endpoint and reports per level: time to first token, inter-token and end-to-end "
+                    "latency (p50/p90/p99), output tokens/s, requests/s, errors by kind, and USD per million "
+                    "output (and input) tokens from the instance's hourly price. Tokens are the engine's usage "
+                    "counts. --out DIR writes bench.json, bench.md and bench.png (matplotlib, optional).")
+    p.add_argument("--url", default=None, help="the local container, e.g. http://127.0.0.1:8080 "
+                   "(POST /invocations); without it, the SageMaker endpoint")
+    p.add_argument("--endpoint-name", default=None, help="endpoint (default: the project name)")
+    p.add_argument("--inference-component", default=None, help="the inference component to address")
+    p.add_argument("--concurrency", type=_levels, default=_levels(DEFAULT_CONCURRENCY),
+                   help=f"requests in flight, one level per value (default {DEFAULT_CONCURRENCY})")
+    p.add_argument("--requests", type=_positive, default=None,
+                   help="requests per level (default: 4 x the level's concurrency, at least 8)")
+    p.add_argument("--max-tokens", type=_positive, default=128, help="max_tokens of each request (default 128)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--prompt-tokens", type=_positive, default=128,
+                     help="synthetic prompts of about this many tokens (default 128)")
+    src.add_argument("--prompts", default=None, metavar="FILE",
+                     help="prompts to send, one per line (or JSON lines with \"prompt\"), used in turn")
+    p.add_argument("--ignore-eos", action="store_true",
+                   help="ask the engine to generate max-tokens every time (vLLM, SGLang: ignore_eos)")
+    p.add_argument("--model", default=None, help="the requests' 'model' field (default: the served name)")
+    p.add_argument("--timeout", type=_positive, default=300, help="seconds one request may take (default 300)")
+    p.add_argument("--instance-type", default=None,
+                   help="instance type to price (default: the endpoint's, or model.lock.json's for --url)")
+    p.add_argument("--price-usd-per-hour", type=_price, default=None, help="hourly price to use for the cost")
+    p.add_argument("--no-price-api", action="store_true", help="do not ask the AWS Price List API")
+    p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md and bench.png here")
+    p.add_argument("--managed", action="store_true",
+                   help="run AWS's managed benchmark (SageMaker AI benchmarking) instead; needs --s3")
+    p.add_argument("--s3", default=None, metavar="S3_URI", help="output location of --managed")
+    p.set_defaults(handler=run_bench)
+
+
+def _project_facts(ctx) -> dict:
+    lock = ctx.lock
+    return {"server": lock.server_name or "", "served_name": lock.get("server.served_model_name") or lock.model_id,
+            "has_chat_template": lock.get("model.has_chat_template")}
+
+
+def _kind(facts: dict) -> str:
+    """The streaming request this server answers; DeployError where it cannot stream."""
+    server = facts["server"]
+    if server == "djl":
+        die("DJL Serving's HF Accelerate handler does not stream, so bench cannot measure time to first token "
+            "or inter-token latency; python -m deploy test sends its text-generation request")
+    try:
+        kind, _plain, _stream, _note = request_kind(facts, plain=True, stream=True)
+    except DeployError as exc:
+        die(f"bench cannot stream to this project: {exc}")
+    if kind == "generation":
+        die("LMI answers this model (no chat template) with a text generation that does not stream; "
+            "give it a chat template (copier update -d chatTemplateFile=...) to bench it")
+    return kind
+
+
+def run_bench(ctx) -> int:
+    args = ctx.args
+    if args.managed:
+        try:
+            from . import bench_managed
+        except ImportError:
+            die("--managed is not available in this version of the deploy tool")
+        return bench_managed.run(ctx)
+    if args.s3:
+        die("--s3 goes with --managed")
+    facts = _project_facts(ctx)
+    kind = _kind(facts)
+    model = args.model or facts["served_name"]
+    if args.prompts:
+        prompts = read_prompts(args.prompts)
+    else:
+        largest = max(args.requests or 0, max(4 * c for c in args.concurrency), 8)
+        prompts = [synthetic_prompt(args.prompt_tokens, i) for i in range(largest)]
+    all_bodies = bodies(kind, model, prompts, args.max_tokens, args.ignore_eos)
+    region = ctx.lock.region
+    instance_type = args.instance_type
+    instance_count = 1
+    notes: list[str] = []
+
+    if args.url:
+        target = UrlTarget(args.url, args.timeout)
+        instance_type = instance_type or ctx.lock.instance_type
+    else:
+        from botocore.config import Config
+
+        from .aws import CONFIG
+        from .invoke_cmd import endpoint_target
+
+        aws = ctx.aws
+        aws.identity()
+        endpoint = ctx.lock.endpoint_name(args.endpoint_name)
+        found, component = endpoint_target(aws, endpoint, args.inference_component)
+        if found.mode == "async":
+            die(f"endpoint {endpoint} is asynchronous: it does not stream, so bench cannot measure it")
+        variant = (found.endpoint.get("ProductionVariants") or [{}])[0]
+        instance_type = instance_type or (found.variants[0].get("InstanceType") if found.variants else None)
+        instance_count = int(variant.get("CurrentInstanceCount") or 1)
+        config = CONFIG.merge(Config(read_timeout=args.timeout, max_pool_connections=max(args.concurrency) + 2,
+                                     retries={"mode": "standard", "max_attempts": 1}))
+        runtime = aws.session.client("sagemaker-runtime", region_name=aws.region, config=config)
+        target = EndpointTarget(runtime, endpoint, component)
+        if component:
+            notes.append(f"inference component {component}: the cost columns price the whole instance; "
+                         "other components on it share that cost")
+
+    price = find_price(ctx, instance_type, region, args.price_usd_per_hour, not args.no_price_api)
+    hourly = price.usd_per_hour * instance_count if price.usd_per_hour else None
+    if price.kind == "training":
+        warn("no hosting price is known for this instance type and region: the cost columns use a SageMaker "
+             "training rate, an estimate (pass --price-usd-per-hour for yours)")
+    if instance_count > 1:
+        notes.append(f"the endpoint ran {instance_count} instances: the cost columns price all of them")
+
+    where = args.url or f"endpoint {target.endpoint}" + (f" ({target.component})" if target.component else "")
+    info(f"bench {where}: concurrency {','.join(map(str, args.concurrency))}, "
+         f"max_tokens {args.max_tokens}, {model}")
+    report = {
+        "schema": "deploy-bench/1",
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "target": target.describe(),
+        "server": facts["server"], "model": model, "request_kind": kind, "region": region,
+        "instance_type": instance_type, "instance_count": instance_count,
+        "price_usd_per_hour": price.usd_per_hour, "price_kind": price.kind, "price_source": price.source,
+        "price_date": price.date, "price_region": price.region,
+        "load": {"concurrency": args.concurrency, "requests_per_level": args.requests, "max_tokens": args.max_tokens,
+                 "prompt_tokens": None if args.prompts else args.prompt_tokens, "prompts_file": args.prompts,
+                 "ignore_eos": args.ignore_eos},
+        "levels": [], "notes": notes,
+    }
+    for concurrency in args.concurrency:
+        count = args.requests or max(4 * concurrency, 8)
+        level_bodies = [all_bodies[i % len(all_bodies)] for i in range(count)]
+        samples, duration = run_level(target.send, level_bodies, concurrency, Progress(concurrency, count))
+        level = summarize(concurrency, samples, duration, hourly)
+        report["levels"].append(level)
+        failed = [s for s in samples if not s.ok]
+        if failed:
+            warn(f"concurrency {concurrency}: {len(failed)} of {count} requests failed "
+                 f"({', '.join(f'{k} x{n}' for k, n in level['errors_by_kind'].items())}); "
+                 f"first: {failed[0].detail[:300]}")
+        if level["without_usage"]:
+            notes.append(f"concurrency {concurrency}: {level['without_usage']} answers carried no usage "
+                         "(stream_options.include_usage): their tokens are not counted")
+        if failed and len(failed) == count and concurrency == args.concurrency[0] and len(args.concurrency) > 1:
+            warn("every request of the first level failed; stopping here")
+            break
+    report["load"]["requests_per_level"] = args.requests or "4 x concurrency, at least 8"
+    print(table(report["levels"]))
+    if args.out:
+        for note in write(report, args.out):
+            log(f"note: {note}")
+        info(f"wrote {Path(args.out) / 'bench.json'}, bench.md" + (", bench.png" if report.get("plot") else ""))
+    else:
+        log(markdown(report).split("\n\n")[-1].strip())
+    if all(lv["succeeded"] == 0 for lv in report["levels"]):
+        die("no request succeeded (see the warnings above)")
+    return 0

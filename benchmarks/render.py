@@ -105,8 +105,6 @@ def profile_render(work: Path, url: str, plain: Path, server: str = "vllm") -> d
         # spends starting it (`import requests`) and waiting for it
         "hub: start of the background read (hub.prefetch)": bucket(lambda k: k[2] == "prefetch" and "hooks" in k[0]),
         "hub: wait for the background read": bucket(lambda k: k[2] == "result" and "hooks/hub" in k[0]),
-        "file templates compiled during the read (_compile_while_reading)": bucket(
-            lambda k: k[2] == "_compile_while_reading"),
         "hooks import (_hook)": bucket(lambda k: k[2] == "_hook" and "extensions" in k[0]),
         "Jinja extension load (copier_template_extensions)": bucket(
             lambda k: "copier_template_extensions" in k[0] and k[2] in ("load", "__init__", "_load_module")),

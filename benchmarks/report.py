@@ -207,8 +207,7 @@ def findings(raw: dict, summ: dict) -> list[str]:
                  "per-file work, among it a `git config` subprocess per file). Ours minus the same-shape floor: "
                  f"{min(r['overhead_s'] for r in rows) - shape_over:+.3f} to "
                  f"{max(r['overhead_s'] for r in rows) - shape_over:+.3f} s: our questions, hub read and Jinja "
-                 "rendering, less the 0.2-0.25 s our copies save at exit (no final garbage collection; the "
-                 "floors collect) and the per-file `git config` (asked once for ours).")
+                 "rendering.")
     if g and "200ms_hub_round_trips" in g:
         trips = g["200ms_hub_round_trips"]
         if trips > 1:

@@ -6,8 +6,7 @@ with warm caches (no hub call, no `import requests`).
 From it, the report derives the serial estimate of a cold copy: a template of our shape that
 imports `requests` and reads the hub on copier's own thread, one step after the other (the
 same-shape floor, plus `import requests`, plus one hub round trip). Ours can beat it: under
-copier's command line our read runs in a child process on the other core, and copier's
-per-file `git config` is asked once.
+copier's command line our read runs in a child process on the other core.
 """
 from __future__ import annotations
 
@@ -122,11 +121,10 @@ def markdown(s: dict, target_s: float) -> list[str]:
     labels = [label for label, _, _ in PHASES]
     L = ["## Timeline of one `copier copy` (CLI, git+file template; medians, seconds)", "",
          "Copier's own steps timed from outside our code (`benchmarks/copier_timed.py` wraps copier's "
-         "`Worker.run_copy`, `_ask` and `_render_template`). Cold rows: empty hub and template caches. The pinned "
+         "`Worker.run_copy`, `_ask` and `_render_template`). Cold rows: an empty hub cache. The pinned "
          f"row replays our answers file with warm caches ({s['pinned_hub_calls']} hub calls, no `import requests`). "
          "The first phase runs before copier reads the template, the same work in every row; so the last two "
-         "columns compare the runs from copier's `run_copy` on. Our rows exit without CPython's final "
-         "garbage collection (the extension's `gc.freeze` at exit); the floors do not.",
+         "columns compare the runs from copier's `run_copy` on.",
          "", "| run | " + " | ".join(labels) + " | total | from `run_copy` on | over floor |",
          "|---" * (len(labels) + 4) + "|"]
     for name, row in s["rows"].items():
@@ -140,8 +138,7 @@ def markdown(s: dict, target_s: float) -> list[str]:
           + "; ".join(f"{k}: **+{v:.3f} s** (target +{target_s + int(k[:-2]) / 1000:.2f} s)"
                       for k, v in s["serial_over_floor_s"].items())
           + ". Ours can be below it: under copier's command line our read runs in a child process on the other "
-            "core while the questions and the compile go on, and copier's per-file `git config` is asked once "
-            "(the same-shape floor pays it for every file).", ""]
+            "core while the questions go on.", ""]
     return L
 
 
@@ -161,10 +158,9 @@ def findings(s: dict, target_s: float) -> list[str]:
              + ": the difference, "
              + ", ".join(f"{v:.3f} s at {k}" for k, v in s["hub_read_in_questions_s"].items())
              + ", is what the questions wait for the hub read (under copier's command line a child process "
-               "imports `requests` and sends the wave while this one compiles the file templates, which the "
-               "pinned row finds in the template cache). Rendering the files: "
+               "imports `requests` and sends the wave). Rendering the files: "
              f"{rows['same-shape floor']['phases']['render files']:.3f} s for the same-shape floor against "
              + ", ".join(f"{rows[f'ours, cold, {k}']['phases']['render files']:.3f} s"
                          for k in s["hub_read_in_questions_s"])
-             + " for ours (copier's `git config` after each file is asked once for ours).")
+             + " for ours.")
     return L

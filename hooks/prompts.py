@@ -151,7 +151,7 @@ def instance_choices(answers: dict[str, Any], interactive: bool) -> dict[str, An
             _plan(facts, {**answers, "tensorParallelSize": 0, "maxModelLen": 0}, name)
             fits[label] = name
         except TemplateError:
-            others[label] = {"value": name, "validator": f"does not fit {facts['id']}"}
+            others[label] = {"value": name, "validator": "does not fit this model"}
     head = "auto (the cheapest type that fits the model)"
     if facts is not None and fits:
         head = f"auto (the cheapest type that fits {facts['id']}: {next(iter(fits.values()))})"

@@ -189,6 +189,19 @@ def test_a_model_the_hub_refuses_is_one_read_and_one_message(template_dir, hub_s
     assert not (tmp_path / "proj").exists()
 
 
+def test_a_bad_sizing_value_given_with_d_is_one_message_once_the_model_is_read(template_dir, hub_server, tmp_path):
+    """-d values are not asked, so their validators cannot give a plain message: they are checked right
+    after the model's read, before the other questions."""
+    run = Prompts(template_dir, tmp_path / "proj", _env(hub_server.url, tmp_path), "-d", "tensorParallelSize=3")
+    for question in ("framework", "offline", "modelName", "modelRevision", "hfToken"):
+        run.at(question)
+        run.enter()
+    code, output = run.finish()
+    assert code == 1 and "tensorParallelSize 3 is not valid for Qwen/Qwen2.5-0.5B-Instruct" in output, output[-2000:]
+    assert "Traceback" not in output and PROMPTS["modelServer"] not in output
+    assert not (tmp_path / "proj").exists()
+
+
 def test_offline_is_offered_first_when_the_hub_cannot_be_reached(template_dir, tmp_path):
     """No network: the run does not stop before asking; the offline question comes before the model,
     says why it defaults to yes, and the token question is skipped."""
@@ -335,7 +348,7 @@ def test_instance_choices_list_the_types_that_fit_first_cheapest_first(fake_hub)
     others = [v for v in values[1:] if isinstance(v, dict)]
     assert fits and others and values[1:] == fits + others
     assert fits == [n for n in sizing.candidates() if n in fits]            # cheapest first
-    assert all(o["validator"] == f"does not fit {LLAMA_70B}" for o in others)
+    assert all(o["validator"] == "does not fit this model" for o in others)
     assert "ml.g6.xlarge" in [o["value"] for o in others]
     from hooks.facts import model_facts
     facts = model_facts(hub.load(LLAMA_70B, "main", token=GRANTED_TOKEN), LLAMA_70B, "main")

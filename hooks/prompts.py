@@ -111,6 +111,8 @@ def problem(key: str, value: Any, answers: dict[str, Any], dst: str | None = Non
             return _plan_problem(answers)
         if key == "chatTemplateFile":
             return _chat_template_problem(str(value or "").strip(), answers, dst)
+        if key == "modelRevision" and value not in (None, "") and not project.REVISION_RE.match(str(value)):
+            return "Give a branch, tag or commit of the model (letters, digits, '.', '_', '-', '/'), or main."
     except InvalidAnswer as exc:
         return str(exc)
     return ""

@@ -329,6 +329,8 @@ def test_checks_at_a_prompt_use_the_one_read_and_make_the_plan_generation_makes(
     mine.write_text("{{ messages }}")
     assert prompts.problem("chatTemplateFile", str(mine), answers) == ""
     assert "not chat" in prompts.problem("chatTemplateFile", str(mine), djl)
+    assert "Give a branch, tag or commit" in prompts.problem("modelRevision", "v1 beta", answers)
+    assert prompts.problem("modelRevision", "refs/pr/3", answers) == ""
     assert len(fake_hub.requests) == count
 
 

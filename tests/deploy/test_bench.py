@@ -1,0 +1,365 @@
+"""`python -m deploy bench` against stand-ins whose timing is known.
+
+- --url: tests/standins/sse_server.py streams vLLM-style SSE chunks with a known time to first
+  token and a known delay between tokens, then a usage chunk; the figures bench reports must
+  match those delays, its token counts the usage (not the chunk count), its cost the arithmetic.
+- the SageMaker path: InvokeEndpointWithResponseStream through boto3 against
+  tests/aws/eventstream_server.py (real AWS event-stream frames over HTTP, decoded by botocore),
+  with delays between the frames; DescribeEndpoint/STS answered by botocore's Stubber.
+- prices: the Price List API (pricing GetProducts) through a Stubber, and the quiet fallbacks.
+Every AWS request is validated against botocore's service model (cmdkit.Session.check).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "standins"))
+
+import cmdkit  # noqa: E402
+from aws.eventstream_server import Server as EventStreamServer, payload_part  # noqa: E402
+from sse_server import Server as SseServer  # noqa: E402
+
+LEVEL_KEYS = {"concurrency", "requests", "errors", "ttft_s", "itl_s", "latency_s", "output_tokens_per_s",
+              "requests_per_s", "usd_per_million_output_tokens"}
+SERVED = cmdkit.helpers.HAND_MADE_LOCK["model"]["id"]
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch):
+    project, _lock = cmdkit.project(tmp_path, monkeypatch)
+    return project
+
+
+def bench_json(out: Path) -> dict:
+    return json.loads((out / "bench.json").read_text())
+
+
+def per_million(price: float, tokens_per_s: float) -> float:
+    return price / (tokens_per_s * 3600) * 1e6
+
+
+# --url: the local container ----------------------------------------------------------------
+
+def test_url_bench_matches_the_servers_delays_and_writes_the_report(proj, tmp_path):
+    ttft, gap, max_tokens = 0.08, 0.01, 12
+    out = tmp_path / "out"
+    with SseServer(ttft=ttft, token_delay=gap) as server:
+        result = cmdkit.run(cmdkit.Session(), "bench", "--url", server.url, "--concurrency", "1,4",
+                            "--requests", "8", "--max-tokens", str(max_tokens), "--prompt-tokens", "40",
+                            "--price-usd-per-hour", "2.5", "--out", str(out))
+    assert result.code == 0, result.err
+    report = bench_json(out)
+    assert (out / "bench.md").is_file()
+    assert [lv["concurrency"] for lv in report["levels"]] == [1, 4]
+    assert report["target"] == {"kind": "url", "url": server.url}
+    assert report["instance_type"] == "ml.g5.xlarge"
+    assert (report["price_usd_per_hour"], report["price_kind"], report["price_source"]) == \
+        (2.5, "override", "--price-usd-per-hour")
+    assert report["price_date"]
+    for level in report["levels"]:
+        assert LEVEL_KEYS <= set(level)
+        assert (level["requests"], level["errors"], level["errors_by_kind"]) == (8, 0, {})
+        for key in ("ttft_s", "itl_s", "latency_s"):
+            assert set(level[key]) == {"p50", "p90", "p99"}
+            assert level[key]["p50"] <= level[key]["p90"] <= level[key]["p99"]
+        # the server's own timing: first token after ttft, then one token every gap
+        assert ttft <= level["ttft_s"]["p50"] < ttft + 0.1
+        assert gap * 0.9 <= level["itl_s"]["p50"] < gap + 0.01
+        assert ttft + (max_tokens - 1) * gap <= level["latency_s"]["p50"] < ttft + (max_tokens - 1) * gap + 0.15
+        # tokens from usage: 8 answers of max_tokens; the prompt's words as the server counted them
+        assert level["output_tokens"] == 8 * max_tokens
+        assert level["mean_input_tokens"] == pytest.approx(40, abs=2)
+        assert level["output_tokens_per_s"] == pytest.approx(level["output_tokens"] / level["duration_s"], rel=1e-3)
+        assert level["requests_per_s"] == pytest.approx(8 / level["duration_s"], rel=1e-3)
+        assert level["usd_per_million_output_tokens"] == pytest.approx(
+            per_million(2.5, level["output_tokens_per_s"]), rel=1e-3)
+        assert level["usd_per_million_input_tokens"] == pytest.approx(
+            per_million(2.5, level["input_tokens_per_s"]), rel=1e-3)
+    one, four = report["levels"]
+    # four at a time against a server that does not slow down: about four times the throughput
+    assert four["output_tokens_per_s"] > 2.5 * one["output_tokens_per_s"]
+    assert server.most_in_flight == 4
+    sent = server.requests[0]
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert sent["model"] == SERVED and sent["max_tokens"] == max_tokens
+    assert sent["messages"][0]["role"] == "user"
+    # no matplotlib here: the png is skipped, the command says what to install, the report notes it
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert not (out / "bench.png").exists()
+        assert "pip install matplotlib" in result.err
+        assert report["plot"] is None and any("pip install matplotlib" in n for n in report["notes"])
+    else:
+        assert (out / "bench.png").stat().st_size > 0
+    # the table on stdout is bench.md's
+    assert result.out.strip().splitlines()[0].startswith("| concurrency |")
+    assert result.out.strip() in (out / "bench.md").read_text()
+
+
+def test_token_counts_come_from_usage_not_from_chunks(proj, tmp_path):
+    out = tmp_path / "out"
+    with SseServer(ttft=0.02, token_delay=0.005, tokens=16, tokens_per_chunk=4) as server:
+        result = cmdkit.run(cmdkit.Session(), "bench", "--url", server.url, "--concurrency", "2",
+                            "--requests", "4", "--price-usd-per-hour", "1", "--out", str(out))
+    assert result.code == 0, result.err
+    (level,) = bench_json(out)["levels"]
+    assert level["output_tokens"] == 4 * 16        # 4 chunks per answer, 16 tokens each by usage
+    assert level["mean_output_tokens"] == 16
+
+
+def test_errors_are_counted_by_kind(proj, tmp_path):
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.001, fail_every=2) as server:
+        result = cmdkit.run(cmdkit.Session(), "bench", "--url", server.url, "--concurrency", "1",
+                            "--requests", "6", "--max-tokens", "4", "--no-price-api", "--out", str(out))
+    assert result.code == 0, result.err
+    (level,) = bench_json(out)["levels"]
+    assert (level["requests"], level["errors"], level["errors_by_kind"]) == (6, 3, {"http_503": 3})
+    assert level["output_tokens"] == 3 * 4
+    assert "3 of 6 requests failed (http_503 x3)" in result.err
+
+
+def test_a_server_without_usage_gives_no_token_figures(proj, tmp_path):
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.001, usage=False) as server:
+        result = cmdkit.run(cmdkit.Session(), "bench", "--url", server.url, "--concurrency", "1",
+                            "--requests", "3", "--max-tokens", "4", "--price-usd-per-hour", "1", "--out", str(out))
+    assert result.code == 0, result.err
+    report = bench_json(out)
+    (level,) = report["levels"]
+    assert level["without_usage"] == 3
+    assert level["output_tokens_per_s"] is None and level["usd_per_million_output_tokens"] is None
+    assert level["ttft_s"]["p50"] is not None
+    assert any("carried no usage" in n for n in report["notes"])
+
+
+def test_nothing_answers(proj, tmp_path):
+    result = cmdkit.run(cmdkit.Session(), "bench", "--url", f"http://127.0.0.1:{cmdkit.helpers.free_port()}",
+                        "--concurrency", "1", "--requests", "2", "--no-price-api")
+    assert result.code == 1
+    assert "connection x2" in result.err
+    assert result.one_error() == "error: no request succeeded (see the warnings above)"
+
+
+def test_djl_does_not_stream_and_bench_says_so(tmp_path, monkeypatch):
+    cmdkit.project(tmp_path, monkeypatch, change=lambda lk: lk["server"].update(name="djl"))
+    result = cmdkit.run(cmdkit.Session(), "bench", "--url", "http://127.0.0.1:9")
+    assert result.code == 1
+    assert "does not stream" in result.one_error()
+
+
+def test_prompts_file_and_completion_for_a_model_without_chat_template(tmp_path, monkeypatch):
+    cmdkit.project(tmp_path, monkeypatch, change=lambda lk: lk["model"].update(has_chat_template=False))
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text('one two three\n{"prompt": "four five"}\n\n')
+    with SseServer(ttft=0.01, token_delay=0.001) as server:
+        result = cmdkit.run(cmdkit.Session(), "bench", "--url", server.url + "/v1/completions",
+                            "--concurrency", "1", "--requests", "4", "--max-tokens", "3", "--prompts", str(prompts),
+                            "--no-price-api")
+    assert result.code == 0, result.err
+    assert [r["prompt"] for r in server.requests] == ["one two three", "four five"] * 2
+    assert all("messages" not in r and r["stream_options"] == {"include_usage": True} for r in server.requests)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--concurrency", "1,x"], "--concurrency: wants whole numbers"),
+    (["--concurrency", "0"], "--concurrency: wants whole numbers"),
+    (["--price-usd-per-hour", "-1"], "--price-usd-per-hour: wants USD per hour"),
+    (["--prompts", "p.txt", "--prompt-tokens", "5"], "not allowed with argument"),
+    (["--s3", "s3://b/p"], "--s3 goes with --managed"),
+])
+def test_usage_mistakes_are_one_line(proj, argv, message):
+    result = cmdkit.run(cmdkit.Session(), "bench", "--url", "http://127.0.0.1:9", *argv)
+    assert result.code == 1
+    assert message in result.one_error()
+
+
+# Prices -------------------------------------------------------------------------------------
+
+def hosting_product(instance_type: str, region: str, usd: str, usage_prefix: str = "USE1-Host") -> str:
+    return json.dumps({
+        "product": {"productFamily": "ML Instance", "attributes": {
+            "instanceName": instance_type, "regionCode": region, "component": "Hosting",
+            "usagetype": f"{usage_prefix}:{instance_type}", "operation": "RunInstance"}},
+        "serviceCode": "AmazonSageMaker", "publicationDate": "2026-11-30T10:00:00Z",
+        "terms": {"OnDemand": {"SKU.JRTCKXETXF": {"priceDimensions": {"SKU.JRTCKXETXF.6YS6EN2CT7": {
+            "unit": "Hrs", "pricePerUnit": {"USD": usd}, "description": f"${usd} per Hosting {instance_type} hour"}}}}},
+    })
+
+
+def pricing_params(instance_type: str, region: str = cmdkit.REGION) -> dict:
+    return {"ServiceCode": "AmazonSageMaker", "FormatVersion": "aws_v1", "MaxResults": 100, "Filters": [
+        {"Type": "TERM_MATCH", "Field": "instanceName", "Value": instance_type},
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+        {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"}]}
+
+
+def test_price_from_the_price_list_api(proj, tmp_path):
+    session = cmdkit.Session()
+    stub = session.stub("pricing")
+    stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": [
+        hosting_product("ml.g5.xlarge", cmdkit.REGION, "9.9", usage_prefix="USE1-AsyncInf"),  # not real-time hosting
+        hosting_product("ml.g5.xlarge", cmdkit.REGION, "1.4084")]}, pricing_params("ml.g5.xlarge"))
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.002) as server:
+        result = cmdkit.run(session, "bench", "--url", server.url, "--concurrency", "1", "--requests", "3",
+                            "--max-tokens", "5", "--out", str(out))
+    assert result.code == 0, result.err
+    stub.assert_no_pending_responses()
+    session.check()
+    report = bench_json(out)
+    assert (report["price_usd_per_hour"], report["price_kind"], report["price_date"]) == (1.4084, "hosting", "2026-11-30")
+    assert "AWS Price List API" in report["price_source"]
+    (level,) = report["levels"]
+    assert level["usd_per_million_output_tokens"] == pytest.approx(
+        per_million(1.4084, level["output_tokens_per_s"]), rel=1e-3)
+
+
+def test_price_falls_back_to_the_lock_when_the_api_refuses(tmp_path, monkeypatch):
+    stored = {"usd_per_hour": 1.408, "kind": "training", "region": "us-west-2", "source": "a training rate",
+              "date": "2026-11-25"}
+    cmdkit.project(tmp_path, monkeypatch, change=lambda lk: lk["deployment"].update(price=stored))
+    session = cmdkit.Session()
+    stub = session.stub("pricing")
+    stub.add_client_error("get_products", "AccessDeniedException", "not allowed", 400,
+                          expected_params=pricing_params("ml.g5.xlarge"))
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.002) as server:
+        result = cmdkit.run(session, "bench", "--url", server.url, "--concurrency", "1", "--requests", "2",
+                            "--max-tokens", "3", "--out", str(out))
+    assert result.code == 0, result.err
+    session.check()
+    report = bench_json(out)
+    assert (report["price_usd_per_hour"], report["price_kind"], report["price_source"], report["price_date"]) == \
+        (1.408, "training", "a training rate", "2026-11-25")
+    assert "AccessDeniedException" in result.err and "TRAINING rate" in (out / "bench.md").read_text()
+    assert "warning: no hosting price is known" in result.err
+
+
+def test_no_credentials_no_price_no_cost(proj, tmp_path):
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.002) as server:
+        result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", server.url, "--concurrency", "1",
+                            "--requests", "2", "--max-tokens", "3", "--out", str(out))
+    assert result.code == 0, result.err
+    report = bench_json(out)
+    assert report["price_usd_per_hour"] is None
+    assert report["levels"][0]["usd_per_million_output_tokens"] is None
+    assert "no AWS credentials" in result.err
+    assert "pass --price-usd-per-hour" in (out / "bench.md").read_text()
+
+
+def test_the_lock_carries_a_labelled_price():
+    from hooks import prices
+
+    assert prices.for_lock("ml.g6.xlarge", "us-east-2")["kind"] == "hosting"
+    assert prices.for_lock("ml.g6.xlarge", "us-east-2")["usd_per_hour"] == 1.1267
+    other = prices.for_lock("ml.g5.xlarge", "eu-west-1")
+    assert (other["kind"], other["region"], other["usd_per_hour"]) == ("training", "us-west-2", 1.408)
+    assert prices.for_lock("ml.p5.48xlarge", "us-east-1")["usd_per_hour"] is None
+
+
+# The SageMaker endpoint ---------------------------------------------------------------------
+
+class Delay(threading.Event):
+    """An item of the event-stream stand-in's script that pauses the stream for a set time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def wait(self, timeout=None) -> bool:
+        time.sleep(self.seconds)
+        return True
+
+
+def sse_frames(tokens: int, first: float, gap: float, prompt_tokens: int) -> list:
+    """The stream a vLLM container behind SageMaker sends, cut into PayloadPart frames that do
+    not line up with its lines, with ``first`` s before the first token and ``gap`` between."""
+    items: list = [Delay(first)]
+    for i in range(tokens):
+        line = f'data: {json.dumps({"choices": [{"index": 0, "delta": {"content": f"t{i} "}}]})}\n\n'.encode()
+        items += [payload_part(line[:7]), payload_part(line[7:])]
+        if i < tokens - 1:
+            items.append(Delay(gap))
+    usage = {"choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": tokens,
+                                      "total_tokens": prompt_tokens + tokens}}
+    items.append(payload_part(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode()))
+    return items
+
+
+def describe_answers(session, name: str, instance_type: str = "ml.g6.xlarge", count: int = 1) -> None:
+    arn = f"arn:aws:sagemaker:{cmdkit.REGION}:{cmdkit.ACCOUNT}"
+    sts = session.stub("sts")
+    sts.add_response("get_caller_identity", {"Account": cmdkit.ACCOUNT, "Arn": f"arn:aws:iam::{cmdkit.ACCOUNT}:user/t",
+                                             "UserId": "AIDAEXAMPLE"}, {})
+    sm = session.stub("sagemaker")
+    now = cmdkit._now()
+    sm.add_response("describe_endpoint", {
+        "EndpointName": name, "EndpointArn": f"{arn}:endpoint/{name}", "EndpointConfigName": name,
+        "EndpointStatus": "InService", "CreationTime": now, "LastModifiedTime": now,
+        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": count,
+                                "DesiredInstanceCount": count}]}, {"EndpointName": name})
+    sm.add_response("describe_endpoint_config", {
+        "EndpointConfigName": name, "EndpointConfigArn": f"{arn}:endpoint-config/{name}", "CreationTime": now,
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": name, "InstanceType": instance_type,
+                                "InitialInstanceCount": count}]}, {"EndpointConfigName": name})
+
+
+def test_endpoint_bench_through_the_aws_event_stream(proj, tmp_path, monkeypatch):
+    name = cmdkit.helpers.HAND_MADE_LOCK["project"]["name"]
+    session = cmdkit.Session()
+    describe_answers(session, name, "ml.g6.xlarge", count=2)
+    out = tmp_path / "out"
+    with EventStreamServer() as server:
+        server.script.items = sse_frames(tokens=6, first=0.06, gap=0.01, prompt_tokens=30)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+        result = cmdkit.run(session, "bench", "--concurrency", "1,2", "--requests", "4", "--max-tokens", "6",
+                            "--price-usd-per-hour", "1.1267", "--out", str(out))
+    assert result.code == 0, result.err
+    session.check()
+    report = bench_json(out)
+    assert report["target"] == {"kind": "endpoint", "endpoint_name": name, "inference_component": None}
+    assert (report["instance_type"], report["instance_count"]) == ("ml.g6.xlarge", 2)
+    for level in report["levels"]:
+        assert (level["requests"], level["errors"]) == (4, 0)
+        assert 0.06 <= level["ttft_s"]["p50"] < 0.06 + 0.15
+        assert 0.009 <= level["itl_s"]["p50"] < 0.03
+        assert level["output_tokens"] == 4 * 6 and level["input_tokens"] == 4 * 30
+        # two instances bill twice the hourly rate
+        assert level["usd_per_million_output_tokens"] == pytest.approx(
+            per_million(2 * 1.1267, level["output_tokens_per_s"]), rel=1e-3)
+    streamed = [r for r in server.script.requests if r["path"].endswith("/invocations-response-stream")]
+    assert len(streamed) == 8 and all(r["path"] == f"/endpoints/{name}/invocations-response-stream" for r in streamed)
+    body = json.loads(streamed[0]["body"])
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert "Authorization" in streamed[0]["headers"]  # SigV4, by boto3
+    assert "AWS4-HMAC-SHA256" in streamed[0]["headers"]["Authorization"]
+    assert [c["operation"] for c in session.calls].count("InvokeEndpointWithResponseStream") == 8
+
+
+def test_a_model_stream_error_counts_as_its_code(proj, tmp_path, monkeypatch):
+    from aws.eventstream_server import model_stream_error
+
+    name = cmdkit.helpers.HAND_MADE_LOCK["project"]["name"]
+    session = cmdkit.Session()
+    describe_answers(session, name)
+    out = tmp_path / "out"
+    with EventStreamServer() as server:
+        server.script.items = [payload_part(b'data: {"choices": [{"delta": {"content": "a"}}]}\n\n'),
+                               model_stream_error("too slow")]
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+        result = cmdkit.run(session, "bench", "--concurrency", "1", "--requests", "2", "--no-price-api",
+                            "--out", str(out))
+    assert result.code == 1
+    (level,) = bench_json(out)["levels"]
+    assert level["errors_by_kind"] == {"ModelStreamError": 2}
+    assert "too slow" in result.err

@@ -39,7 +39,7 @@ out = os.environ["STUB_OUT"]
 keep = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_MODEL_ID", "TENSOR_PARALLEL_DEGREE", "HF_HUB_OFFLINE")
 with open(os.path.join(out, name + ".json"), "w") as fh:
     json.dump({{"argv": sys.argv[1:], "env": {{k: v for k, v in os.environ.items()
-                                            if k in keep or k.startswith("OPTION_")}}}}, fh)
+                                            if k in keep or k.startswith(("OPTION_", "SERVING_"))}}}}, fh)
 def stop(*_):
     open(os.path.join(out, name + ".terminated"), "w").close()
     sys.exit(0)
@@ -231,6 +231,18 @@ def test_lmi_and_djl_are_configured_through_the_environment(projects, stubs, ser
     else:
         assert env["OPTION_ROLLING_BATCH"] == "disable" and "OPTION_CHAT_TEMPLATE" not in env
     assert code == 0
+
+
+@pytest.mark.parametrize("project", ["lmi", "lmi-seed", "djl"])
+def test_lmi_and_djl_take_an_asynchronous_endpoints_body(projects, stubs, project):
+    """DJL Serving's max_request_size defaults to 64 MiB (ConfigManager.java); asynchronous endpoints
+    send up to 1 GB: the serve script raises it, unless the user set one."""
+    code, err, out = run_serve(projects[project], stubs, wait_for="dockerd-entrypoint.sh.json")
+    assert received(out, "dockerd-entrypoint.sh")["env"]["SERVING_MAX_REQUEST_SIZE"] == str(1 << 30) and code == 0
+    (out / "dockerd-entrypoint.sh.json").unlink()
+    code, err, out = run_serve(projects[project], stubs, {"SERVING_MAX_REQUEST_SIZE": "1000"},
+                               wait_for="dockerd-entrypoint.sh.json")
+    assert received(out, "dockerd-entrypoint.sh")["env"]["SERVING_MAX_REQUEST_SIZE"] == "1000"
 
 
 @pytest.mark.parametrize("project", ["lmi", "lmi-seed"])

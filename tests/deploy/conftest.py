@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import botocore.loaders
 import botocore.session
 import pytest
 from moto import mock_aws
@@ -119,6 +120,10 @@ class World:
         ecr.put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
+# One loader for every test's session: service models are read (JSON) once per run, not per test.
+LOADER = botocore.loaders.create_loader()
+
+
 @pytest.fixture
 def aws(monkeypatch):
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "SAGEMAKER_ROLE_ARN", "ECR_REGISTRY",
@@ -134,6 +139,7 @@ def aws(monkeypatch):
     with mock_aws():
         fake, recorder = FakeAws(), Recorder()
         core = botocore.session.Session()
+        core.register_component("data_loader", LOADER)
         events = core.get_component("event_emitter")
         events.register_last("before-parameter-build", recorder, unique_id="deploy-tests-recorder")
         fake.register(events)

@@ -31,17 +31,31 @@ is skipped with a note and the command still succeeds). The table is printed on 
 progress, one bar per level, on stderr.
 
 ``--managed --s3 s3://bucket/prefix``: AWS's managed benchmark instead (SageMaker AI
-benchmarking: CreateAIWorkloadConfig + CreateAIBenchmarkJob, waiting on DescribeAIBenchmarkJob);
-see deploy/bench_managed.py when present.
+benchmarking, which runs NVIDIA AIPerf against the endpoint): per level one CreateAIWorkloadConfig
+and one CreateAIBenchmarkJob, one level at a time, waiting on DescribeAIBenchmarkJob; the job's
+output.tar.gz under its S3 output location holds profile_export_aiperf.json, whose metrics
+(time_to_first_token, inter_token_latency, request_latency, output_token_throughput,
+request_throughput) become the same report. The workload spec is the one the SageMaker Python SDK
+writes (aws/sagemaker-python-sdk sagemaker-serve/src/sagemaker/serve/ai_inference_recommender/
+workload.py @0523e082, Workload.synthetic and to_inline: {"benchmark": {"type": "aiperf"},
+"parameters": {...}, "tooling": {"api_standard": "openai"}, "secrets": {"hf_token": ARN}}), and
+its results are read as result.py there reads them (output.tar.gz, profile_export_aiperf.json,
+per-metric unit/avg/p50/p90/p99). The job runs as --role-arn / $SAGEMAKER_ROLE_ARN, else the
+execution role deploy made (<endpoint>-sagemaker-exec); it needs to invoke the endpoint and
+write to the S3 prefix.
 """
 from __future__ import annotations
 
 import datetime
 import http.client
+import io
 import json
+import os
 import queue
+import re
 import socket
 import sys
+import tarfile
 import threading
 import time
 import urllib.parse
@@ -466,6 +480,10 @@ def register(subparsers) -> None:
     p.add_argument("--managed", action="store_true",
                    help="run AWS's managed benchmark (SageMaker AI benchmarking) instead; needs --s3")
     p.add_argument("--s3", default=None, metavar="S3_URI", help="output location of --managed")
+    p.add_argument("--role-arn", default=os.environ.get("SAGEMAKER_ROLE_ARN") or None,
+                   help="role the --managed job runs as (default: $SAGEMAKER_ROLE_ARN, else <endpoint>-sagemaker-exec)")
+    p.add_argument("--managed-timeout", type=_positive, default=7200,
+                   help="seconds to wait for each --managed job (default 7200)")
     p.set_defaults(handler=run_bench)
 
 
@@ -494,11 +512,7 @@ def _kind(facts: dict) -> str:
 def run_bench(ctx) -> int:
     args = ctx.args
     if args.managed:
-        try:
-            from . import bench_managed
-        except ImportError:
-            die("--managed is not available in this version of the deploy tool")
-        return bench_managed.run(ctx)
+        return run_managed(ctx)
     if args.s3:
         die("--s3 goes with --managed")
     facts = _project_facts(ctx)
@@ -592,4 +606,194 @@ def run_bench(ctx) -> int:
         log(markdown(report).split("\n\n")[-1].strip())
     if all(lv["succeeded"] == 0 for lv in report["levels"]):
         die("no request succeeded (see the warnings above)")
+    return 0
+
+
+# AWS's managed benchmark (--managed) --------------------------------------------------------
+
+PROFILE_EXPORT = "profile_export_aiperf.json"   # the SageMaker SDK's result.py names these two
+OUTPUT_ARCHIVE = "output.tar.gz"
+S3_URI = re.compile(r"^s3://[^/]+(/.*)?$")
+UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0, "seconds": 1.0}
+
+
+def workload_spec(lock, concurrency: int, requests: int, prompt_tokens: int, max_tokens: int,
+                  ignore_eos: bool, hf_token_arn: str | None) -> dict:
+    """The AIPerf workload of one level, in the SageMaker SDK's Workload.synthetic form."""
+    parameters = {"tokenizer": lock.model_id, "concurrency": concurrency, "request_count": requests,
+                  "prompt_input_tokens_mean": prompt_tokens, "prompt_input_tokens_stddev": 0,
+                  "output_tokens_mean": max_tokens, "output_tokens_stddev": 0, "streaming": True}
+    if ignore_eos:
+        parameters["extra_inputs"] = "ignore_eos:true"
+    spec = {"benchmark": {"type": "aiperf"}, "parameters": parameters, "tooling": {"api_standard": "openai"}}
+    if hf_token_arn:
+        spec["secrets"] = {"hf_token": hf_token_arn}
+    return spec
+
+
+def _seconds_spread(metric: dict | None) -> dict:
+    metric = metric or {}
+    scale = UNIT_SECONDS.get(str(metric.get("unit") or "ms").lower(), 1e-3)
+    out = {}
+    for pct in ("p50", "p90", "p99"):
+        value = metric.get(pct)
+        out[pct] = round(float(value) * scale, 6) if isinstance(value, (int, float)) else None
+    return out
+
+
+def _avg(metric: dict | None) -> float | None:
+    value = (metric or {}).get("avg")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def managed_level(concurrency: int, requests: int, profile: dict, usd_per_hour: float | None) -> dict:
+    """One level of bench.json from an AIPerf profile export."""
+    from .bench_report import per_million
+
+    out_tps = _avg(profile.get("output_token_throughput"))
+    req_tps = _avg(profile.get("request_throughput"))
+    isl = _avg(profile.get("input_sequence_length"))
+    in_tps = isl * req_tps if isl is not None and req_tps is not None else None
+    count = _avg(profile.get("request_count"))
+    errors = _avg(profile.get("error_request_count"))
+    cost_out, cost_in = per_million(usd_per_hour, out_tps), per_million(usd_per_hour, in_tps)
+    return {
+        "concurrency": concurrency,
+        "requests": int(count) if count is not None else requests,
+        "errors": int(errors) if errors is not None else 0,
+        "errors_by_kind": {"aiperf_error": int(errors)} if errors else {},
+        "ttft_s": _seconds_spread(profile.get("time_to_first_token")),
+        "itl_s": _seconds_spread(profile.get("inter_token_latency")),
+        "latency_s": _seconds_spread(profile.get("request_latency")),
+        "mean_output_tokens": _avg(profile.get("output_sequence_length")),
+        "mean_input_tokens": isl,
+        "output_tokens_per_s": round(out_tps, 3) if out_tps is not None else None,
+        "input_tokens_per_s": round(in_tps, 3) if in_tps is not None else None,
+        "requests_per_s": round(req_tps, 4) if req_tps is not None else None,
+        "usd_per_million_output_tokens": round(cost_out, 4) if cost_out is not None else None,
+        "usd_per_million_input_tokens": round(cost_in, 4) if cost_in is not None else None,
+    }
+
+
+def read_profile(aws, location: str) -> dict:
+    """profile_export_aiperf.json from the output.tar.gz under ``location``."""
+    bucket, _, prefix = location[len("s3://"):].partition("/")
+    listing = aws.call("s3", "list_objects_v2", f"list {location}", Bucket=bucket, Prefix=prefix)
+    keys = [o["Key"] for o in listing.get("Contents") or [] if o.get("Key", "").endswith(OUTPUT_ARCHIVE)]
+    if not keys:
+        die(f"the benchmark job wrote no {OUTPUT_ARCHIVE} under {location}")
+    body = aws.call("s3", "get_object", f"read s3://{bucket}/{keys[0]}", Bucket=bucket, Key=keys[0])["Body"].read()
+    try:
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                if member.name.endswith(PROFILE_EXPORT):
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        return json.loads(handle.read().decode("utf-8"))
+    except (tarfile.TarError, OSError, ValueError) as exc:
+        die(f"cannot read s3://{bucket}/{keys[0]}: {exc}")
+    die(f"s3://{bucket}/{keys[0]} holds no {PROFILE_EXPORT}")
+    return {}
+
+
+def _role(ctx, endpoint: str) -> str:
+    from .naming import role_name
+
+    if ctx.args.role_arn:
+        return ctx.args.role_arn
+    name = role_name(endpoint)
+    return ctx.aws.call("iam", "get_role", f"read IAM role {name} (or pass --role-arn)", RoleName=name)["Role"]["Arn"]
+
+
+def _token_arn(ctx) -> str | None:
+    lock = ctx.lock
+    if not (lock.gated and lock.secret_name):
+        return None
+    return ctx.aws.call("secretsmanager", "describe_secret", f"read secret {lock.secret_name}",
+                        SecretId=lock.secret_name)["ARN"]
+
+
+def run_managed(ctx) -> int:
+    from .invoke_cmd import endpoint_target
+    from .naming import sagemaker_name
+
+    args = ctx.args
+    if not args.s3 or not S3_URI.match(args.s3):
+        die("--managed needs --s3 s3://bucket/prefix (where the benchmark jobs write their results)")
+    if args.url:
+        die("--managed benchmarks the SageMaker endpoint; --url is for the local container")
+    if args.prompts:
+        die("--managed sends AIPerf's synthetic prompts (--prompt-tokens); --prompts is for the local load generator")
+    facts = _project_facts(ctx)
+    _kind(facts)
+    aws = ctx.aws
+    aws.identity()
+    endpoint = ctx.lock.endpoint_name(args.endpoint_name)
+    found, component = endpoint_target(aws, endpoint, args.inference_component)
+    if found.mode == "async":
+        die(f"endpoint {endpoint} is asynchronous: AWS's benchmark measures real-time endpoints")
+    instance_type = args.instance_type or (found.variants[0].get("InstanceType") if found.variants else None)
+    variant = (found.endpoint.get("ProductionVariants") or [{}])[0]
+    instance_count = int(variant.get("CurrentInstanceCount") or 1)
+    role = _role(ctx, endpoint)
+    token_arn = _token_arn(ctx)
+    price = find_price(ctx, instance_type, ctx.lock.region, args.price_usd_per_hour, not args.no_price_api)
+    hourly = price.usd_per_hour * instance_count if price.usd_per_hour else None
+    stamp = time.strftime("%m%d%H%M%S", time.gmtime())
+    target = {"Endpoint": {"Identifier": endpoint}}
+    if component:
+        target["Endpoint"]["InferenceComponents"] = [{"Identifier": component}]
+    report = {
+        "schema": "deploy-bench/1",
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "target": {"kind": "managed", "endpoint_name": endpoint, "inference_component": component,
+                   "s3": args.s3},
+        "server": facts["server"], "model": args.model or facts["served_name"], "request_kind": "chat",
+        "region": ctx.lock.region, "instance_type": instance_type, "instance_count": instance_count,
+        "price_usd_per_hour": price.usd_per_hour, "price_kind": price.kind, "price_source": price.source,
+        "price_date": price.date, "price_region": price.region,
+        "load": {"concurrency": args.concurrency, "requests_per_level": args.requests, "max_tokens": args.max_tokens,
+                 "prompt_tokens": args.prompt_tokens, "prompts_file": None, "ignore_eos": args.ignore_eos},
+        "levels": [], "notes": ["measured by SageMaker AI benchmarking (NVIDIA AIPerf), tokens by its tokenizer "
+                                f"({ctx.lock.model_id})"], "managed_jobs": [],
+    }
+    for concurrency in args.concurrency:
+        count = args.requests or max(4 * concurrency, 8)
+        name = sagemaker_name(f"{endpoint[:44]}-c{concurrency}-{stamp}")
+        spec = workload_spec(ctx.lock, concurrency, count, args.prompt_tokens, args.max_tokens, args.ignore_eos,
+                             token_arn)
+        tags = [{"Key": "project", "Value": ctx.lock.project_name}]
+        aws.call("sagemaker", "create_ai_workload_config", f"create AI workload config {name}",
+                 AIWorkloadConfigName=name, AIWorkloadConfigs={"WorkloadSpec": {"Inline": json.dumps(spec)}},
+                 Tags=tags)
+        location = f"{args.s3.rstrip('/')}/{name}/"
+        aws.call("sagemaker", "create_ai_benchmark_job", f"create AI benchmark job {name}",
+                 AIBenchmarkJobName=name, BenchmarkTarget=target, OutputConfig={"S3OutputLocation": location},
+                 AIWorkloadConfigIdentifier=name, RoleArn=role, Tags=tags)
+        info(f"benchmark job {name}: concurrency {concurrency}, {count} requests; results in {location}")
+        start = time.monotonic()
+        while True:
+            job = aws.call("sagemaker", "describe_ai_benchmark_job", f"describe AI benchmark job {name}",
+                           AIBenchmarkJobName=name)
+            status = job.get("AIBenchmarkJobStatus")
+            waited = time.monotonic() - start
+            if status in ("Completed", "Failed", "Stopped"):
+                break
+            if waited > args.managed_timeout:
+                die(f"benchmark job {name} is still {status} after {waited:.0f}s; it keeps running (see "
+                    "DescribeAIBenchmarkJob) -- run bench --managed again later, or stop it")
+            log(f"   {name}: {status} ({waited:.0f}s)")
+            ctx.sleep(ctx.poll_seconds)
+        report["managed_jobs"].append({"name": name, "arn": job.get("AIBenchmarkJobArn"), "status": status,
+                                       "s3": (job.get("OutputConfig") or {}).get("S3OutputLocation") or location})
+        if status != "Completed":
+            die(f"benchmark job {name} {status.lower()}: {job.get('FailureReason') or 'no reason given'}")
+        profile = read_profile(aws, (job.get("OutputConfig") or {}).get("S3OutputLocation") or location)
+        report["levels"].append(managed_level(concurrency, count, profile, hourly))
+    report["load"]["requests_per_level"] = args.requests or "4 x concurrency, at least 8"
+    print(table(report["levels"]))
+    if args.out:
+        for note in write(report, args.out):
+            log(f"note: {note}")
+        info(f"wrote {Path(args.out) / 'bench.json'}, bench.md" + (", bench.png" if report.get("plot") else ""))
     return 0

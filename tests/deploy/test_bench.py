@@ -363,3 +363,105 @@ def test_a_model_stream_error_counts_as_its_code(proj, tmp_path, monkeypatch):
     (level,) = bench_json(out)["levels"]
     assert level["errors_by_kind"] == {"ModelStreamError": 2}
     assert "too slow" in result.err
+
+
+# --managed: AWS's benchmark (SageMaker AI benchmarking, AIPerf) --------------------------------
+
+def aiperf_archive(profile: dict) -> bytes:
+    import io
+    import tarfile
+
+    raw = json.dumps(profile).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("artifacts/run/profile_export_aiperf.json")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    return buf.getvalue()
+
+
+PROFILE = {  # the metric names and shape the SageMaker SDK's result.py reads
+    "time_to_first_token": {"unit": "ms", "avg": 130.0, "p50": 120.0, "p90": 180.0, "p99": 240.0},
+    "inter_token_latency": {"unit": "ms", "avg": 21.0, "p50": 20.0, "p90": 25.0, "p99": 31.0},
+    "request_latency": {"unit": "ms", "avg": 2800.0, "p50": 2700.0, "p90": 3300.0, "p99": 3900.0},
+    "output_token_throughput": {"unit": "tokens/sec", "avg": 640.0},
+    "request_throughput": {"unit": "requests/sec", "avg": 5.0},
+    "input_sequence_length": {"unit": "tokens", "avg": 128.0},
+    "output_sequence_length": {"unit": "tokens", "avg": 128.0},
+    "request_count": {"unit": "requests", "avg": 16},
+}
+
+
+def test_managed_benchmark_jobs_become_the_same_report(proj, tmp_path):
+    import io
+    import re
+
+    from botocore.response import StreamingBody
+
+    name = cmdkit.helpers.HAND_MADE_LOCK["project"]["name"]
+    role = f"arn:aws:iam::{cmdkit.ACCOUNT}:role/bench"
+    session = cmdkit.Session()
+    describe_answers(session, name, "ml.g5.xlarge")
+    sm = session.stub("sagemaker")
+    s3 = session.stub("s3")
+    arn = f"arn:aws:sagemaker:{cmdkit.REGION}:{cmdkit.ACCOUNT}"
+    created: list[str] = []
+
+    def job_answers(job: str, concurrency: int) -> None:
+        sm.add_response("create_ai_workload_config", {"AIWorkloadConfigArn": f"{arn}:ai-workload-config/{job}"})
+        sm.add_response("create_ai_benchmark_job", {"AIBenchmarkJobArn": f"{arn}:ai-benchmark-job/{job}"})
+        location = f"s3://bucket/bench/{job}/"
+        base = {"AIBenchmarkJobName": job, "AIBenchmarkJobArn": f"{arn}:ai-benchmark-job/{job}",
+                "BenchmarkTarget": {"Endpoint": {"Identifier": name}}, "AIWorkloadConfigIdentifier": job,
+                "OutputConfig": {"S3OutputLocation": location}, "RoleArn": role, "CreationTime": cmdkit._now()}
+        sm.add_response("describe_ai_benchmark_job", {**base, "AIBenchmarkJobStatus": "InProgress"})
+        sm.add_response("describe_ai_benchmark_job", {**base, "AIBenchmarkJobStatus": "Completed"})
+        key = f"bench/{job}/output/output.tar.gz"
+        s3.add_response("list_objects_v2", {"Contents": [{"Key": key, "Size": 1}]},
+                        {"Bucket": "bucket", "Prefix": f"bench/{job}/"})
+        data = aiperf_archive({**PROFILE, "concurrency_note": concurrency})
+        s3.add_response("get_object", {"Body": StreamingBody(io.BytesIO(data), len(data))},
+                        {"Bucket": "bucket", "Key": key})
+        created.append(job)
+
+    # the answers name placeholder jobs (the real names carry a time stamp; checked below)
+    job_answers(f"{name}-c1-stamp", 1)
+    job_answers(f"{name}-c4-stamp", 4)
+    out = tmp_path / "out"
+    result = cmdkit.run(session, "bench", "--managed", "--s3", "s3://bucket/bench", "--role-arn", role,
+                        "--concurrency", "1,4", "--requests", "16", "--prompt-tokens", "128", "--max-tokens", "128",
+                        "--price-usd-per-hour", "1.408", "--out", str(out))
+    assert result.code == 0, result.err
+    calls = session.check()
+    made = [c["params"] for c in calls if c["operation"] == "CreateAIWorkloadConfig"]
+    jobs = [c["params"] for c in calls if c["operation"] == "CreateAIBenchmarkJob"]
+    assert len(made) == len(jobs) == 2
+    for params, concurrency in zip(made, (1, 4)):
+        assert re.fullmatch(rf"{name}-c{concurrency}-\d{{10}}", params["AIWorkloadConfigName"])
+        spec = json.loads(params["AIWorkloadConfigs"]["WorkloadSpec"]["Inline"])
+        assert spec == {"benchmark": {"type": "aiperf"}, "tooling": {"api_standard": "openai"}, "parameters": {
+            "tokenizer": cmdkit.helpers.HAND_MADE_LOCK["model"]["id"], "concurrency": concurrency,
+            "request_count": 16, "prompt_input_tokens_mean": 128, "prompt_input_tokens_stddev": 0,
+            "output_tokens_mean": 128, "output_tokens_stddev": 0, "streaming": True}}
+    for params, config in zip(jobs, made):
+        assert params["AIWorkloadConfigIdentifier"] == params["AIBenchmarkJobName"] == config["AIWorkloadConfigName"]
+        assert params["BenchmarkTarget"] == {"Endpoint": {"Identifier": name}}
+        assert params["OutputConfig"] == {"S3OutputLocation": f"s3://bucket/bench/{params['AIBenchmarkJobName']}/"}
+        assert params["RoleArn"] == role
+    report = bench_json(out)
+    assert report["target"]["kind"] == "managed" and len(report["managed_jobs"]) == 2
+    for level in report["levels"]:
+        assert LEVEL_KEYS <= set(level)
+        assert level["ttft_s"] == {"p50": 0.12, "p90": 0.18, "p99": 0.24}
+        assert level["itl_s"] == {"p50": 0.02, "p90": 0.025, "p99": 0.031}
+        assert level["latency_s"] == {"p50": 2.7, "p90": 3.3, "p99": 3.9}
+        assert (level["output_tokens_per_s"], level["requests_per_s"], level["requests"]) == (640.0, 5.0, 16)
+        assert level["usd_per_million_output_tokens"] == pytest.approx(per_million(1.408, 640.0), rel=1e-4)
+        assert level["usd_per_million_input_tokens"] == pytest.approx(per_million(1.408, 640.0), rel=1e-4)
+    assert "InProgress" in result.err
+
+
+def test_managed_needs_an_s3_location(proj):
+    result = cmdkit.run(cmdkit.Session(), "bench", "--managed")
+    assert result.code == 1
+    assert "--managed needs --s3 s3://bucket/prefix" in result.one_error()

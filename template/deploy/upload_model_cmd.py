@@ -54,17 +54,19 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def has_token() -> bool:
-    """A token huggingface_hub will find: HF_TOKEN, or its token file (HF_TOKEN_PATH, or
-    HF_HOME/token, default ~/.cache/huggingface/token)."""
-    if os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"):
-        return True
+def find_token() -> str | None:
+    """The token huggingface_hub would use: HF_TOKEN (or HUGGING_FACE_HUB_TOKEN), else its login's
+    token file (HF_TOKEN_PATH, or HF_HOME/token, default ~/.cache/huggingface/token). Read here,
+    at run time, and handed to huggingface_hub in-process (never a command line)."""
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if token:
+        return token.strip()
     home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
     path = Path(os.environ.get("HF_TOKEN_PATH") or os.path.join(home, "token"))
     try:
-        return path.is_file() and path.stat().st_size > 0
+        return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
     except OSError:
-        return False
+        return None
 
 
 def ensure_bucket(aws, bucket: str, create: bool) -> None:
@@ -85,7 +87,7 @@ def ensure_bucket(aws, bucket: str, create: bool) -> None:
     aws.call("s3", "create_bucket", f"create bucket {bucket}", **params)
 
 
-def download(model_id: str, sha: str, directory: Path) -> None:
+def download(model_id: str, sha: str, directory: Path, token: str | None) -> None:
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
@@ -93,11 +95,11 @@ def download(model_id: str, sha: str, directory: Path) -> None:
                           "pip install -r deploy/requirements.txt (or pip install huggingface_hub)") from None
     info(f"downloading {model_id} at {sha} into {directory}")
     try:
-        # huggingface_hub finds the token itself (HF_TOKEN or its login); none is passed here.
-        snapshot_download(repo_id=model_id, revision=sha, local_dir=str(directory), ignore_patterns=list(EXCLUDE))
+        # HF_ENDPOINT as it is now (huggingface_hub reads its environment once, at import).
+        snapshot_download(repo_id=model_id, revision=sha, local_dir=str(directory), ignore_patterns=list(EXCLUDE),
+                          token=token or None, endpoint=os.environ.get("HF_ENDPOINT") or None)
     except Exception as exc:  # noqa: BLE001 - any failure of the download is this one message
         reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        token = os.environ.get("HF_TOKEN")
         if token:
             reason = reason.replace(token, "***")
         raise DeployError(f"the download of {model_id} at {sha} failed (a gated model needs HF_TOKEN with access "
@@ -156,7 +158,8 @@ def run(ctx) -> int:
     if not sha:
         raise DeployError(f"model.lock.json pins no commit of {model_id} (generated offline?); refresh the pin (see "
                           "the README) so the upload is the revision the project was sized for")
-    if lock.gated and not has_token():
+    token = find_token()
+    if lock.gated and not token:
         raise DeployError(f"{model_id} is gated: set HF_TOKEN in the environment (or run 'hf auth login') with a "
                           "token that has access to it")
     aws = ctx.aws
@@ -173,7 +176,7 @@ def run(ctx) -> int:
             if free < weight_gib * 1.1 * 1024 ** 3:
                 raise DeployError(f"{directory} has {free // 1024 ** 3} GiB free; the weights alone are about "
                                   f"{weight_gib} GiB. Use --work-dir on a larger disk.")
-        download(model_id, sha, directory)
+        download(model_id, sha, directory, token)
         if not (directory / "config.json").is_file():
             raise DeployError(f"the download has no config.json; {model_id} at {sha} is not a model the servers "
                               "can load")

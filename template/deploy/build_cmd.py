@@ -11,7 +11,6 @@ that git tag.
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import os
 import re

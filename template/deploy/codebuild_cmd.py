@@ -21,20 +21,12 @@ from botocore.exceptions import ClientError
 
 from .build_cmd import ECR_IMAGE, ensure_repository
 from .errors import DeployError, code, from_client_error, is_not_found
-from .naming import image_tag, sagemaker_name
+from .naming import codebuild_names, image_tag
 from .ui import info, log
 
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"},
                                                  "Action": "sts:AssumeRole"}]}
 SKIP_DIRS = {".git", ".deploy", ".venv", "__pycache__"}
-
-
-def codebuild_names(repo: str, account: str, region: str) -> dict:
-    """The CodeBuild project, its source bucket and its service role for ECR repository `repo`
-    (as deploy/codebuild.sh named them; `cleanup --delete-codebuild` removes them)."""
-    project = sagemaker_name(f"{repo[:200]}-image")
-    bucket = repo[:28].replace(".", "-").replace("_", "-").rstrip("-")
-    return {"project": project, "bucket": f"{bucket}-cb-{account}-{region}", "role": f"{project[:54]}-codebuild"}
 
 
 def _excluded(rel: str) -> bool:

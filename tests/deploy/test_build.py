@@ -347,7 +347,7 @@ def test_codebuild_submit(tmp_path, monkeypatch):
         assert all(public.values())
         session.check()
 
-        from deploy.codebuild_cmd import codebuild_names
+        from deploy.naming import codebuild_names  # what cleanup --delete-codebuild removes
 
         assert codebuild_names(repo, ACCOUNT, "us-east-1") == {
             "project": f"{repo}-image", "bucket": bucket, "role": role_name}

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, mcc, prices, regions, registry, servers, sizing
+from . import hub, lock_schema, mcc, prices, regions, registry, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -342,6 +342,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     secret_name = str(answers.get("hfTokenSecretName") or "").strip() or f"{project_name}/hf-token"
     needs_token = bool(facts["gated"])
     lock = {
+        "$schema": lock_schema.SCHEMA_REF,
         "schema_version": 1,
         "project": {"name": project_name, "aws_region": answers.get("awsRegion") or "us-east-1",
                     "deploy_target": answers.get("deployTarget") or "sagemaker",
@@ -360,6 +361,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         | sizing.host_memory(plan["instance_type"], plan["tensor_parallel_size"])
         | {"price": prices.for_lock(plan["instance_type"], answers.get("awsRegion") or "us-east-1")},
     }
+    lock_schema.validate(lock)
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock,
         "pin": f"{model}@{facts['sha']}" if facts["sha"] else "",

@@ -85,6 +85,18 @@ def tree_bytes(path: Path) -> dict[str, bytes]:
             if p.is_file() and ".git" not in p.relative_to(path).parts}
 
 
+def assert_valid_lock(project: Path) -> dict:
+    """A rendered project's model.lock.json, checked with jsonschema against the schema the project
+    got beside it (template/model.lock.schema.json), which the lock names in ``$schema``."""
+    import json
+
+    import jsonschema
+    lock = json.loads((project / "model.lock.json").read_text())
+    assert lock["$schema"] == "model.lock.schema.json"
+    jsonschema.Draft202012Validator(json.loads((project / lock["$schema"]).read_text())).validate(lock)
+    return lock
+
+
 def tool(name: str) -> str:
     found = shutil.which(name)
     if not found:

@@ -14,7 +14,7 @@ import yaml
 from copier import run_copy, run_update
 from copier.errors import UserMessageError
 
-from conftest import HF_ENDPOINT, tool, tree_bytes
+from conftest import HF_ENDPOINT, assert_valid_lock, tool, tree_bytes
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info, model_dir
 
 # The images a project gets without modelServerVersion (the catalog's defaults) and with the seed
@@ -57,6 +57,7 @@ def generate(template: Path, dst: Path, monkeypatch, model: str, server: str, to
     elif token_from == "env":
         monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)
     run_copy(str(template), str(dst), data=answers, defaults=True, unsafe=True, quiet=True)
+    assert_valid_lock(dst)
     return dst
 
 
@@ -219,7 +220,8 @@ def test_lmi_and_djl_configuration_is_environment(template_dir, tmp_path, monkey
         got[server + version] = dict(a.split("=", 1) for a in argv[1:-2] if not a.startswith("OPTION_CHAT_TEMPLATE="))
         assert "serving.properties" not in (dst / "code" / "serve").read_text()
     base = {"HF_MODEL_ID": model, "OPTION_REVISION": sha, "TENSOR_PARALLEL_DEGREE": "1",
-            "OPTION_TRUST_REMOTE_CODE": "false", "OPTION_MODEL_LOADING_TIMEOUT": "619"}
+            "OPTION_TRUST_REMOTE_CODE": "false", "OPTION_MODEL_LOADING_TIMEOUT": "619",
+            "SERVING_MAX_REQUEST_SIZE": "1073741824"}   # DJL's 64 MiB default is below async's 1 GB
     assert got["lmi"] == {**base, "OPTION_MAX_MODEL_LEN": "32768",      # lmi29: async vLLM, its own default
                           "OPTION_SERVED_MODEL_NAME": "Qwen/Qwen2.5-0.5B-Instruct"}   # else it answers as "lmi"
     assert got["lmi0.32.0-lmi14.0.0"] == {**base, "OPTION_MAX_MODEL_LEN": "32768", "OPTION_ROLLING_BATCH": "vllm"}
@@ -444,7 +446,7 @@ def test_update_keeps_user_edits_and_the_pin(copier_template, tmp_path, monkeypa
     fake_hub.requests.clear()
     run_update(str(dst), data={"maxModelLen": 8192}, defaults=True, unsafe=True, overwrite=True, quiet=True)
     assert "Our team's notes." in readme.read_text()
-    lock = json.loads((dst / "model.lock.json").read_text())
+    lock = assert_valid_lock(dst)
     assert lock["deployment"]["max_model_len"] == 8192
     assert lock["model"]["sha"] == info("Qwen/Qwen2.5-0.5B-Instruct")["sha"]
     assert not list(dst.rglob("*.rej"))

@@ -1,0 +1,67 @@
+"""model.lock.json has one description, template/model.lock.schema.json: checked as the template
+computes the lock (hooks/lock_schema.py), in every rendered project (conftest.assert_valid_lock),
+and by the project's deploy tool when it reads the lock (deploy/lock.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jsonschema
+import pytest
+
+from conftest import ROOT
+from hooks import lock_schema
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def golden_locks() -> list[dict]:
+    """The locks of the golden files (tests/test_golden.py keeps them equal to what the template renders)."""
+    return [json.loads(p.read_text()) for p in sorted(GOLDEN.glob("*/model.lock.json"))]
+
+
+def test_the_schema_is_a_valid_json_schema():
+    jsonschema.Draft202012Validator.check_schema(lock_schema.schema())
+
+
+def test_the_schema_is_the_file_the_project_gets_and_the_lock_names():
+    assert lock_schema.SCHEMA_PATH == ROOT / "template" / "model.lock.schema.json"   # copied as is (no .jinja)
+    assert {lock["$schema"] for lock in golden_locks()} == {lock_schema.SCHEMA_REF}
+
+
+def test_every_catalog_entrys_lock_validates_and_fills_every_field():
+    locks = golden_locks()
+    assert len(locks) == len(list(GOLDEN.glob("*/")))
+    for lock in locks:
+        assert lock_schema.problems(lock) == []
+        for section, spec in lock_schema.schema()["properties"].items():
+            if spec.get("type") == "object":
+                assert set(lock[section]) == set(spec["properties"]), section
+
+
+# (change, the path and the words the message names)
+BROKEN = [
+    (lambda lock: lock["server"].pop("cuda"), "server: 'cuda' is a required property"),
+    (lambda lock: lock["deployment"].update(max_model_len="4096"), "deployment.max_model_len: '4096' is not of type"),
+    (lambda lock: lock["deployment"].update(container_startup_health_check_timeout_s=7200),
+     "deployment.container_startup_health_check_timeout_s: 7200 is greater than the maximum of 3600"),
+    (lambda lock: lock["model"].update(gated=True), "model.gated: True is not one of [False, 'manual', 'auto']"),
+    (lambda lock: lock["model"].update(sha="main"), "model.sha: 'main' does not match"),
+    (lambda lock: lock["project"].update(deploy_target="ec2"), "project.deploy_target: 'ec2' is not one of"),
+    (lambda lock: lock["server"].update(name="tgi"), "server.name: 'tgi' is not one of"),
+    (lambda lock: lock["deployment"].update(spot=True), "deployment: Additional properties are not allowed ('spot'"),
+    (lambda lock: lock.update(schema_version=2), "schema_version: 1 was expected"),
+]
+
+
+@pytest.mark.parametrize("change,message", BROKEN, ids=[m.split(":")[0] for _, m in BROKEN])
+def test_a_lock_off_the_schema_stops_generation_with_the_field_and_the_reason(change, message):
+    lock = copy.deepcopy(golden_locks()[0])
+    change(lock)
+    with pytest.raises(lock_schema.InvalidLock) as caught:
+        lock_schema.validate(lock)
+    text = str(caught.value)
+    assert message in text, text
+    assert text.startswith("The model.lock.json this template computed does not match model.lock.schema.json")
+    assert "nothing was written" in text

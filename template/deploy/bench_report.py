@@ -176,6 +176,10 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
 def plot(report: dict, path: Path) -> str | None:
     """bench.png: latency percentiles and throughput against concurrency. Returns a note when it
     cannot (matplotlib missing), else None."""
@@ -191,20 +195,22 @@ def plot(report: dict, path: Path) -> str | None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key, label in (("ttft_s", "TTFT"), ("latency_s", "end-to-end")):
         for pct, style in (("p50", "-o"), ("p90", "--o")):
-            left.plot(conc, [lv[key][pct] for lv in levels], style, label=f"{label} {pct}")
+            left.plot(conc, [_nan(lv[key][pct]) for lv in levels], style, label=f"{label} {pct}")
     left.set_xscale("log", base=2)
+    left.set_xticks(conc, [str(c) for c in conc])
     left.set_xlabel("concurrent requests")
     left.set_ylabel("seconds")
     left.set_title("latency")
     left.legend()
-    right.plot(conc, [lv["output_tokens_per_s"] or 0 for lv in levels], "-o", label="output tokens/s")
+    right.plot(conc, [_nan(lv["output_tokens_per_s"]) for lv in levels], "-o", label="output tokens/s")
     right.set_xscale("log", base=2)
+    right.set_xticks(conc, [str(c) for c in conc])
     right.set_xlabel("concurrent requests")
     right.set_ylabel("output tokens / s")
     right.set_title("throughput" + (" and $ / 1M output tokens" if report.get("price_usd_per_hour") else ""))
     if report.get("price_usd_per_hour"):
         cost = right.twinx()
-        cost.plot(conc, [lv["usd_per_million_output_tokens"] for lv in levels], "--s", color="tab:red",
+        cost.plot(conc, [_nan(lv["usd_per_million_output_tokens"]) for lv in levels], "--s", color="tab:red",
                   label="$ / 1M output tokens")
         cost.set_ylabel("$ / 1M output tokens")
     fig.suptitle(f"{report.get('model')} ({report.get('server')}), {report.get('instance_type') or ''}")

@@ -48,12 +48,12 @@ def hub_server():
 class Prompts:
     """One `copier copy --trust` on a pty, driven question by question."""
 
-    def __init__(self, template_dir, dst, env_extra, *args):
+    def __init__(self, template_dir, dst, env_extra, *args, update: bool = False):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
         env.update(env_extra, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
-        self.child = pexpect.spawn(sys.executable, ["-m", "copier", "copy", "--trust", *args, str(template_dir),
-                                                    str(dst)], env=env, encoding="utf-8", timeout=60,
-                                   dimensions=(60, 400))
+        command = ["update", "--trust", *args] if update else ["copy", "--trust", *args, str(template_dir), str(dst)]
+        self.child = pexpect.spawn(sys.executable, ["-m", "copier", *command], env=env, encoding="utf-8", timeout=60,
+                                   dimensions=(60, 400), cwd=str(dst) if update else None)
         self.seen = ""
 
     def text(self, raw: str) -> str:
@@ -289,6 +289,43 @@ def test_a_refused_read_is_one_reading_line_and_one_message(template_dir, tmp_pa
     assert err.count("Reading ") == 1, err
     assert len(fake_hub.requests) == WAVE
     assert not token or token not in err
+
+
+def test_an_interactive_update_reads_nothing_and_judges_by_the_pinned_model(tmp_path, hub_server):
+    """The pinned commit is in the disk cache: an interactive update asks every question with no hub
+    call, and the instance choices already know the model."""
+    import subprocess
+    from conftest import copy_template
+    def git(cwd, *args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                       capture_output=True)
+    template = copy_template(tmp_path / "template")
+    git(template, "init", "-q")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "1.0.0")
+    git(template, "tag", "1.0.0")
+    env = _env(hub_server.url, tmp_path)
+    first = subprocess.run([sys.executable, "-m", "copier", "copy", "--trust", "--defaults", str(template),
+                            str(tmp_path / "proj")], env={**os.environ, **env}, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    git(tmp_path / "proj", "init", "-q")
+    git(tmp_path / "proj", "add", "-A")
+    git(tmp_path / "proj", "commit", "-qm", "generated")
+    (template / "template" / "NOTES.md").write_text("Release notes.\n")
+    git(template, "add", "-A")
+    git(template, "commit", "-qm", "1.1.0")
+    git(template, "tag", "1.1.0")
+    hub_server.hub.reset()
+    run = Prompts(template, tmp_path / "proj", env, update=True)
+    for question in ORDER:
+        run.at(question)
+        if question == "instanceType":
+            run.shows(f"the cheapest type that fits {QWEN}")
+        run.enter()
+    code, output = run.finish()
+    assert code == 0, output[-3000:]
+    assert hub_server.hub.requests == []
+    assert "Reading" not in output and (tmp_path / "proj" / "NOTES.md").is_file()
 
 
 # ---------------------------------------------------------------- the checks themselves, in-process

@@ -530,3 +530,42 @@ def test_build_and_push_to_local_registry(docker_ready, tmp_path):
         subprocess.run(["docker", "rmi", *local_refs], capture_output=True)
         moto.stop()
         registry.stop()
+
+
+def test_codebuild_updates_an_existing_project_and_reports_a_failed_build(tmp_path, monkeypatch):
+    """moto has no UpdateProject and its builds always succeed: CodeBuild itself is a Stubber here
+    (IAM, S3, ECR and the build's log group are moto's)."""
+    from botocore.stub import ANY
+
+    project, lock = codebuild_project(tmp_path, monkeypatch, "vllm/vllm-openai:v0.10.1")
+    repo = lock["project"]["name"]
+    monkeypatch.setenv("IMAGE_TAG", "2.0.0-x")
+    with mock_aws():
+        session = cmdkit.Session()
+        logs = session.client("logs")
+        logs.create_log_group(logGroupName=f"/aws/codebuild/{repo}-image")
+        logs.create_log_stream(logGroupName=f"/aws/codebuild/{repo}-image", logStreamName="build-1")
+        logs.put_log_events(logGroupName=f"/aws/codebuild/{repo}-image", logStreamName="build-1",
+                            logEvents=[{"timestamp": int(time.time() * 1000), "message": "ERROR: pip install failed"}])
+        cb = session.stub("codebuild")
+        cb.add_response("batch_get_projects", {"projects": [{"name": f"{repo}-image"}]}, {"names": [f"{repo}-image"]})
+        cb.add_response("update_project", {"project": {"name": f"{repo}-image"}}, {
+            "name": f"{repo}-image", "description": ANY, "source": ANY, "artifacts": {"type": "NO_ARTIFACTS"},
+            "environment": ANY, "serviceRole": ANY, "timeoutInMinutes": 90, "logsConfig": ANY, "tags": ANY})
+        build_id = f"{repo}-image:1234"
+        cb.add_response("start_build", {"build": {"id": build_id}}, {
+            "projectName": f"{repo}-image",
+            "environmentVariablesOverride": [{"name": "IMAGE_TAG", "value": "2.0.0-x", "type": "PLAINTEXT"}]})
+        cb.add_response("batch_get_builds", {"builds": [{"id": build_id, "buildStatus": "IN_PROGRESS",
+                                                        "currentPhase": "BUILD"}]}, {"ids": [build_id]})
+        cb.add_response("batch_get_builds", {"builds": [{
+            "id": build_id, "buildStatus": "FAILED", "currentPhase": "COMPLETED",
+            "logs": {"groupName": f"/aws/codebuild/{repo}-image", "streamName": "build-1"}}]}, {"ids": [build_id]})
+        result = run_codebuild(project, session)
+        session.check()
+    assert result.code == 1
+    assert f"==> updating CodeBuild project {repo}-image" in result.err
+    assert "IN_PROGRESS BUILD" in result.err
+    assert "ERROR: pip install failed" in result.err
+    assert result.one_error() == f"error: CodeBuild build {build_id} ended FAILED"
+    cb.assert_no_pending_responses()

@@ -181,6 +181,19 @@ def test_gated_model_needs_a_token(aws, proj, hub, monkeypatch, tmp_path):
     assert FAKE_TOKEN not in result.out + result.err
 
 
+def test_a_large_file_goes_up_in_parts(aws, proj, hub, monkeypatch):
+    """boto3's managed upload splits files above 8 MB (CreateMultipartUpload ... Complete...)."""
+    big = bytes(range(256)) * (9 * 1024 * 4)  # 9 MiB
+    monkeypatch.setitem(FILES, "model-00002.safetensors", big)
+    aws.client("s3").create_bucket(Bucket="model-store")
+    result = run(aws, "upload-model", "s3://model-store/big/")
+    assert result.code == 0, result.err
+    assert aws.requests("CreateMultipartUpload")[0]["Key"] == "big/model-00002.safetensors"
+    assert aws.requests("CompleteMultipartUpload") and len(aws.requests("UploadPart")) == 2
+    body = aws.client("s3").get_object(Bucket="model-store", Key="big/model-00002.safetensors")["Body"].read()
+    assert body == big
+
+
 def test_bucket_missing_or_created(aws, proj, hub):
     result = run(aws, "upload-model", "s3://no-such-bucket/m/")
     assert result.code == 1 and "bucket no-such-bucket does not exist" in result.one_error()

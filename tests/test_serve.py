@@ -543,3 +543,12 @@ def test_sm_sglang_settings_reach_the_engine_as_in_awss_container(projects, stub
 def test_sm_sglang_values_the_engine_would_refuse_stop_the_container(projects, stubs, env, message):
     code, argv, err = engine_argv(projects["sglang"], stubs, env)
     assert code == 64 and message in err, err
+
+
+@pytest.mark.parametrize("project", ["vllm", "sglang"])
+def test_readme_and_serve_header_give_sm_settings_awss_meaning(projects, project):
+    """The generated README said SM_* settings had 'the same checks' as ENGINE_ARG_ (false -> --no-x)."""
+    readme = " ".join((projects[project] / "README.md").read_text().split())
+    assert "`false` leaves it out (never `--no-<name>`)" in readme
+    assert "with the same checks" not in readme
+    assert "false leaves it out (never --no-<name>)" in (projects[project] / "code" / "serve").read_text()

@@ -497,3 +497,101 @@ def test_option_mistakes_before_aws(proj, args, message):
     result = run(session, "test", *args)
     assert result.code != 0 and message in result.err
     assert session.calls == []
+
+
+# end to end: the CLI as a user runs it, against moto_server ---------------------------------------
+
+@pytest.mark.aws
+def test_cli_end_to_end_against_moto_server(tmp_path):
+    """python -m deploy secret/test/stream/async/logs/autoscale in subprocesses, against
+    moto_server started by tests/aws/moto_launcher.py (which adds inference components), every
+    request recorded (tests/aws/recorder) and checked against botocore's model."""
+    import subprocess
+    import time as _time
+
+    pytest.importorskip("flask", reason="moto_server needs moto[server]")
+    from aws import helpers
+
+    proj = helpers.hand_made(tmp_path / "proj")
+    lock = helpers.make_gated(proj)
+    name = lock["project"]["name"]
+    moto = helpers.Moto(tmp_path)
+    env = moto.env()
+
+    def cli(*args, stdin="", extra=None):
+        return subprocess.run([sys.executable, "-m", "deploy", *args], cwd=proj, env={**env, **(extra or {})},
+                              input=stdin, capture_output=True, text=True, timeout=120)
+
+    try:
+        result = cli("secret", stdin=cmdkit.FAKE_TOKEN + "\n")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"arn:aws:secretsmanager:us-east-1:{cmdkit.ACCOUNT}:secret:{name}/hf-token")
+        assert cmdkit.FAKE_TOKEN not in result.stdout + result.stderr
+
+        sm = moto.client("sagemaker")
+        role = f"arn:aws:iam::{cmdkit.ACCOUNT}:role/x"
+        sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": "x"})
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge",
+            "InitialInstanceCount": 1}])
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+        moto.set_endpoint_results([{"Body": json.dumps(CHAT), "ContentType": "application/json"}])
+        result = cli("test", "--no-stream")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "Hello from the endpoint"
+        with Server() as standin:
+            standin.script.items = [payload_part(sse("streamed"))]
+            result = cli("stream", extra={"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": standin.url})
+            assert result.returncode == 0, result.stderr
+            assert result.stdout == "streamed\n"
+
+        logs = moto.client("logs")
+        logs.create_log_group(logGroupName=f"/aws/sagemaker/Endpoints/{name}")
+        logs.create_log_stream(logGroupName=f"/aws/sagemaker/Endpoints/{name}", logStreamName="AllTraffic/i-0")
+        logs.put_log_events(logGroupName=f"/aws/sagemaker/Endpoints/{name}", logStreamName="AllTraffic/i-0",
+                            logEvents=[{"timestamp": int(_time.time() * 1000), "message": "INFO: model loaded"}])
+        result = cli("logs", "--since", "5")
+        assert result.returncode == 0 and result.stdout.strip().endswith("INFO: model loaded"), result.stderr
+
+        result = cli("autoscale", "--max", "2")
+        assert result.returncode == 0, result.stderr
+        result = cli("autoscale", "--off")
+        assert result.returncode == 0, result.stderr
+        assert moto.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker")["ScalableTargets"] == []
+
+        # Inference components (the launcher's): scale to zero, then a request at zero copies.
+        ic = "ic-endpoint"
+        sm.create_endpoint_config(EndpointConfigName=ic, ExecutionRoleArn=role, ProductionVariants=[{
+            "VariantName": "AllTraffic", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1,
+            "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1},
+            "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}])
+        sm.create_endpoint(EndpointName=ic, EndpointConfigName=ic)
+        sm.create_inference_component(
+            InferenceComponentName=ic, EndpointName=ic, VariantName="AllTraffic", RuntimeConfig={"CopyCount": 1},
+            Specification={"ModelName": name, "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}})
+        result = cli("autoscale", "--endpoint-name", ic, "--min", "0", "--max", "1")
+        assert result.returncode == 0, result.stderr
+        assert moto.client("cloudwatch").describe_alarms()["MetricAlarms"][0]["MetricName"] == \
+            "NoCapacityInvocationFailures"
+        sm.update_inference_component_runtime_config(InferenceComponentName=ic, DesiredRuntimeConfig={"CopyCount": 0})
+        result = cli("test", "--endpoint-name", ic, "--no-stream")
+        assert result.returncode == 1
+        assert "has no copy running (scaled to zero" in result.stderr
+
+        # Asynchronous: the launcher writes the answer where SageMaker would.
+        moto.client("s3").create_bucket(Bucket="async-jobs")
+        sm.create_endpoint_config(EndpointConfigName="async-ep", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.g5.xlarge",
+            "InitialInstanceCount": 1}], AsyncInferenceConfig={"OutputConfig": {
+                "S3OutputPath": "s3://async-jobs/llm/output/", "S3FailurePath": "s3://async-jobs/llm/failure/"}})
+        sm.create_endpoint(EndpointName="async-ep", EndpointConfigName="async-ep")
+        result = cli("async", "--endpoint-name", "async-ep", "--poll", "0.2", "--timeout", "30")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "async answer"
+        ops = {c["operation"] for c in moto.check_requests()}
+        assert {"CreateSecret", "InvokeEndpoint", "InvokeEndpointWithResponseStream", "FilterLogEvents",
+                "RegisterScalableTarget", "PutMetricAlarm", "InvokeEndpointAsync"} <= ops
+    finally:
+        moto.stop()

@@ -2,7 +2,8 @@
 
 ``Aws(region, session=None)``:
 - ``client(service)``: a cached boto3 client for ``region`` with botocore's standard retry
-  mode (``CONFIG``). Endpoints: botocore's own configuration, so ``AWS_ENDPOINT_URL`` and
+  mode (``CONFIG``; AWS_MAX_ATTEMPTS sets the attempts). Endpoints: botocore's own
+  configuration, so ``AWS_ENDPOINT_URL`` and
   ``AWS_ENDPOINT_URL_<SERVICE>`` (e.g. ``AWS_ENDPOINT_URL_SAGEMAKER``) are honoured as they
   were by the AWS CLI; the credential chain, ``AWS_PROFILE`` as usual.
 - ``account_id`` / ``partition`` / ``caller_arn``: from STS GetCallerIdentity (once); no usable
@@ -24,7 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from .errors import DeployError, die, from_client_error
 
-CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, user_agent_extra="deploy-tool/1")
+# botocore's standard retry mode (throttling and transient errors, with backoff); the number of
+# attempts is botocore's default (3) unless AWS_MAX_ATTEMPTS or the profile's max_attempts says.
+CONFIG = Config(retries={"mode": "standard"}, user_agent_extra="deploy-tool/1")
 
 
 class Aws:
@@ -98,5 +101,5 @@ class Aws:
 
 def no_credentials(detail: str = "no credentials found") -> DeployError:
     return DeployError(
-        f"no usable AWS credentials ({detail}). Configure them with 'aws configure', 'aws sso login', "
-        "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.")
+        f"no usable AWS credentials ({detail}). Set AWS_PROFILE to a profile in ~/.aws/config (for SSO: log "
+        "in first), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN).")

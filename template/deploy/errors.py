@@ -124,8 +124,8 @@ def from_client_error(exc: ClientError, doing: str, *, instance_type: str | None
                "Wait a minute and run the command again.")
     elif c in CREDENTIAL_CODES:
         msg = (f"the AWS credentials were refused while trying to {doing} (AWS {c}: {aws}). Refresh them "
-               "(aws sso login, a new session token) or choose others (AWS_PROFILE, AWS_ACCESS_KEY_ID/"
-               "AWS_SECRET_ACCESS_KEY).")
+               "(log in again for SSO, a new session token) or choose others (AWS_PROFILE, "
+               "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).")
     else:
         msg = f"could not {doing} (AWS {c or 'error'}: {aws})."
     if hint:

@@ -129,7 +129,7 @@ def test_python_3_10_syntax(rendered):
 
 
 # -- lock.py and naming.py ------------------------------------------------------------------------------
-def test_lock_errors(deploy_main, tmp_path, monkeypatch):
+def test_lock_errors(deploy_main, rendered, tmp_path, monkeypatch):
     from deploy.errors import DeployError
     from deploy.lock import Lock
 
@@ -140,17 +140,22 @@ def test_lock_errors(deploy_main, tmp_path, monkeypatch):
     path.write_text("{not json")
     with pytest.raises(DeployError, match="is not valid JSON"):
         Lock.load()
-    path.write_text(json.dumps({"project": {"name": "p", "aws_region": "us-east-1"}, "model": {"id": "a/b"}}))
-    with pytest.raises(DeployError, match="has no value for 'deployment.instance_type'"):
+    good = json.loads((rendered / "model.lock.json").read_text())
+    broken = json.loads(json.dumps(good))
+    del broken["deployment"]["instance_type"]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(DeployError, match="instance_type"):
         Lock.load()
-    path.write_text(json.dumps({"project": {"name": "My_Project.v2", "aws_region": "eu-west-1"},
-                                "model": {"id": "a/b", "gated": "auto"},
-                                "deployment": {"instance_type": "ml.g5.xlarge", "volume_size_gb": "lots"},
-                                "server": {"cuda": 13, "inference_ami_version": None}}))
+    good["project"].update(name="my-project-v2", aws_region="eu-west-1")
+    good["model"]["gated"] = "auto"
+    good["server"]["inference_ami_version"] = None
+    path.write_text(json.dumps(good))
     lock = Lock.load()
     assert lock.region == "eu-west-1" and lock.gated and lock.cuda == 13 and lock.ami_version is None
-    assert lock.endpoint_name() == "My-Project-v2" and lock.repo_name() == "my_project.v2"
-    assert lock.endpoint_name("other") == "other"
+    assert lock.endpoint_name() == "my-project-v2" and lock.repo_name() == "my-project-v2"
+    assert lock.endpoint_name("My_Endpoint.v2") == "My-Endpoint-v2"
+    assert lock.repo_name("My_Project.v2") == "my_project.v2"
+    lock.data["deployment"]["volume_size_gb"] = "lots"
     with pytest.raises(DeployError, match="volume_size_gb wants a whole number"):
         lock.number("deployment.volume_size_gb")
 

@@ -99,8 +99,23 @@ def question_problem(ctx, key: str, value) -> str:
 
 
 @pass_context
+def server_choices(ctx) -> str:
+    return json.dumps(_hook("prompts").server_choices(_answers(ctx), _interactive(ctx)))
+
+
+@pass_context
 def instance_type_choices(ctx) -> str:
-    return json.dumps(_hook("prompts").instance_choices(_answers(ctx), _interactive(ctx)))
+    """instanceType's choices, rendered once the server and its version are answered: at a prompt, the
+    model on that server is checked first (architecture, engine age, task), so that a mismatch is one
+    message there, not after the remaining questions (--defaults: project_context checks it)."""
+    mods = {sub: _hook(sub) for sub in ("prompts", "project", "errors")}
+    answers = _answers(ctx)
+    if _interactive(ctx):
+        try:
+            mods["project"].safe_call(mods["prompts"].server_fit, answers)
+        except mods["errors"].TemplateError as exc:
+            raise UserMessageError(str(exc)) from None
+    return json.dumps(mods["prompts"].instance_choices(answers, _interactive(ctx)))
 
 
 class PromptExtension(Extension):
@@ -108,4 +123,5 @@ class PromptExtension(Extension):
         super().__init__(environment)
         environment.globals.update(offline_default=offline_default, offline_help=offline_help,
                                    model_name_problem=model_name_problem, read_model=read_model,
-                                   question_problem=question_problem, instance_type_choices=instance_type_choices)
+                                   question_problem=question_problem, instance_type_choices=instance_type_choices,
+                                   server_choices=server_choices)

@@ -51,10 +51,14 @@ def read_model(answers: dict[str, Any], given: dict[str, Any]) -> None:
     if not MODEL_ID_RE.match(str(answers.get("modelName") or "")):
         return
     project._snapshot(answers)
+    facts = _facts(answers)
+    if facts is None:
+        return
+    server = str(given.get("modelServer") or "")
+    if server in SERVER_LABELS and not given.get("modelServerVersion") and _refused(answers, facts, server):
+        raise InvalidAnswer(_fit_problem(answers, facts, server, None))   # its choice would not be selectable
     if any(given.get(key) not in (None, "") for key in SIZING_KEYS):
-        facts = _facts(answers)
-        if facts is not None:
-            _plan(facts, answers)
+        _plan(facts, answers)
 
 
 def _facts(answers: dict[str, Any]) -> dict[str, Any] | None:
@@ -133,6 +137,54 @@ def _chat_template_problem(given: str, answers: dict[str, Any], dst: str | None)
         return ""
     return (f"{given} is not a readable file. Give the path of a Jinja chat template, or leave it empty to "
             "use the model's own.")
+
+
+SERVER_LABELS = {
+    "vllm": "vLLM", "sglang": "SGLang", "tensorrt-llm": "TensorRT-LLM (trtllm-serve behind nginx)",
+    "lmi": "AWS LMI (DJL Serving with vLLM)", "djl": "DJL Serving (HF Accelerate; text generation, no chat)",
+}
+
+
+def _fit_problem(answers: dict[str, Any], facts: dict[str, Any], name: str, version: str | None) -> str:
+    try:
+        project._check_server_fit(servers.entry(name, version), facts, {**answers, "modelServer": name})
+    except TemplateError as exc:
+        return str(exc)
+    return ""
+
+
+def _refused(answers: dict[str, Any], facts: dict[str, Any], name: str) -> bool:
+    """Whether no catalogued version of server ``name`` can serve the model."""
+    without_template = {**answers, "chatTemplateFile": ""}
+    return all(_fit_problem(without_template, facts, name, v) for v in servers.versions(name))
+
+
+def server_choices(answers: dict[str, Any], interactive: bool) -> dict[str, Any]:
+    """modelServer's choices. At a prompt, once the model is known, a server none of whose catalogued
+    versions can serve it (TensorRT-LLM and an architecture it lacks, say) is listed but not selectable,
+    with the reason. When no server can (not a text-generation model), all stay: server_fit says why."""
+    facts = _facts(answers) if interactive else None
+    out: dict[str, Any] = dict(zip(SERVER_LABELS.values(), SERVER_LABELS))
+    if facts is None:
+        return out
+    refused = {name: _refused(answers, facts, name) for name in SERVER_LABELS}
+    if all(refused.values()):
+        return out
+    return {label: ({"value": name, "validator": "cannot serve this model"} if refused[name] else name)
+            for label, name in out.items()}
+
+
+def server_fit(answers: dict[str, Any]) -> None:
+    """After the server and version questions: the model on that server, as generation checks it
+    (raises the same InvalidAnswer), so that a mismatch is said there, not after every question."""
+    facts = _facts(answers)
+    if facts is None:
+        return
+    version = str(answers.get("modelServerVersion") or "") or None
+    problem = _fit_problem({**answers, "chatTemplateFile": ""}, facts, str(answers.get("modelServer") or "vllm"),
+                           version)
+    if problem:
+        raise InvalidAnswer(problem)
 
 
 def instance_choices(answers: dict[str, Any], interactive: bool) -> dict[str, Any]:

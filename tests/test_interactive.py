@@ -189,15 +189,23 @@ def test_a_model_the_hub_refuses_is_one_read_and_one_message(template_dir, hub_s
     assert not (tmp_path / "proj").exists()
 
 
-def test_a_bad_sizing_value_given_with_d_is_one_message_once_the_model_is_read(template_dir, hub_server, tmp_path):
-    """-d values are not asked, so their validators cannot give a plain message: they are checked right
-    after the model's read, before the other questions."""
-    run = Prompts(template_dir, tmp_path / "proj", _env(hub_server.url, tmp_path), "-d", "tensorParallelSize=3")
+@pytest.mark.parametrize("args,message", [
+    (["-d", "tensorParallelSize=3"], "tensorParallelSize 3 is not valid for Qwen/Qwen2.5-0.5B-Instruct"),
+    (["-d", "modelName=openai-community/gpt2", "-d", "modelServer=tensorrt-llm"],
+     "has no support we can vouch for GPT2LMHeadModel"),
+])
+def test_a_bad_value_given_with_d_is_one_message_once_the_model_is_read(template_dir, hub_server, tmp_path, args,
+                                                                         message):
+    """-d values are not asked, so their validators and choices cannot give a plain message: they are
+    checked right after the model's read, before the other questions."""
+    run = Prompts(template_dir, tmp_path / "proj", _env(hub_server.url, tmp_path), *args)
     for question in ("framework", "offline", "modelName", "modelRevision", "hfToken"):
+        if "modelName=" in " ".join(args) and question == "modelName":
+            continue
         run.at(question)
         run.enter()
     code, output = run.finish()
-    assert code == 1 and "tensorParallelSize 3 is not valid for Qwen/Qwen2.5-0.5B-Instruct" in output, output[-2000:]
+    assert code == 1 and message in output, output[-2000:]
     assert "Traceback" not in output and PROMPTS["modelServer"] not in output
     assert not (tmp_path / "proj").exists()
 
@@ -369,6 +377,29 @@ def test_checks_at_a_prompt_use_the_one_read_and_make_the_plan_generation_makes(
     assert "Give a branch, tag or commit" in prompts.problem("modelRevision", "v1 beta", answers)
     assert prompts.problem("modelRevision", "refs/pr/3", answers) == ""
     assert len(fake_hub.requests) == count
+
+
+def test_a_server_that_cannot_serve_the_model_is_listed_not_selectable_and_refused_at_once(fake_hub):
+    """GPT-2 (GPT2LMHeadModel): TensorRT-LLM has no support for it. Once the model is read, its choice says
+    so and cannot be picked; a -d or earlier answer of it is refused right after the server questions."""
+    from hooks import errors, hub, prompts
+    gpt2 = "openai-community/gpt2"
+    answers = {"modelName": gpt2, "modelServer": "vllm"}
+    assert all(isinstance(v, str) for v in prompts.server_choices(answers, interactive=True).values())
+    hub.load(gpt2, "main")
+    choices = prompts.server_choices(answers, interactive=True)
+    assert list(choices) == list(prompts.SERVER_LABELS.values())
+    assert choices["TensorRT-LLM (trtllm-serve behind nginx)"] == {"value": "tensorrt-llm",
+                                                                  "validator": "cannot serve this model"}
+    assert [v for v in choices.values() if isinstance(v, str)] == ["vllm", "sglang", "lmi", "djl"]
+    assert all(isinstance(v, str) for v in prompts.server_choices(answers, interactive=False).values())
+    prompts.server_fit(answers)
+    with pytest.raises(errors.InvalidAnswer, match="has no support we can vouch for GPT2LMHeadModel"):
+        prompts.server_fit({**answers, "modelServer": "tensorrt-llm"})
+    given = {"modelName": gpt2, "modelServer": "tensorrt-llm"}   # -d modelServer=tensorrt-llm at a prompt
+    with pytest.raises(errors.InvalidAnswer, match="has no support we can vouch for GPT2LMHeadModel"):
+        prompts.read_model(given, given)
+    assert len(fake_hub.requests) == WAVE
 
 
 def test_instance_choices_list_the_types_that_fit_first_cheapest_first(fake_hub):

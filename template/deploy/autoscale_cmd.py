@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from . import endpoints
 from .errors import DeployError, aws_message, code
+from .invoke_cmd import add_component_option
 from .naming import scaling_names
 from .ui import info, log
 
@@ -35,8 +36,7 @@ def register(subparsers) -> None:
         "autoscale", help="autoscale the endpoint's instances or the component's copies (incl. scale to zero)",
         description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
-    p.add_argument("--inference-component-name", "--inference-component", dest="inference_component",
-                   metavar="NAME", help="the component to scale (default: the endpoint's only one)")
+    add_component_option(p, "the component to scale (default: the endpoint's only one)")
     p.add_argument("--metric", default=None, metavar="KIND",
                    help="what to hold at --target (default: concurrency, or backlog for an asynchronous "
                         "endpoint): requests in flight per instance or copy, requests per minute per instance "
@@ -154,11 +154,11 @@ def run(ctx) -> int:
     metric_type = _metric_type(mode, metric)
 
     if mode == "ic":
-        component = endpoints.pick_ic(aws, endpoint, args.inference_component)
+        component = endpoints.pick_ic(aws, endpoint, args.inference_component or None)
         name, unit = component, "copies"
         resource, dimension = f"inference-component/{component}", IC_DIMENSION
     else:
-        if args.inference_component:
+        if args.inference_component is not None:
             raise DeployError(f"endpoint '{endpoint}' hosts no inference components "
                               "(deployed without --inference-component)")
         component = None

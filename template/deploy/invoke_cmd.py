@@ -175,13 +175,14 @@ def request_body(kind: str, model: str | None, prompt: str, max_tokens: int, str
 def project_facts(lock) -> dict:
     """What the requests need from model.lock.json."""
     return {"server": lock.server_name or "",
-            "served_name": lock.get("server.served_model_name") or lock.model_id,
+            "served_name": lock.model_id,  # the name every serve script gives the model (LMI's option.served_model_name too)
             "has_chat_template": lock.get("model.has_chat_template"),
             "startup": lock.number("deployment.container_startup_health_check_timeout_s") or 600}
 
 
 def endpoint_target(aws, endpoint: str, wanted_ic: str | None):
-    """(EndpointFacts, inference component or None) for an InService endpoint."""
+    """(EndpointFacts, inference component or None) for an InService endpoint. ``wanted_ic``: a
+    component's name, "" for the endpoint's only one, None for whatever the endpoint hosts."""
     facts = endpoints.endpoint_facts(aws, endpoint)
     if facts is None:
         raise DeployError(f"endpoint '{endpoint}' does not exist; deploy it with python -m deploy deploy")
@@ -189,8 +190,8 @@ def endpoint_target(aws, endpoint: str, wanted_ic: str | None):
         raise DeployError(f"endpoint '{endpoint}' is {facts.status}, not InService (see python -m deploy status)")
     ic = None
     if facts.mode == "ic":
-        ic = endpoints.pick_ic(aws, endpoint, wanted_ic)
-    elif wanted_ic:
+        ic = endpoints.pick_ic(aws, endpoint, wanted_ic or None)
+    elif wanted_ic is not None:
         raise DeployError(f"endpoint '{endpoint}' hosts no inference components "
                           "(deployed without --inference-component)")
     return facts, ic
@@ -346,6 +347,15 @@ def print_async_answer(raw: bytes, whole: bool) -> None:
 
 # Commands -----------------------------------------------------------------------------------
 
+def add_component_option(parser, help_text: str) -> None:
+    """--inference-component-name NAME, and --inference-component [NAME] (as deploy spells the
+    mode; without NAME: the endpoint's only component). Both set args.inference_component."""
+    parser.add_argument("--inference-component-name", dest="inference_component", metavar="NAME", help=help_text)
+    parser.add_argument("--inference-component", dest="inference_component", nargs="?", const="", metavar="NAME",
+                        help="the same; without NAME the endpoint's only component (an error for an endpoint "
+                             "without components)")
+
+
 def _whole(text: str) -> int:
     import argparse
 
@@ -375,8 +385,7 @@ def register(subparsers) -> None:
                     "inference component gets both addressed to the component; an asynchronous endpoint gets "
                     "one request through S3 (no streaming).")
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
-    p.add_argument("--inference-component-name", "--inference-component", dest="inference_component",
-                   metavar="NAME", help="component to address (default: the endpoint's only one)")
+    add_component_option(p, "component to address (default: the endpoint's only one)")
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="user message (default: a short question)")
     p.add_argument("--max-tokens", type=_whole, default=64, help="default 64")
     group = p.add_mutually_exclusive_group()
@@ -393,8 +402,7 @@ def register(subparsers) -> None:
                     "arrives (SSE data: lines or JSON lines). An endpoint with inference components gets it "
                     "addressed to its component.")
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
-    p.add_argument("--inference-component-name", "--inference-component", dest="inference_component",
-                   metavar="NAME", help="the inference component to address (default: the endpoint's only one)")
+    add_component_option(p, "the inference component to address (default: the endpoint's only one)")
     p.add_argument("--prompt", default="Write a haiku about the sea.")
     p.add_argument("--model", default=None, help="the request's 'model' field (default: the served name)")
     p.add_argument("--max-tokens", type=_whole, default=128, help="default 128")
@@ -522,6 +530,9 @@ def run_stream(ctx) -> int:
         found = endpoints.endpoint_facts(ctx.aws, endpoint)
         if found is not None and found.mode == "ic":
             ic = endpoints.pick_ic(ctx.aws, endpoint)
+        elif ic is not None:
+            raise DeployError(f"endpoint '{endpoint}' hosts no inference components "
+                              "(deployed without --inference-component)")
     try:
         stream_request(stream_client(ctx.aws, args.read_timeout), endpoint, body, ic)
     except ClientError as exc:

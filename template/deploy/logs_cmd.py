@@ -10,8 +10,10 @@ import time
 
 from botocore.exceptions import ClientError
 
+from . import endpoints
 from .errors import DeployError, from_client_error, is_not_found
 from .naming import ic_log_group, log_group
+from .invoke_cmd import add_component_option
 from .ui import log
 
 
@@ -28,8 +30,7 @@ def register(subparsers) -> None:
                     "--inference-component-name, of /aws/sagemaker/InferenceComponents/<component>) from the "
                     "last --since minutes, oldest first; --follow keeps polling for new events.")
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
-    p.add_argument("--inference-component-name", "--inference-component", dest="inference_component",
-                   metavar="NAME", help="print this inference component's log group instead")
+    add_component_option(p, "print this inference component's log group instead")
     p.add_argument("--since", type=_whole, default=60, metavar="MINUTES", help="how far back to start (default 60)")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new events (Ctrl-C to stop)")
     p.add_argument("--interval", type=_whole, default=5, metavar="SECONDS",
@@ -60,9 +61,12 @@ def line(event: dict) -> str:
 def run(ctx) -> int:
     args, lock = ctx.args, ctx.lock
     endpoint = lock.endpoint_name(args.endpoint_name)
-    group = ic_log_group(args.inference_component) if args.inference_component else log_group(endpoint)
     aws = ctx.aws
     aws.identity()
+    component = args.inference_component
+    if component == "":  # --inference-component without a name: the endpoint's only one
+        component = endpoints.pick_ic(aws, endpoint)
+    group = ic_log_group(component) if component else log_group(endpoint)
     logs = aws.client("logs")
     start_ms = int((time.time() - args.since * 60) * 1000)
     seen: set[str] = set()

@@ -284,6 +284,27 @@ def test_inference_component_requests_are_addressed_to_it(aws, proj, standin, mo
     sm.assert_no_pending_responses()
 
 
+def test_inference_component_flag_without_a_name(aws, proj, standin):
+    """--inference-component (deploy's spelling of the mode) without a name: the only component;
+    on an endpoint without components, an error rather than a plain request."""
+    name = proj[1]["project"]["name"]
+    sm = aws.stub("sagemaker")
+    cmdkit.ic_endpoint_answers(sm, name, "ml.g5.xlarge")
+    cmdkit.list_components_answer(sm, name, ["only-one"])
+    result = run(aws, "test", "--no-stream", "--inference-component")
+    assert result.code == 0, result.err
+    assert aws.requests("InvokeEndpoint")[0]["InferenceComponentName"] == "only-one"
+    sm.assert_no_pending_responses()
+
+
+def test_inference_component_flag_on_a_plain_endpoint(aws, proj, standin):
+    cmdkit.plain_endpoint(aws, proj[1]["project"]["name"])
+    for command in ("test", "stream"):
+        result = run(aws, command, "--inference-component")
+        assert result.code == 1 and "hosts no inference components" in result.one_error(), command
+    assert standin.script.requests == []
+
+
 def test_several_components_need_a_name(aws, proj):
     name = proj[1]["project"]["name"]
     sm = aws.stub("sagemaker")
@@ -384,13 +405,15 @@ def test_a_model_without_chat_template_gets_a_completion_not_chat(aws, proj, sta
     assert result.code == 1 and "no chat template" in result.one_error()
 
 
-def test_served_model_name_from_the_lock(aws, proj, standin):
+def test_lmi_is_asked_for_the_model_id(aws, proj, standin):
+    """LMI serves the model under its id (the serve script sets option.served_model_name to it)."""
     project, lock = proj
-    cmdkit.set_lock(project, lambda lk: lk["server"].update(name="lmi", served_model_name="lmi-served"))
+    cmdkit.set_lock(project, lambda lk: lk["server"].update(name="lmi"))
     cmdkit.plain_endpoint(aws, lock["project"]["name"])
-    result = run(aws, "test", "--no-stream")
+    standin.script.items = [payload_part(sse("ok"))]
+    result = run(aws, "test")
     assert result.code == 0, result.err
-    assert json.loads(standin.script.requests[0]["body"])["model"] == "lmi-served"
+    assert [json.loads(r["body"])["model"] for r in standin.script.requests] == [lock["model"]["id"]] * 2
 
 
 def test_an_answer_of_another_shape_is_one_error(aws, proj, standin):

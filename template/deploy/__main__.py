@@ -40,9 +40,10 @@ def parser() -> argparse.ArgumentParser:
     top = Parser(
         prog="python -m deploy",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Build, push, deploy, test and clean up this project's SageMaker endpoint. "
-                    "Facts come from model.lock.json; AWS access from the usual credential chain "
-                    "(AWS_PROFILE, ...), AWS_ENDPOINT_URL is honoured.",
+        description="Build, push, deploy, test and clean up this project's SageMaker endpoint.\n"
+                    "Run from the project root; the facts come from model.lock.json, AWS access from\n"
+                    "the usual credential chain (AWS_PROFILE, ...); AWS_ENDPOINT_URL is honoured.\n"
+                    "`python -m deploy <command> --help` describes each command.",
     )
     sub = top.add_subparsers(dest="command", metavar="<command>")
     sub.required = True

@@ -69,8 +69,10 @@ def aws_message(exc: BaseException) -> str:
     """AWS's own message of a ClientError (shown to the user, never parsed)."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return str(err.get("Message") or err.get("Code") or exc)
-    return str(exc)
+        text = " ".join(str(err.get("Message") or err.get("Code") or exc).split())
+    else:
+        text = " ".join(str(exc).split())
+    return text if len(text) <= 400 else text[:400] + "..."
 
 
 def is_not_found(exc: BaseException) -> bool:

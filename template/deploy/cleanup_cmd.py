@@ -223,13 +223,9 @@ class Cleanup:
         if self.status:
             info(f"deleting endpoint {self.name}")
             if self.attempt(f"delete endpoint {self.name}", "sagemaker", "delete_endpoint", EndpointName=self.name):
-                start = time.monotonic()
-                while endpoints.exists(self.aws, "endpoint", self.name):
-                    if time.monotonic() - start > 1200:
-                        warn(f"endpoint {self.name} is not gone yet")
-                        self.failed = True
-                        break
-                    self.ctx.sleep(poll)
+                if not endpoints.wait_deleted(self.ctx, self.name):
+                    warn(f"endpoint {self.name} is not gone yet")
+                    self.failed = True
         for config in self.configs:
             info(f"deleting endpoint config {config}")
             self.attempt(f"delete endpoint config {config}", "sagemaker", "delete_endpoint_config",

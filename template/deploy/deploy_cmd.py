@@ -780,7 +780,11 @@ class Deploy:
              "the update)")
         start, last = time.monotonic(), None
         while True:
-            answer = endpoints.describe(self.aws, "endpoint", name) or {}
+            # botocore's endpoint_in_service waiter, one attempt per poll: InService again ends the update,
+            # whether it rolled out or rolled back (the config name tells which).
+            state, answer = endpoints.waiter_poll(self.ctx, "endpoint_in_service", EndpointName=name)
+            if state != "pending" or not answer:
+                answer = endpoints.describe(self.aws, "endpoint", name) or {}
             status = str(answer.get("EndpointStatus") or "gone")
             elapsed = int(time.monotonic() - start)
             log(f"   [{elapsed:4d}s] {'still ' if status == last else ''}{status}")

@@ -7,8 +7,9 @@ never by the text of an error message:
 - ``endpoint_facts(aws, name)``: EndpointFacts (status, config, mode "ic"/"async"/"model",
   models, image(s) serving) or None when there is no endpoint.
 - ``endpoint_ics(aws, endpoint)``: names of its inference components; ``pick_ic(...)``.
-- ``wait_for(ctx, kind, name, timeout, ...)``: poll until InService, print progress; a failure
-  raises DeployError with the failure reason after printing the last CloudWatch log lines.
+- ``wait_for(ctx, kind, name, timeout, ...)``: poll until InService (botocore's waiter for
+  endpoints), print progress; a failure raises DeployError with the failure reason after printing
+  the last CloudWatch log lines. ``wait_deleted(ctx, name)``: botocore's endpoint_deleted waiter.
 - ``print_logs(aws, group, lines=50)``: the newest lines of the two newest log streams.
 """
 from __future__ import annotations
@@ -164,23 +165,53 @@ def print_logs(aws, group: str, lines: int = 50) -> None:
 FAILED = ("Failed", "OutOfService", "RollingBack")
 
 
+def waiter_poll(ctx, waiter_name: str, **params) -> tuple[str, dict]:
+    """One attempt of botocore's SageMaker waiter ``waiter_name`` (its own acceptors decide):
+    ("success" | "failure" | "pending", the last answer; {} on success or when the resource is gone).
+    The caller polls it DEPLOY_POLL_SECONDS apart, printing each status."""
+    from botocore.exceptions import WaiterError
+
+    waiter = ctx.aws.client("sagemaker").get_waiter(waiter_name)
+    try:
+        waiter.wait(WaiterConfig={"Delay": 1, "MaxAttempts": 1}, **params)
+        return "success", {}
+    except WaiterError as exc:
+        last = exc.last_response or {}
+        if "Error" in last:
+            # A waiter that ends on an error code (endpoint_in_service: ValidationException = gone).
+            return "failure", {}
+        if str(last.get("EndpointStatus") or "") == "Failed":
+            return "failure", last
+        return "pending", last
+
+
 def wait_for(ctx, kind: str, name: str, timeout: int, *, endpoint: str | None = None,
              done: tuple[str, ...] = ("InService",), on_failure=None) -> dict:
-    """Poll ``kind`` ("endpoint" or "inference-component") until its status is in ``done``.
+    """Wait until ``kind`` ("endpoint" or "inference-component") is InService (or in ``done``).
 
-    Prints each status with the elapsed time. On Failed/OutOfService/gone: prints the failure
-    reason and the last CloudWatch log lines, then calls ``on_failure(reason, answer)`` when
-    given (it may raise its own DeployError), else raises DeployError. After ``timeout``
-    seconds: the log lines and a DeployError. Returns the last Describe answer.
+    Endpoints: botocore's ``endpoint_in_service`` waiter, one attempt per poll; inference
+    components (boto3 has no waiter for them): DescribeInferenceComponent. Prints each status with
+    the elapsed time. On Failed/OutOfService/gone: prints the failure reason and the last
+    CloudWatch log lines, then calls ``on_failure(reason, answer)`` when given (it may raise its
+    own DeployError), else raises DeployError. After ``timeout`` seconds: the log lines and a
+    DeployError. Returns the last Describe answer.
     """
     status_key = "EndpointStatus" if kind == "endpoint" else "InferenceComponentStatus"
     group = log_group(name) if kind == "endpoint" else ic_log_group(name)
-    info(f"waiting for {kind} {name} to be {'/'.join(done)} (up to {timeout}s; Ctrl-C stops waiting, "
-         "not the deployment)")
+    use_waiter = kind == "endpoint" and done == ("InService",)
+    info(f"waiting for {kind} {name} to be {'/'.join(done)} (up to {timeout}s; Ctrl-C stops waiting, not "
+         "the deployment)")
     start = time.monotonic()
     last = None
     while True:
-        answer = describe(ctx.aws, kind, name) or {}
+        if use_waiter:
+            state, answer = waiter_poll(ctx, "endpoint_in_service", EndpointName=name)
+            if state == "success":
+                answer = describe(ctx.aws, kind, name) or {"EndpointStatus": "InService"}
+            elif state == "failure" and not answer:
+                answer = describe(ctx.aws, kind, name) or {}
+        else:
+            answer = describe(ctx.aws, kind, name) or {}
         status = str(answer.get(status_key) or "")
         elapsed = int(time.monotonic() - start)
         log(f"   [{elapsed:4d}s] {status or 'gone'}" if status != last else f"   [{elapsed:4d}s] still {status}")
@@ -198,4 +229,17 @@ def wait_for(ctx, kind: str, name: str, timeout: int, *, endpoint: str | None = 
             print_logs(ctx.aws, group)
             raise DeployError(f"{kind} {name} is still {status} after {elapsed}s; check `python -m deploy status` "
                               "later.")
+        ctx.sleep(ctx.poll_seconds)
+
+
+def wait_deleted(ctx, name: str, timeout: int = 1200) -> bool:
+    """botocore's ``endpoint_deleted`` waiter, one attempt per poll; False after ``timeout`` or when the
+    endpoint turned Failed instead."""
+    start = time.monotonic()
+    while True:
+        state, _ = waiter_poll(ctx, "endpoint_deleted", EndpointName=name)
+        if state != "pending":
+            return state == "success"
+        if time.monotonic() - start > timeout:
+            return False
         ctx.sleep(ctx.poll_seconds)

@@ -647,8 +647,8 @@ def load(model_id: str, revision: str = "main", *, pinned_sha: str | None = None
     if failed_key in _FAILED:   # this read failed already (gated, bad token, down): said once, not read again
         raise _FAILED[failed_key]
     try:
-        return _load(model_id, revision, key, want, pinned_sha=pinned_sha, offline=offline, token=token,
-                     client=client, cache=cache, waiting=_waiting)
+        return _load(model_id, revision, key, want, offline=offline, token=token, client=client, cache=cache,
+                     waiting=_waiting)
     except errors.HubError as exc:
         _FAILED[failed_key] = exc
         raise
@@ -660,8 +660,8 @@ def _fingerprint(token: str | None) -> str:
     return hashlib.sha256((token or "").encode()).hexdigest()[:16]
 
 
-def _load(model_id: str, revision: str, key: tuple, want: str | None, *, pinned_sha: str | None, offline: bool,
-          token: str | None, client: HubClient | None, cache: DiskCache, waiting: bool) -> Snapshot | None:
+def _load(model_id: str, revision: str, key: tuple, want: str | None, *, offline: bool, token: str | None,
+          client: HubClient | None, cache: DiskCache, waiting: bool) -> Snapshot | None:
     if waiting and key in _PENDING:
         snap = _PENDING.pop(key).result()
         _PROCESS_CACHE[key] = snap   # a forked read filled only its own process's cache

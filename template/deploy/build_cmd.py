@@ -39,20 +39,22 @@ def need_docker() -> str:
     return docker
 
 
-def docker(*args: str, stdin: bytes | None = None, quiet: bool = False) -> int:
-    """Runs `docker ARGS`; its output goes to stderr (stdout is for results). Returns its status."""
+def docker(*args: str, stdin: bytes | None = None, quiet: bool = False, silent: bool = False) -> int:
+    """Runs `docker ARGS`; its output goes to stderr (stdout is for results): none of it with
+    `silent`, only its errors with `quiet`. Returns its status."""
     try:
         # fd 2, not sys.stderr: Docker's progress goes straight to the terminal (or the caller's stderr).
         sys.stderr.flush()
-        out = subprocess.DEVNULL if quiet else 2
-        done = subprocess.run(["docker", *args], input=stdin, stdout=out, stderr=out, check=False)
+        out = subprocess.DEVNULL if quiet or silent else 2
+        done = subprocess.run(["docker", *args], input=stdin, stdout=out,
+                              stderr=subprocess.DEVNULL if silent else 2, check=False)
     except OSError as exc:
         raise DeployError(f"cannot run docker: {exc.strerror} ({DOCKER_HELP})") from None
     return done.returncode
 
 
 def image_exists(ref: str) -> bool:
-    return docker("image", "inspect", ref, quiet=True) == 0
+    return docker("image", "inspect", ref, silent=True) == 0
 
 
 def docker_login(aws: Aws, registry: str) -> None:

@@ -286,6 +286,7 @@ def codebuild_project(tmp_path, monkeypatch, image: str) -> tuple[Path, dict]:
                 project / "deploy" / "iam" / "codebuild-policy.json")
     shutil.copy(template / "{% if deployTarget == 'codebuild' %}buildspec.yml{% endif %}",
                 project / "deploy" / "buildspec.yml")
+    shutil.copy(ROOT / "template" / "model.lock.schema.json", project / "model.lock.schema.json")
     (project / "Dockerfile").write_text("FROM x\n")
     (project / ".env").write_text(f"HF_TOKEN={FAKE_TOKEN}\n")
     return project, lock

@@ -536,6 +536,9 @@ def test_cli_end_to_end_against_moto_server(tmp_path):
     from aws import helpers
 
     proj = helpers.hand_made(tmp_path / "proj")
+    import shutil
+
+    shutil.copy(cmdkit.ROOT / "template" / "model.lock.schema.json", proj / "model.lock.schema.json")
     lock = helpers.make_gated(proj)
     name = lock["project"]["name"]
     moto = helpers.Moto(tmp_path)

@@ -5,6 +5,7 @@ moto's server lacks UpdateEndpoint, inference components and Service Quotas (it 
 this tier deploys a type moto accepts (ml.m5.large), sees the quota check turn into a warning,
 and sees a refused in-place update leave the old endpoint serving; the in-process tests cover
 the rest. Every request is recorded (tests/aws/recorder) and validated against botocore's model.
+DEPLOY_TEST_PYTHON=/path/to/python (one with boto3, e.g. a 3.10) runs the tool with that interpreter.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 from aws import botocore_check, helpers  # noqa: E402
 
 pytest.importorskip("flask", reason="moto's server needs moto[server]")
+PYTHON = os.environ.get("DEPLOY_TEST_PYTHON") or sys.executable
 COMMANDS = ["build", "push", "deploy", "test", "status", "logs", "cleanup", "secret", "autoscale", "upload-model"]
 
 
@@ -68,7 +70,7 @@ def user(moto_server, rendered, tmp_path):
     urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", data=b"", method="POST")).read()
 
     def run(*args: str, check: int | None = 0) -> subprocess.CompletedProcess:
-        result = subprocess.run([sys.executable, "-m", "deploy", *args], cwd=project, env=env, capture_output=True,
+        result = subprocess.run([PYTHON, "-m", "deploy", *args], cwd=project, env=env, capture_output=True,
                                 text=True, timeout=120)
         if check is not None:
             assert result.returncode == check, (args, result.stdout, result.stderr)

@@ -291,3 +291,13 @@ def test_tour_makes_every_request_the_commands_can_make(cli, aws, project, rende
     made = set(ops(aws.take()))
     missing = named - made
     assert not missing, f"operations the commands name but the tour did not make (so not validated): {missing}"
+
+
+def test_the_generated_project_has_the_package(rendered):
+    deploy = rendered / "deploy"
+    for name in ["__init__.py", "__main__.py", "aws.py", "errors.py", "lock.py", "naming.py", "ui.py", "context.py",
+                 "endpoints.py", "deploy_cmd.py", "status_cmd.py", "cleanup_cmd.py", "requirements.txt"]:
+        assert (deploy / name).is_file(), name
+    pins = (deploy / "requirements.txt").read_text().splitlines()
+    assert any(re.fullmatch(r"boto3==\d+\.\d+\.\d+", line) for line in pins), pins
+    assert not [p for p in deploy.rglob("*") if "{" in p.name or p.suffix == ".jinja"]

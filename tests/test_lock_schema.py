@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import ROOT
 from hooks import lock_schema
+
+ROOT = Path(__file__).resolve().parent.parent
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -35,7 +37,8 @@ def test_every_catalog_entrys_lock_validates_and_fills_every_field():
     assert len(locks) == len(list(GOLDEN.glob("*/")))
     for lock in locks:
         assert lock_schema.problems(lock) == []
-        for section, spec in lock_schema.schema()["properties"].items():
+        for section in lock_schema.schema()["required"]:   # optional sections (lora) only where they apply
+            spec = lock_schema.schema()["properties"][section]
             if spec.get("type") == "object":
                 assert set(lock[section]) == set(spec["properties"]), section
 
@@ -65,3 +68,60 @@ def test_a_lock_off_the_schema_stops_generation_with_the_field_and_the_reason(ch
     assert message in text, text
     assert text.startswith("The model.lock.json this template computed does not match model.lock.schema.json")
     assert "nothing was written" in text
+
+
+# The deploy tool's own check (deploy/lock.py, no library beyond boto3) -----------------------------
+
+def deploy_lock():
+    import sys
+    if str(ROOT / "template") not in sys.path:
+        sys.path.insert(0, str(ROOT / "template"))
+    from deploy import lock
+    return lock
+
+
+def keywords(schema) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    out = set(schema)
+    for key, value in schema.items():
+        if key == "properties":
+            out |= set().union(*map(keywords, value.values()))
+        elif isinstance(value, dict):
+            out |= keywords(value)
+    return out
+
+
+def test_the_schema_uses_only_keywords_the_deploy_tools_check_knows():
+    known = {"$schema", "$id", "title", "description", "type", "enum", "const", "required", "properties",
+             "additionalProperties", "items", "pattern", "minLength", "minimum", "maximum"}
+    assert keywords(lock_schema.schema()) <= known
+
+
+@pytest.mark.parametrize("change,message", BROKEN, ids=[m.split(":")[0] for _, m in BROKEN])
+def test_the_deploy_tool_finds_the_same_problem_as_jsonschema(change, message):
+    lock = copy.deepcopy(golden_locks()[0])
+    change(lock)
+    found = deploy_lock().validate(lock, lock_schema.schema())
+    assert len(found) == 1 and found[0].split(":")[0] == message.split(":")[0], found
+
+
+def test_the_deploy_tool_accepts_every_generated_lock():
+    for lock in golden_locks():
+        assert deploy_lock().validate(lock, lock_schema.schema()) == []
+
+
+def test_the_deploy_tool_refuses_to_read_a_lock_off_the_schema(tmp_path):
+    mod = deploy_lock()
+    lock = copy.deepcopy(golden_locks()[0])
+    lock["deployment"]["instance_type"] = "g5.xlarge"
+    (tmp_path / "model.lock.json").write_text(json.dumps(lock))
+    (tmp_path / "model.lock.schema.json").write_bytes(lock_schema.SCHEMA_PATH.read_bytes())
+    from deploy.errors import DeployError
+    with pytest.raises(DeployError) as caught:
+        mod.Lock.load(tmp_path / "model.lock.json")
+    assert "does not match model.lock.schema.json: deployment.instance_type: 'g5.xlarge' does not match" \
+        in str(caught.value)
+    lock["deployment"]["instance_type"] = "ml.g5.xlarge"
+    (tmp_path / "model.lock.json").write_text(json.dumps(lock))
+    assert mod.Lock.load(tmp_path / "model.lock.json").instance_type == "ml.g5.xlarge"

@@ -24,6 +24,72 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 REQUIRED = ("project.name", "project.aws_region", "model.id", "deployment.instance_type")
 
 
+def schema_for(lock_path: Path) -> dict | None:
+    """The lock's schema: model.lock.schema.json beside the lock (its ``$schema``), else the project's own
+    copy; None when neither is there (a project generated before the schema: the REQUIRED facts are
+    checked alone then)."""
+    for place in (lock_path.parent / "model.lock.schema.json", PROJECT_DIR / "model.lock.schema.json"):
+        if place.is_file():
+            try:
+                return json.loads(place.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise DeployError(f"cannot read {place}: {exc}") from None
+    return None
+
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+          "integer": int, "number": (int, float)}
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind in ("integer", "number") and isinstance(value, bool):
+        return False
+    if kind == "integer" and isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, _TYPES[kind])
+
+
+def validate(value: Any, schema: dict, where: str = "") -> list[str]:
+    """What ``value`` breaks of ``schema``, one line each: the JSON Schema keywords model.lock.schema.json
+    uses (type, enum, const, required, properties, additionalProperties, items, pattern, minLength,
+    minimum, maximum), so that the deploy tool needs no library beyond boto3. tests/test_lock_schema.py checks
+    that it agrees with the jsonschema package on the lock."""
+    import re
+    name = where or "(the lock)"
+    kinds = schema.get("type")
+    if kinds is not None and not any(_is(value, k) for k in ([kinds] if isinstance(kinds, str) else kinds)):
+        return [f"{name}: {value!r} is not of type {kinds}"]
+    if "const" in schema and not (value == schema["const"] and type(value) is type(schema["const"])):
+        return [f"{name}: {schema['const']!r} was expected, not {value!r}"]
+    if "enum" in schema and not any(value == e and type(value) is type(e) for e in schema["enum"]):
+        return [f"{name}: {value!r} is not one of {schema['enum']}"]
+    out = []
+    if isinstance(value, str):
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            out.append(f"{name}: {value!r} does not match {schema['pattern']!r}")
+        if len(value) < schema.get("minLength", 0):
+            out.append(f"{name}: {value!r} is too short")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            out.append(f"{name}: {value} is less than the minimum of {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            out.append(f"{name}: {value} is greater than the maximum of {schema['maximum']}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            out += validate(item, schema["items"], f"{where}.{i}" if where else str(i))
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        out += [f"{name}: {key!r} is a required property" for key in schema.get("required", []) if key not in value]
+        if schema.get("additionalProperties") is False:
+            extra = sorted(key for key in value if key not in props)
+            if extra:
+                out.append(f"{name}: additional properties are not allowed ({', '.join(map(repr, extra))})")
+        for key, sub in props.items():
+            if key in value:
+                out += validate(value[key], sub, f"{where}.{key}" if where else key)
+    return out
+
+
 class Lock:
     def __init__(self, data: dict, path: Path) -> None:
         self.data = data
@@ -42,6 +108,12 @@ class Lock:
             raise DeployError(f"{where} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             die(f"{where} is not a JSON object")
+        schema = schema_for(where)
+        problems = validate(data, schema) if schema else []
+        if problems:
+            die(f"{where} does not match model.lock.schema.json: {'; '.join(problems[:5])}"
+                + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+                + ". Regenerate it with `copier update --trust --defaults` rather than editing it.")
         lock = cls(data, where)
         for key in REQUIRED:
             lock.require(key)

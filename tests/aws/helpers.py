@@ -21,22 +21,11 @@ SCRIPTS = ["lib.sh", "build.sh", "push.sh", "deploy.sh", "test.sh", "status.sh",
 CLIENTS = ["stream_client.py", "async_client.py"]
 CODEBUILD_SCRIPTS = ["codebuild.sh"]
 
-HAND_MADE_LOCK = {
-    "schema_version": 1,
-    "project": {"name": "qwen2-5-0-5b-instruct-vllm", "aws_region": "us-east-1",
-                "deploy_target": "sagemaker", "hf_token_secret_name": None},
-    "model": {"id": "Qwen/Qwen2.5-0.5B-Instruct", "revision": "main",
-              "sha": "7ae557604adf67be50417f59c2c2f167def9a775", "architecture": "Qwen2ForCausalLM",
-              "model_type": "qwen2", "parameter_count": 494032768, "dtype": "bfloat16",
-              "quantization": None, "num_layers": 24, "hidden_size": 896, "num_attention_heads": 14,
-              "num_key_value_heads": 2, "max_position_embeddings": 32768, "gated": False,
-              "has_chat_template": True},
-    "server": {"name": "vllm", "image": "vllm/vllm-openai:v0.10.1"},
-    "deployment": {"instance_type": "ml.g5.xlarge", "gpu_count": 1, "gpu_memory_gib": 22.35,
-                   "tensor_parallel_size": 1, "max_model_len": 32768, "weight_memory_gib": 0.92,
-                   "kv_cache_memory_gib": 0.38, "container_startup_health_check_timeout_s": 600,
-                   "model_data_download_timeout_s": 600, "volume_size_gb": 30},
-}
+# A generated project's lock: the golden vLLM project's (tests/golden/, which tests/test_golden.py keeps
+# equal to what the template renders now), for the tests that need a project without rendering one.
+VLLM_DEFAULT = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())["vllm"]["default"]
+GENERATED_LOCK = json.loads((ROOT / "tests" / "golden" / f"vllm-{VLLM_DEFAULT}" / "model.lock.json").read_text())
+HAND_MADE_LOCK = GENERATED_LOCK   # the name tests/deploy/ still uses
 
 
 def render(dst: Path, **data) -> Path:
@@ -63,11 +52,12 @@ def render(dst: Path, **data) -> Path:
 
 
 def hand_made(dst: Path, lock: dict | None = None) -> Path:
-    """A project with just deploy/ and model.lock.json (no copier)."""
+    """A project with just deploy/, model.lock.json (GENERATED_LOCK unless ``lock``) and its schema (no copier)."""
     dst.mkdir(parents=True, exist_ok=True)
     shutil.copytree(TEMPLATE_DEPLOY, dst / "deploy",
                     ignore=shutil.ignore_patterns("{%*", "*.jinja", "__pycache__"))
-    (dst / "model.lock.json").write_text(json.dumps(lock or HAND_MADE_LOCK, indent=2))
+    (dst / "model.lock.json").write_text(json.dumps(lock or GENERATED_LOCK, indent=2))
+    shutil.copy2(ROOT / "template" / "model.lock.schema.json", dst / "model.lock.schema.json")
     return dst
 
 

@@ -175,7 +175,8 @@ def request_body(kind: str, model: str | None, prompt: str, max_tokens: int, str
 def project_facts(lock) -> dict:
     """What the requests need from model.lock.json."""
     return {"server": lock.server_name or "",
-            "served_name": lock.model_id,  # the name every serve script gives the model (LMI's option.served_model_name too)
+            # The name every serve script gives the model (LMI's option.served_model_name too).
+            "served_name": lock.model_id,
             "has_chat_template": lock.get("model.has_chat_template"),
             "startup": lock.number("deployment.container_startup_health_check_timeout_s") or 600}
 

@@ -93,7 +93,11 @@ def register(subparsers) -> None:
                    help="update a running endpoint with a rolling deployment (batches of instances) instead of "
                         "blue/green (a whole new fleet, then the switch); components always roll")
     p.add_argument("--rollback-alarm", action="append", default=[], metavar="NAME",
-                   help="CloudWatch alarm that rolls an update back when it fires (repeatable)")
+                   help="CloudWatch alarm that rolls an update back when it fires (repeatable); SageMaker watches "
+                        "it while the update runs and during the baking period")
+    p.add_argument("--bake-seconds",
+                   help="baking period of a blue/green update: how long the new fleet takes all traffic, with the "
+                        "old one kept, before the old one is terminated (default: 600 with --rollback-alarm, else 0)")
     p.add_argument("--no-wait", action="store_true",
                    help="return once creation has started (with --inference-component: once the component is "
                         "requested)")
@@ -203,6 +207,12 @@ class Deploy:
             if value.startswith("hf_"):
                 die(f"--env {key}: the value looks like a Hugging Face token; store it with `python -m deploy secret`")
             self.env[key] = value
+        bake = _whole("--bake-seconds", a.bake_seconds, 0)
+        if bake is not None and bake > 3600:
+            die(f"--bake-seconds wants at most 3600 (SageMaker's limit), got {bake}")
+        if bake is not None and (self.use_ic or a.rolling):
+            die("--bake-seconds goes with a blue/green update (not --rolling, not --inference-component)")
+        self.bake = bake if bake is not None else (600 if a.rollback_alarm else 0)
         for alarm in a.rollback_alarm:
             if not alarm or len(alarm) > 255:
                 die(f"--rollback-alarm wants a CloudWatch alarm name, got '{alarm}'")
@@ -679,9 +689,12 @@ class Deploy:
             config = {"RollingUpdatePolicy": {"MaximumBatchSize": batch, "WaitIntervalInSeconds": 0,
                                               "MaximumExecutionTimeoutInSeconds": limit}}
         else:
+            # All traffic at once to the new fleet, then the baking period (alarms watched), then the old
+            # fleet goes.
             config = {"BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
-                "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": limit}}
+                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": self.bake},
+                "TerminationWaitInSeconds": 0,
+                "MaximumExecutionTimeoutInSeconds": min(max(self.timeout + self.bake, 600), 28800)}}
         if self.args.rollback_alarm:
             config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in self.args.rollback_alarm]}
         return config
@@ -776,8 +789,9 @@ class Deploy:
         """Poll an updating endpoint until it is no longer Updating/RollingBack; returns its description."""
         import time
 
-        info(f"waiting for endpoint {name} to finish updating (up to {self.timeout}s; Ctrl-C stops waiting, not "
-             "the update)")
+        limit = self.timeout + self.bake
+        info(f"waiting for endpoint {name} to finish updating (up to {limit}s, a baking period of {self.bake}s "
+             "included; Ctrl-C stops waiting, not the update)")
         start, last = time.monotonic(), None
         while True:
             # botocore's endpoint_in_service waiter, one attempt per poll: InService again ends the update,
@@ -791,7 +805,7 @@ class Deploy:
             last = status
             if status not in ("Updating", "RollingBack", "SystemUpdating", "UpdateRollbackFailed"):
                 return answer
-            if elapsed >= self.timeout:
+            if elapsed >= limit:
                 die(f"endpoint {name} is still {status} after {elapsed}s; the old configuration serves until the "
                     f"update finishes. Check `python -m deploy status --endpoint-name {name}` later.")
             self.ctx.sleep(self.ctx.poll_seconds)

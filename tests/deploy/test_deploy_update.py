@@ -50,6 +50,7 @@ def test_second_deploy_updates_in_place_blue_green(cli, aws, project):
     assert update["EndpointName"] == name and update["EndpointConfigName"] == new_config["EndpointConfigName"]
     policy = update["DeploymentConfig"]["BlueGreenUpdatePolicy"]
     assert policy["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+    assert policy["TerminationWaitInSeconds"] == 0
     assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 28800
     assert "AutoRollbackConfiguration" not in update["DeploymentConfig"]
     # Waited, then the old config and model removed -- in that order, after the update.
@@ -93,6 +94,25 @@ def test_rolling_update_with_rollback_alarms(cli, aws, project):
     assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "p99-latency"},
                                                               {"AlarmName": "errors-5xx"}]}
     assert aws.client("sagemaker").describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+
+
+def test_blue_green_with_an_alarm_bakes(cli, aws, project):
+    deployed(cli, aws, project)
+    result = cli("deploy", "--tag", NEW_TAG, "--rollback-alarm", "errors-5xx")
+    assert result.code == 0, result.stderr
+    config = one(requests_for(aws.take(), "UpdateEndpoint"))["DeploymentConfig"]
+    policy = config["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}
+    assert policy["MaximumExecutionTimeoutInSeconds"] >= 600 + 600
+    assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "errors-5xx"}]}
+    result = cli("deploy", "--tag", "1.0.0-test", "--bake-seconds", "120")
+    assert result.code == 0, result.stderr
+    policy = one(requests_for(aws.take(), "UpdateEndpoint"))["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"] == 120
+    for args, message in [(["--bake-seconds", "4000"], "at most 3600"),
+                          (["--bake-seconds", "60", "--rolling"], "goes with a blue/green update")]:
+        result = cli("deploy", *args)
+        assert result.code == 1 and message in one(result.errors)
 
 
 def test_failed_update_leaves_the_old_endpoint_serving(cli, aws, project):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -545,7 +546,8 @@ def test_cli_end_to_end_against_moto_server(tmp_path):
     env = moto.env()
 
     def cli(*args, stdin="", extra=None):
-        return subprocess.run([sys.executable, "-m", "deploy", *args], cwd=proj, env={**env, **(extra or {})},
+        python = os.environ.get("DEPLOY_TEST_PYTHON") or sys.executable  # e.g. a 3.10 with boto3
+        return subprocess.run([python, "-m", "deploy", *args], cwd=proj, env={**env, **(extra or {})},
                               input=stdin, capture_output=True, text=True, timeout=120)
 
     try:

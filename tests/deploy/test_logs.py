@@ -121,3 +121,14 @@ def test_follow_prints_each_event_once(proj, monkeypatch):
     assert code == 130  # Ctrl-C
     assert f"(waiting for log group {group})" in err.getvalue()
     assert [line.split(" ", 2)[2] for line in out.getvalue().splitlines()] == ["first", "second"]
+
+
+def test_inference_component_flag_without_a_name_reads_the_only_component(aws, proj):
+    name = proj[1]["project"]["name"]
+    now = int(time.time() * 1000)
+    put_events(aws, "/aws/sagemaker/InferenceComponents/the-one", "s", [(now, "component line")])
+    cmdkit.list_components_answer(aws.stub("sagemaker"), name, ["the-one"])
+    result = run(aws, "logs", "--inference-component")
+    assert result.code == 0, result.err
+    assert result.out.strip().endswith("component line")
+    aws.stubbers["sagemaker"].assert_no_pending_responses()

@@ -25,9 +25,9 @@ BUSY_CODES = ("ValidationException", "ConflictException", "ResourceInUse")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("cleanup", help="delete the endpoint and what belongs to it",
-                              description=__doc__.split("\n", 2)[2],
+                              description=__doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1][1:],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--endpoint-name", help="endpoint (default: the project's)")
+    p.add_argument("--endpoint-name", metavar="NAME", help="endpoint (default: the project's)")
     p.add_argument("--delete-repository", action="store_true", help="also delete the ECR repository and its images")
     p.add_argument("--delete-role", action="store_true",
                    help="also delete the execution role deploy created (<name>-sagemaker-exec)")

@@ -51,7 +51,7 @@ AMI_MAX_CUDA = {
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
                                                  "Action": "sts:AssumeRole"}]}
 
-DESCRIPTION = __doc__.split("\n", 2)[2] + """
+DESCRIPTION = __doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1][1:] + """
 Hosting modes (deploy/README.md says when to choose which):
   (default)              a real-time endpoint on a fixed number of instances
   --inference-component  the model as an inference component (GPUs and host memory reserved per
@@ -66,42 +66,42 @@ Environment: SAGEMAKER_ROLE_ARN, ECR_REGISTRY, IMAGE_TAG, AWS_ENDPOINT_URL, DEPL
 def register(subparsers) -> None:
     p = subparsers.add_parser("deploy", help="create the endpoint, or update it in place",
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--role-arn", default=os.environ.get("SAGEMAKER_ROLE_ARN") or None,
+    p.add_argument("--role-arn", metavar="ARN", default=os.environ.get("SAGEMAKER_ROLE_ARN") or None,
                    help="execution role (default: $SAGEMAKER_ROLE_ARN, else the role <name>-sagemaker-exec is "
                         "created or updated with least privilege)")
-    p.add_argument("--endpoint-name", help="name of the endpoint, config and model (default: the project's)")
-    p.add_argument("--image-uri", help="image to deploy, no build (default: the project's ECR image with the tag "
+    p.add_argument("--endpoint-name", metavar="NAME", help="name of the endpoint, config and model (default: the project's)")
+    p.add_argument("--image-uri", metavar="URI", help="image to deploy, no build (default: the project's ECR image with the tag "
                                        "the build command computes; it must be in ECR)")
-    p.add_argument("--tag", help="image tag in the project's ECR repository")
-    p.add_argument("--instance-type", help="override deployment.instance_type")
+    p.add_argument("--tag", metavar="TAG", help="image tag in the project's ECR repository")
+    p.add_argument("--instance-type", metavar="TYPE", help="override deployment.instance_type")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra non-secret container setting, e.g. ENGINE_ARG_MAX_NUM_SEQS=64 (repeatable)")
     p.add_argument("--model-data", metavar="S3URI",
                    help="serve the weights from s3://bucket/prefix/ (uncompressed, put there by upload-model) "
                         "instead of downloading them from the Hugging Face Hub at start")
     p.add_argument("--inference-component", action="store_true", help="host the model as an inference component")
-    p.add_argument("--copies", help="inference component copies to start (default 1)")
-    p.add_argument("--max-instances", help="most instances managed instance scaling may run (default: what "
+    p.add_argument("--copies", metavar="N", help="inference component copies to start (default 1)")
+    p.add_argument("--max-instances", metavar="N", help="most instances managed instance scaling may run (default: what "
                                            "--copies, and at least 2 copies, need)")
-    p.add_argument("--memory-mb", help="host memory (RAM, not GPU memory) each copy reserves (default: "
+    p.add_argument("--memory-mb", metavar="MB", help="host memory (RAM, not GPU memory) each copy reserves (default: "
                                        "deployment.inference_component_memory_mb; more than the instance's "
                                        "host memory is refused)")
     p.add_argument("--async", dest="async_uri", metavar="S3URI",
                    help="asynchronous endpoint; answers go to S3URI/output/, failures to S3URI/failure/")
-    p.add_argument("--async-max-concurrency", help="requests each instance works on at once (default: SageMaker's)")
+    p.add_argument("--async-max-concurrency", metavar="N", help="requests each instance works on at once (default: SageMaker's)")
     p.add_argument("--rolling", action="store_true",
                    help="update a running endpoint with a rolling deployment (batches of instances) instead of "
                         "blue/green (a whole new fleet, then the switch); components always roll")
     p.add_argument("--rollback-alarm", action="append", default=[], metavar="NAME",
                    help="CloudWatch alarm that rolls an update back when it fires (repeatable); SageMaker watches "
                         "it while the update runs and during the baking period")
-    p.add_argument("--bake-seconds",
+    p.add_argument("--bake-seconds", metavar="SECONDS",
                    help="baking period of a blue/green update: how long the new fleet takes all traffic, with the "
                         "old one kept, before the old one is terminated (default: 600 with --rollback-alarm, else 0)")
     p.add_argument("--no-wait", action="store_true",
                    help="return once creation has started (with --inference-component: once the component is "
                         "requested)")
-    p.add_argument("--timeout", help="how long to wait for InService, in seconds (default: startup + download "
+    p.add_argument("--timeout", metavar="SECONDS", help="how long to wait for InService, in seconds (default: startup + download "
                                      "timeouts + 900)")
     p.set_defaults(handler=run)
 

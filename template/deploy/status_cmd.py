@@ -21,9 +21,9 @@ EXIT = {"InService": 0, "Failed": 4}
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("status", help="the endpoint's state, image, components and autoscaling",
-                              description=__doc__.split("\n", 2)[2],
+                              description=__doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1][1:],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--endpoint-name", help="endpoint (default: the project's)")
+    p.add_argument("--endpoint-name", metavar="NAME", help="endpoint (default: the project's)")
     p.add_argument("--json", action="store_true", help="print DescribeEndpoint's JSON instead")
     p.set_defaults(handler=run)
 

@@ -829,6 +829,8 @@ class Deploy:
 
     def update_component(self, facts, new_model: str) -> int:
         name = self.name
+        if not endpoints.endpoint_ics(self.aws, name):
+            return self.add_component(new_model)
         ic = endpoints.pick_ic(self.aws, name, None)
         self._ic_name = ic
         current = endpoints.describe(self.aws, "inference-component", ic) or {}
@@ -882,6 +884,32 @@ class Deploy:
                               f"{old_model} (image {self.serving_image([old_model] if old_model else [])}).")
         self.remove_old(None, [old_model] if old_model else [], keep_models={new_model})
         info(f"inference component {ic} on {name} is InService with {self.image_uri}")
+        print(name)
+        return 0
+
+    def add_component(self, new_model: str) -> int:
+        """The endpoint is up but hosts no component (its creation failed, or it was deleted): add it."""
+        name = self.name
+        if endpoints.exists(self.aws, "inference-component", name):
+            die(f"an inference component named '{name}' exists on another endpoint; remove it with "
+                f"`python -m deploy cleanup --endpoint-name {name}` or choose another --endpoint-name")
+        info(f"endpoint {name} exists and hosts no inference component; adding {name}")
+        self.preflight(self.initial_instances)
+        self.secret_arn = self.find_secret()
+        self.role_arn, self.role_created = self.ensure_role()
+        try:
+            self.create_model(new_model)
+            self.create_component(name, new_model)
+        except BaseException:
+            self.roll_back()
+            raise
+        if self.args.no_wait:
+            info(f"inference component {name} is being created; follow it with `python -m deploy status`")
+            print(name)
+            return 0
+        endpoints.wait_for(self.ctx, "inference-component", name, self.timeout,
+                           on_failure=lambda reason, _: self.failed(name, reason, component=True))
+        info(f"endpoint {name} is InService (test it with `python -m deploy test`)")
         print(name)
         return 0
 

@@ -255,3 +255,18 @@ def test_no_wait_update_leaves_the_old_until_cleanup(cli, aws, project):
     assert f"model {name}" in result.stderr and f"model {new_name}" in result.stderr
     sm = aws.client("sagemaker")
     assert sm.list_models()["Models"] == [] and sm.list_endpoint_configs()["EndpointConfigs"] == []
+
+
+def test_endpoint_without_its_component_gets_it_back(cli, aws, project):
+    name = deployed(cli, aws, project, "--inference-component")
+    sm = aws.client("sagemaker")
+    sm.delete_inference_component(InferenceComponentName=name)
+    aws.take()
+    result = cli("deploy", "--inference-component", "--tag", NEW_TAG)
+    assert result.code == 0, result.stderr
+    assert "hosts no inference component; adding" in result.stderr
+    calls = aws.take()
+    ic = one(requests_for(calls, "CreateInferenceComponent"))
+    assert ic["InferenceComponentName"] == name and ic["Specification"]["ModelName"] != name
+    assert not requests_for(calls, "UpdateInferenceComponent")
+    assert sm.describe_inference_component(InferenceComponentName=name)["InferenceComponentStatus"] == "InService"

@@ -59,6 +59,7 @@ import tarfile
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,12 +76,13 @@ DEFAULT_CONCURRENCY = "1,4"
 
 # Prompts ------------------------------------------------------------------------------------
 
-def synthetic_prompt(tokens: int, index: int = 0) -> str:
+def synthetic_prompt(tokens: int, index: int = 0, run: str = "") -> str:
     """About ``tokens`` tokens of plain English (one common word is one token for the usual
-    tokenizers; the engine's usage.prompt_tokens reports the real count). ``index`` shifts the
-    words so requests do not share one cached prefix."""
-    words = [WORDS[(i + index * 7) % len(WORDS)] for i in range(max(tokens - 8, 1))]
-    return "Continue this text for as long as you can: " + " ".join(words)
+    tokenizers; the engine's usage.prompt_tokens reports the real count). It starts with
+    ``run``-``index``, so no two requests (of this run or another) share a prefix an engine's
+    prefix cache could answer from, as in vllm bench serve's random prompts."""
+    words = [WORDS[(i + index * 7) % len(WORDS)] for i in range(max(tokens - 10, 1))]
+    return f"{run}{index}: continue this text for as long as you can: " + " ".join(words)
 
 
 def read_prompts(path: str) -> list[str]:
@@ -434,6 +436,14 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _whole(text: str) -> int:
+    import argparse
+
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"wants a whole number, got '{text}'")
+    return int(text)
+
+
 def _price(text: str) -> float:
     import argparse
 
@@ -470,6 +480,8 @@ def register(subparsers) -> None:
                      help="prompts to send, one per line (or JSON lines with \"prompt\"), used in turn")
     p.add_argument("--ignore-eos", action="store_true",
                    help="ask the engine to generate max-tokens every time (vLLM, SGLang: ignore_eos)")
+    p.add_argument("--warmup", type=_whole, default=0,
+                   help="requests sent one at a time before the first level, not measured (default 0)")
     p.add_argument("--model", default=None, help="the requests' 'model' field (default: the served name)")
     p.add_argument("--timeout", type=_positive, default=300, help="seconds one request may take (default 300)")
     p.add_argument("--instance-type", default=None,
@@ -521,8 +533,9 @@ def run_bench(ctx) -> int:
     if args.prompts:
         prompts = read_prompts(args.prompts)
     else:
-        largest = max(args.requests or 0, max(4 * c for c in args.concurrency), 8)
-        prompts = [synthetic_prompt(args.prompt_tokens, i) for i in range(largest)]
+        total = args.warmup + sum(args.requests or max(4 * c, 8) for c in args.concurrency)
+        run = f"{uuid.uuid4().hex[:8]}-"
+        prompts = [synthetic_prompt(args.prompt_tokens, i, run) for i in range(total)]
     all_bodies = bodies(kind, model, prompts, args.max_tokens, args.ignore_eos)
     region = ctx.lock.region
     instance_type = args.instance_type
@@ -576,12 +589,20 @@ def run_bench(ctx) -> int:
         "price_date": price.date, "price_region": price.region,
         "load": {"concurrency": args.concurrency, "requests_per_level": args.requests, "max_tokens": args.max_tokens,
                  "prompt_tokens": None if args.prompts else args.prompt_tokens, "prompts_file": args.prompts,
-                 "ignore_eos": args.ignore_eos},
+                 "ignore_eos": args.ignore_eos, "warmup": args.warmup},
         "levels": [], "notes": notes,
     }
+    used = 0  # synthetic prompts are used once each (a prompts file is used in turn)
+    if args.warmup:
+        warm = [target.send(all_bodies[i % len(all_bodies)]) for i in range(args.warmup)]
+        used = args.warmup
+        failed = [s for s in warm if not s.ok]
+        if failed:
+            warn(f"{len(failed)} of {args.warmup} warm-up requests failed ({failed[0].error}: {failed[0].detail[:300]})")
     for concurrency in args.concurrency:
         count = args.requests or max(4 * concurrency, 8)
-        level_bodies = [all_bodies[i % len(all_bodies)] for i in range(count)]
+        level_bodies = [all_bodies[(used + i) % len(all_bodies)] for i in range(count)]
+        used += count if not args.prompts else 0
         samples, duration = run_level(target.send, level_bodies, concurrency, Progress(concurrency, count))
         level = summarize(concurrency, samples, duration, hourly)
         report["levels"].append(level)

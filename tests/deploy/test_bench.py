@@ -12,6 +12,7 @@ Every AWS request is validated against botocore's service model (cmdkit.Session.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -28,7 +29,9 @@ from sse_server import Server as SseServer  # noqa: E402
 
 LEVEL_KEYS = {"concurrency", "requests", "errors", "ttft_s", "itl_s", "latency_s", "output_tokens_per_s",
               "requests_per_s", "usd_per_million_output_tokens"}
-SERVED = cmdkit.helpers.HAND_MADE_LOCK["model"]["id"]
+LOCK = cmdkit.helpers.HAND_MADE_LOCK
+SERVED = LOCK["server"].get("served_model_name") or LOCK["model"]["id"]
+INSTANCE = LOCK["deployment"]["instance_type"]
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def test_url_bench_matches_the_servers_delays_and_writes_the_report(proj, tmp_pa
     assert (out / "bench.md").is_file()
     assert [lv["concurrency"] for lv in report["levels"]] == [1, 4]
     assert report["target"] == {"kind": "url", "url": server.url}
-    assert report["instance_type"] == "ml.g5.xlarge"
+    assert report["instance_type"] == INSTANCE
     assert (report["price_usd_per_hour"], report["price_kind"], report["price_source"]) == \
         (2.5, "override", "--price-usd-per-hour")
     assert report["price_date"]
@@ -206,8 +209,8 @@ def test_price_from_the_price_list_api(proj, tmp_path):
     session = cmdkit.Session()
     stub = session.stub("pricing")
     stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": [
-        hosting_product("ml.g5.xlarge", cmdkit.REGION, "9.9", usage_prefix="USE1-AsyncInf"),  # not real-time hosting
-        hosting_product("ml.g5.xlarge", cmdkit.REGION, "1.4084")]}, pricing_params("ml.g5.xlarge"))
+        hosting_product(INSTANCE, cmdkit.REGION, "9.9", usage_prefix="USE1-AsyncInf"),  # not real-time hosting
+        hosting_product(INSTANCE, cmdkit.REGION, "1.4084")]}, pricing_params(INSTANCE))
     out = tmp_path / "out"
     with SseServer(ttft=0.01, token_delay=0.002) as server:
         result = cmdkit.run(session, "bench", "--url", server.url, "--concurrency", "1", "--requests", "3",
@@ -230,7 +233,7 @@ def test_price_falls_back_to_the_lock_when_the_api_refuses(tmp_path, monkeypatch
     session = cmdkit.Session()
     stub = session.stub("pricing")
     stub.add_client_error("get_products", "AccessDeniedException", "not allowed", 400,
-                          expected_params=pricing_params("ml.g5.xlarge"))
+                          expected_params=pricing_params(INSTANCE))
     out = tmp_path / "out"
     with SseServer(ttft=0.01, token_delay=0.002) as server:
         result = cmdkit.run(session, "bench", "--url", server.url, "--concurrency", "1", "--requests", "2",
@@ -244,7 +247,22 @@ def test_price_falls_back_to_the_lock_when_the_api_refuses(tmp_path, monkeypatch
     assert "warning: no hosting price is known" in result.err
 
 
-def test_no_credentials_no_price_no_cost(proj, tmp_path):
+def test_no_credentials_quietly_use_the_locks_price(proj, tmp_path):
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.002) as server:
+        result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", server.url, "--concurrency", "1",
+                            "--requests", "2", "--max-tokens", "3", "--out", str(out))
+    assert result.code == 0, result.err
+    report = bench_json(out)
+    stored = LOCK["deployment"]["price"]
+    assert (report["price_usd_per_hour"], report["price_kind"], report["price_source"], report["price_date"]) == \
+        (stored["usd_per_hour"], stored["kind"], stored["source"], stored["date"])
+    assert "no AWS credentials" in result.err
+
+
+def test_no_price_anywhere_means_no_cost_columns(tmp_path, monkeypatch):
+    cmdkit.project(tmp_path, monkeypatch, change=lambda lk: lk["deployment"].update(price={
+        "usd_per_hour": None, "kind": None, "region": "us-east-1", "source": None, "date": None}))
     out = tmp_path / "out"
     with SseServer(ttft=0.01, token_delay=0.002) as server:
         result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", server.url, "--concurrency", "1",
@@ -253,7 +271,6 @@ def test_no_credentials_no_price_no_cost(proj, tmp_path):
     report = bench_json(out)
     assert report["price_usd_per_hour"] is None
     assert report["levels"][0]["usd_per_million_output_tokens"] is None
-    assert "no AWS credentials" in result.err
     assert "pass --price-usd-per-hour" in (out / "bench.md").read_text()
 
 
@@ -465,3 +482,173 @@ def test_managed_needs_an_s3_location(proj):
     result = cmdkit.run(cmdkit.Session(), "bench", "--managed")
     assert result.code == 1
     assert "--managed needs --s3 s3://bucket/prefix" in result.one_error()
+
+
+# The engine tier: our numbers against vLLM's own `vllm bench serve` --------------------------
+
+ENGINE_VENV = Path(os.environ.get("ENGINE_VENV", cmdkit.ROOT / "build" / "engine-venv"))
+# The CPU settings of tests/test_engine_vllm.py (CPU_ENV there; engines-2026.md section 5), through the
+# project's own ENGINE_ARG_ convention and vLLM's environment.
+ENGINE_CPU_ENV = {
+    "ENGINE_ARG_DTYPE": "float32", "ENGINE_ARG_MAX_MODEL_LEN": "1024", "ENGINE_ARG_DISTRIBUTED_EXECUTOR_BACKEND": "uni",
+    "ENGINE_ARG_ENFORCE_EAGER": "true", "SM_VLLM_MAX_NUM_SEQS": "8", "VLLM_CPU_KVCACHE_SPACE": "1",
+    "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1",
+}
+# On the stand-in (sleep-timed) both tools must find the known figures and each other's:
+STANDIN_TTFT_TOLERANCE_S = 0.02          # absolute, on the median
+STANDIN_ITL_TOLERANCE_S = 0.003          # absolute, ours (latency - ttft) / (tokens - 1) against vLLM's TPOT
+STANDIN_THROUGHPUT_TOLERANCE = 0.10      # relative, output tokens/s
+# On the real CPU engine the figures move with the machine's load (two tools run one after the
+# other; on 2 shared cores back-to-back runs of the same tool differed up to 2x): a wide band.
+ENGINE_THROUGHPUT_FACTOR = 2.0           # ours / vLLM's within [1/2, 2]
+
+
+def _engine_python() -> Path:
+    python = ENGINE_VENV / "bin" / "python"
+    if not python.exists():
+        message = f"the real vLLM engine is not installed at {ENGINE_VENV}: run tools/engine_venv.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """tests/engine/make_tiny_model.py's model: the engine's weights and vllm bench's tokenizer."""
+    import subprocess
+
+    python = _engine_python()
+    model_dir = tmp_path_factory.mktemp("bench-engine") / "opt-ml-model"
+    subprocess.run([str(python), str(cmdkit.ROOT / "tests" / "engine" / "make_tiny_model.py"), str(model_dir)],
+                   check=True, capture_output=True, timeout=300)
+    return model_dir
+
+
+def vllm_bench(base_url: str, model: str, tokenizer: Path, concurrency: int, prompts: int, input_len: int,
+               output_len: int, out: Path, env: dict | None = None) -> dict:
+    """One `vllm bench serve` run (openai-chat: it wants a URL ending in chat/completions); its json."""
+    import subprocess
+
+    run = subprocess.run(
+        [str(ENGINE_VENV / "bin" / "vllm"), "bench", "serve", "--backend", "openai-chat", "--base-url", base_url,
+         "--endpoint", "/v1/chat/completions", "--model", model, "--tokenizer", str(tokenizer),
+         "--dataset-name", "random", "--random-input-len", str(input_len), "--random-output-len", str(output_len),
+         "--num-prompts", str(prompts), "--max-concurrency", str(concurrency), "--ignore-eos", "--disable-tqdm",
+         "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,99",
+         "--save-result", "--result-dir", str(out.parent), "--result-filename", out.name],
+        env=env or {"PATH": os.environ["PATH"], "HF_HUB_OFFLINE": "1", "HOME": os.environ.get("HOME", "/root")},
+        capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.engine
+def test_bench_and_vllm_bench_serve_find_the_standins_delays(proj, tmp_path, tiny_model):
+    """vLLM's own benchmark and ours against the stand-in with a known time to first token and a
+    known gap between tokens: both report those delays, and the same throughput."""
+    ttft, gap, tokens, prompts = 0.1, 0.02, 16, 16
+    with SseServer(ttft=ttft, token_delay=gap) as server:
+        result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", server.url + "/v1/chat/completions",
+                            "--concurrency", "1,4", "--requests", str(prompts), "--max-tokens", str(tokens),
+                            "--no-price-api", "--out", str(tmp_path / "ours"))
+        assert result.code == 0, result.err
+        theirs = {c: vllm_bench(server.url, SERVED, tiny_model, c, prompts, 32, tokens, tmp_path / f"vllm-c{c}.json")
+                  for c in (1, 4)}
+    rows = []
+    for level in bench_json(tmp_path / "ours")["levels"]:
+        c, v = level["concurrency"], theirs[level["concurrency"]]
+        assert v["completed"] == prompts and v["total_output_tokens"] == level["output_tokens"] == prompts * tokens
+        expected_tps = c * tokens / (ttft + (tokens - 1) * gap)
+        rows.append((c, level["output_tokens_per_s"], v["output_throughput"], expected_tps,
+                     level["ttft_s"]["p50"], v["median_ttft_ms"] / 1000, level["itl_s"]["p50"], v["median_tpot_ms"] / 1000))
+    print("\nconcurrency, tok/s ours / vllm / expected, TTFT p50 ours / vllm, ITL p50 ours / vllm TPOT p50")
+    for row in rows:
+        print(", ".join(f"{x:.4g}" for x in row))
+    for c, ours_tps, vllm_tps, expected_tps, ours_ttft, vllm_ttft, ours_itl, vllm_tpot in rows:
+        for tps in (ours_tps, vllm_tps):
+            assert abs(tps - expected_tps) / expected_tps <= STANDIN_THROUGHPUT_TOLERANCE, rows
+        assert abs(ours_tps - vllm_tps) / vllm_tps <= STANDIN_THROUGHPUT_TOLERANCE, rows
+        for value in (ours_ttft, vllm_ttft):
+            assert ttft <= value + 0.001 and abs(value - ttft) <= STANDIN_TTFT_TOLERANCE_S, rows
+        assert abs(ours_ttft - vllm_ttft) <= STANDIN_TTFT_TOLERANCE_S, rows
+        assert abs(ours_itl - gap) <= STANDIN_ITL_TOLERANCE_S and abs(ours_itl - vllm_tpot) <= STANDIN_ITL_TOLERANCE_S
+
+
+@pytest.mark.engine
+def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, template_dir, tiny_model):
+    """The generated project's code/serve runs the real vLLM CPU engine on the tiny model (as in
+    tests/test_engine_vllm.py); `python -m deploy bench --url` (on /invocations) and `vllm bench
+    serve` (on /v1/chat/completions of the same engine; random prompts of the token length ours had
+    by the engine's usage; ignore_eos) send the same load, one after the other. The token counts
+    agree exactly; throughput within the stated band."""
+    import signal
+    import socket
+    import subprocess
+    import urllib.request
+
+    from copier import run_copy
+
+    _engine_python()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", 8080))
+        except OSError:
+            pytest.fail("port 8080 is in use: the real-engine tests need it (run them on their own)")
+    project = tmp_path / "project"
+    run_copy(str(template_dir), str(project), data={"modelServer": "vllm", "offline": True},
+             defaults=True, unsafe=True, quiet=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENGINE_ARG_", "SM_VLLM_", "HF_TOKEN"))}
+    env.update(ENGINE_CPU_ENV, PATH=f"{ENGINE_VENV / 'bin'}:{env['PATH']}", MODEL_DIR=str(tiny_model))
+    log = tmp_path / "serve.log"
+    serve = subprocess.Popen([str(project / "code" / "serve"), "serve"], env=env, stdout=log.open("wb"),
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    prompts, tokens = 16, 32
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                if urllib.request.urlopen("http://127.0.0.1:8080/ping", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            assert serve.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.5)
+        lock = json.loads((project / "model.lock.json").read_text())
+        served = lock["server"].get("served_model_name") or lock["model"]["id"]
+        cmdkit.clean_environment(monkeypatch)
+        monkeypatch.setenv("MODEL_LOCK", str(project / "model.lock.json"))
+        ours_dir = tmp_path / "ours"
+        result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", "http://127.0.0.1:8080",
+                            "--concurrency", "1,4", "--requests", str(prompts), "--max-tokens", str(tokens),
+                            "--prompt-tokens", "64", "--ignore-eos", "--warmup", "2", "--no-price-api",
+                            "--out", str(ours_dir))
+        assert result.code == 0, result.err
+        ours = bench_json(ours_dir)
+        theirs = {lv["concurrency"]: vllm_bench("http://127.0.0.1:8080", served, tiny_model, lv["concurrency"],
+                                                prompts, round(lv["mean_input_tokens"]), tokens,
+                                                tmp_path / f"vllm-c{lv['concurrency']}.json", env=env)
+                  for lv in ours["levels"]}
+    finally:
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGTERM)
+            try:
+                serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(serve.pid, signal.SIGKILL)
+                serve.wait()
+    rows = []
+    for level in ours["levels"]:
+        v = theirs[level["concurrency"]]
+        assert level["errors"] == 0 and v["completed"] == prompts
+        assert level["output_tokens"] == v["total_output_tokens"] == prompts * tokens   # usage, both
+        rows.append((level["concurrency"], level["output_tokens_per_s"], v["output_throughput"],
+                     level["ttft_s"]["p50"], v["median_ttft_ms"] / 1000, level["mean_input_tokens"],
+                     v["total_input_tokens"] / v["completed"]))
+    print("\nconcurrency, tok/s ours / vllm, TTFT p50 s ours / vllm, prompt tokens ours / vllm")
+    for row in rows:
+        print(", ".join(f"{x:.4g}" for x in row))
+    for _c, ours_tps, vllm_tps, *_rest in rows:
+        assert 1 / ENGINE_THROUGHPUT_FACTOR <= ours_tps / vllm_tps <= ENGINE_THROUGHPUT_FACTOR, rows

@@ -3,7 +3,7 @@
 POST /invocations (any path) with an OpenAI chat or completion body and ``"stream": true``
 answers server-sent events the way vLLM's OpenAI server does: the first text chunk after
 ``ttft`` seconds, then one chunk per token every ``token_delay`` seconds, ``max_tokens`` tokens
-in all (or ``tokens`` when set), then, when the body asks for it with
+in all (``max_completion_tokens`` as ``vllm bench serve`` sends it, or ``tokens`` when set), then, when the body asks for it with
 ``stream_options.include_usage``, a last chunk with no choices and ``usage``
 (``prompt_tokens`` = the words of the prompt, ``completion_tokens`` = the tokens sent), then
 ``data: [DONE]``; HTTP/1.1 chunked transfer encoding. ``fail_every`` = k answers every k-th
@@ -64,9 +64,14 @@ class Server:
                         outer.in_flight -= 1
 
             def stream(self, body: dict) -> None:
-                count = outer.tokens if outer.tokens is not None else int(body.get("max_tokens") or 16)
+                asked = body.get("max_completion_tokens") or body.get("max_tokens") or 16
+                count = outer.tokens if outer.tokens is not None else int(asked)
                 if body.get("messages"):
-                    prompt = " ".join(str(m.get("content") or "") for m in body["messages"])
+                    # content: a string, or OpenAI's list of parts ({"type": "text", "text": ...})
+                    prompt = " ".join(
+                        " ".join(p.get("text") or "" for p in m["content"] if isinstance(p, dict))
+                        if isinstance(m.get("content"), list) else str(m.get("content") or "")
+                        for m in body["messages"])
                 else:
                     prompt = str(body.get("prompt") or "")
                 self.send_response(200)

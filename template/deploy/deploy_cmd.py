@@ -290,7 +290,8 @@ class Deploy:
             print(self.name)
             return 0
         endpoints.wait_for(self.ctx, "endpoint", self.name, self.timeout,
-                           on_failure=lambda reason, _: self.failed(self.name, reason))
+                           on_failure=lambda reason, _: self.failed(self.name, reason),
+                           hint=self.cleanup_hint(waiting=True))
         if self.use_ic:
             self.create_component(self.name, self.name)
             if self.args.no_wait:
@@ -298,12 +299,15 @@ class Deploy:
                 print(self.name)
                 return 0
             endpoints.wait_for(self.ctx, "inference-component", self.name, self.timeout,
-                               on_failure=lambda reason, _: self.failed(self.name, reason, component=True))
+                               on_failure=lambda reason, _: self.failed(self.name, reason, component=True),
+                               hint=self.cleanup_hint(waiting=True))
         info(f"endpoint {self.name} is InService (test it with `python -m deploy test`)")
         print(self.name)
         return 0
 
-    def cleanup_hint(self) -> str:
+    def cleanup_hint(self, waiting: bool = False) -> str:
+        if waiting:
+            return f"To give up instead: `python -m deploy cleanup --endpoint-name {self.name}`."
         return f"Remove what is left with `python -m deploy cleanup --endpoint-name {self.name}`."
 
     def failed(self, name: str, reason: str, component: bool = False):
@@ -908,7 +912,8 @@ class Deploy:
             print(name)
             return 0
         endpoints.wait_for(self.ctx, "inference-component", name, self.timeout,
-                           on_failure=lambda reason, _: self.failed(name, reason, component=True))
+                           on_failure=lambda reason, _: self.failed(name, reason, component=True),
+                           hint=self.cleanup_hint(waiting=True))
         info(f"endpoint {name} is InService (test it with `python -m deploy test`)")
         print(name)
         return 0

@@ -186,7 +186,7 @@ def waiter_poll(ctx, waiter_name: str, **params) -> tuple[str, dict]:
 
 
 def wait_for(ctx, kind: str, name: str, timeout: int, *, endpoint: str | None = None,
-             done: tuple[str, ...] = ("InService",), on_failure=None) -> dict:
+             done: tuple[str, ...] = ("InService",), on_failure=None, hint: str = "") -> dict:
     """Wait until ``kind`` ("endpoint" or "inference-component") is InService (or in ``done``).
 
     Endpoints: botocore's ``endpoint_in_service`` waiter, one attempt per poll; inference
@@ -194,7 +194,7 @@ def wait_for(ctx, kind: str, name: str, timeout: int, *, endpoint: str | None = 
     the elapsed time. On Failed/OutOfService/gone: prints the failure reason and the last
     CloudWatch log lines, then calls ``on_failure(reason, answer)`` when given (it may raise its
     own DeployError), else raises DeployError. After ``timeout`` seconds: the log lines and a
-    DeployError. Returns the last Describe answer.
+    DeployError (``hint`` appended to both messages). Returns the last Describe answer.
     """
     status_key = "EndpointStatus" if kind == "endpoint" else "InferenceComponentStatus"
     group = log_group(name) if kind == "endpoint" else ic_log_group(name)
@@ -224,11 +224,11 @@ def wait_for(ctx, kind: str, name: str, timeout: int, *, endpoint: str | None = 
             print_logs(ctx.aws, group)
             if on_failure is not None:
                 on_failure(reason, answer)
-            raise DeployError(f"{kind} {name} failed ({reason}).")
+            raise DeployError(f"{kind} {name} failed ({reason}).{' ' + hint if hint else ''}")
         if elapsed >= timeout:
             print_logs(ctx.aws, group)
             raise DeployError(f"{kind} {name} is still {status} after {elapsed}s; check `python -m deploy status` "
-                              "later.")
+                              f"later.{' ' + hint if hint else ''}")
         ctx.sleep(ctx.poll_seconds)
 
 

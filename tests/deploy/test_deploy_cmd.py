@@ -259,6 +259,7 @@ def test_wait_times_out_with_the_cleanup_hint(cli, aws, project):
     assert "still Creating" in result.stderr
     last = result.stderr.rstrip().splitlines()[-1]
     assert last.startswith(f"error: endpoint {name} is still Creating after ")
+    assert f"python -m deploy cleanup --endpoint-name {name}" in last
 
 
 def test_refused_endpoint_rolls_back_and_names_the_quota(cli, aws, project):

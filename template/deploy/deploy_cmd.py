@@ -459,6 +459,10 @@ class Deploy:
                 f"{found.get('QuotaCode')}: https://console.aws.amazon.com/servicequotas/home/services/sagemaker/"
                 f"quotas/{found.get('QuotaCode')}), or choose another --instance-type or region.")
         info(f"quota '{quota_name}': {value:g}, this deploy needs {instances}")
+        most = getattr(self, "max_instances", None) if self.use_ic else None
+        if most and most > value:
+            warn(f"managed instance scaling may grow to {most} instances (--max-instances), more than the quota "
+                 f"'{quota_name}' ({value:g}) allows: copies beyond it would not be placed")
 
     # -- secret and role -------------------------------------------------------------------------
     def find_secret(self) -> str | None:

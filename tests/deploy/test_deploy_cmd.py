@@ -348,6 +348,15 @@ def test_quota_too_small_is_refused_before_anything(cli, aws, project):
     assert not created(aws.take())
 
 
+def test_component_scaling_beyond_the_quota_is_a_warning(cli, aws, project):
+    aws.put_image(project.name)
+    itype = project.lock["deployment"]["instance_type"]
+    aws.fake.quotas = {f"{itype} for endpoint usage": 2.0}
+    result = cli("deploy", "--inference-component", "--max-instances", "3", "--no-wait")
+    assert result.code == 0, result.stderr
+    assert "warning: managed instance scaling may grow to 3 instances (--max-instances)" in result.stderr
+
+
 def test_unreadable_quota_is_a_warning(cli, aws, project):
     aws.put_image(project.name)
     aws.fake.quota_error = "AccessDeniedException"

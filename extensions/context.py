@@ -48,7 +48,8 @@ def _answers(ctx) -> dict:
     return _dst(ctx) | {key: ctx.get(key) for key in (
         "framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline", "instanceType",
         "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion", "projectName",
-        "hfTokenSecretName", "modelPin") if ctx.get(key) is not None and not _undefined(ctx.get(key))}
+        "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins")
+        if ctx.get(key) is not None and not _undefined(ctx.get(key))}
 
 
 def _dst(ctx) -> dict:
@@ -77,7 +78,8 @@ def _call(ctx, what: str):
 
 QUESTIONS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline",
              "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion",
-             "projectName", "hfTokenSecretName", "modelPin", "ctx", "answers_check")
+             "projectName", "hfTokenSecretName", "loraAdapters", "enableLora", "loraPins", "modelPin", "ctx",
+             "answers_check")
 
 
 @pass_context
@@ -189,6 +191,12 @@ def model_pin(ctx) -> str:
 
 
 @pass_context
+def lora_pins(ctx) -> str:
+    """loraPins: each listed LoRA adapter's commit, as a JSON list (YAML) for the answers file."""
+    return json.dumps(_call(ctx, "lora_pins"))
+
+
+@pass_context
 def project_context(ctx) -> str:
     return _hooks()["project"].to_json(_call(ctx, "build_context"))
 
@@ -254,7 +262,7 @@ def conflict_files(root) -> list[str]:
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
-        environment.globals.update(check_answers=check_answers, model_pin=model_pin,
+        environment.globals.update(check_answers=check_answers, model_pin=model_pin, lora_pins=lora_pins,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,

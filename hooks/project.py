@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, lock_schema, mcc, prices, regions, registry, servers, sizing
+from . import hub, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -45,7 +45,9 @@ EMPTY_MEANS = {
     "modelRevision": "main", "modelServerVersion": "the catalog's default version",
     "hfToken": "HF_TOKEN, then the saved login", "offline": "false", "chatTemplateFile": "the model's own template",
     "hfTokenSecretName": "<projectName>/hf-token", "modelPin": "pin the newest commit of modelRevision",
+    "loraAdapters": "no LoRA adapters", "enableLora": "false", "loraPins": "pin each adapter's newest commit",
 }
+LIST_QUESTIONS = ("loraAdapters", "loraPins")   # a list, or one string of items separated by commas
 INT_QUESTIONS = ("tensorParallelSize", "maxModelLen")
 BOOL_WORDS = {"true": True, "yes": True, "y": True, "on": True, "1": True,
               "false": False, "no": False, "n": False, "off": False, "0": False}
@@ -66,6 +68,8 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
     for key, value in data.items():
         if key not in QUESTION_KEYS:   # other keys (an MCC config's) are named, not used
             continue
+        if key in LIST_QUESTIONS and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            continue
         if value is None or isinstance(value, (dict, list, tuple, set)):
             what = "no value" if value is None else f"a {type(value).__name__}"
             raise InvalidAnswer(f"{key} is given {what}; it takes a single value"
@@ -77,6 +81,16 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
         if isinstance(value, bool) or not re.fullmatch(r"\s*\+?\d+\s*", str(value)) and not (
                 isinstance(value, float) and value.is_integer() and value >= 0):
             raise InvalidAnswer(f"{key} must be a whole number, 0 or more (0 means automatic), not {value!r}.")
+    if "enableLora" in data and not isinstance(data["enableLora"], bool) and (
+            str(data["enableLora"]).strip().lower() not in BOOL_WORDS and str(data["enableLora"]).strip() != ""):
+        raise InvalidAnswer(f"enableLora must be true or false, not {data['enableLora']!r}.")
+    lora_pins_given = data.get("loraPins")
+    if lora_pins_given not in (None, "", "refresh", []):
+        items = lora_pins_given if isinstance(lora_pins_given, (list, tuple)) else \
+            re.split(r"[,\s]+", str(lora_pins_given).strip().strip("[]"))
+        if not all(lora.PIN_RE.match(str(i).strip().strip("'\"")) for i in items if str(i).strip()):
+            raise InvalidAnswer(f"loraPins '{lora_pins_given}' is not a list of org/name@<40-hex commit>. Leave it out "
+                                "to pin each adapter's newest commit, or give -d loraPins=refresh on update.")
     if "offline" in data and not isinstance(data["offline"], bool) and (
             str(data["offline"]).strip().lower() not in BOOL_WORDS and str(data["offline"]).strip() != ""):
         raise InvalidAnswer(f"offline must be true or false, not {data['offline']!r}.")
@@ -137,7 +151,7 @@ def check_destination(template_dir: Path, dst: Path, answers_file: str = ".copie
 
 QUESTION_KEYS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken",
                  "offline", "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget",
-                 "awsRegion", "projectName", "hfTokenSecretName", "modelPin")
+                 "awsRegion", "projectName", "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins")
 
 
 def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) -> None:
@@ -172,6 +186,8 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
     for key in ("tensorParallelSize", "maxModelLen"):
         if given(key):
             _int(answers, key)
+    if given("loraAdapters"):
+        lora.parse(answers["loraAdapters"])   # the form: org/name or name=org/name
     if given("modelName") and read_in_background:
         start_model_read(answers)
     # No read otherwise: an interactive run reads the model once, after its questions (copier.yml's
@@ -236,6 +252,7 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
         WARNED.add(("unset-token-var", unset))
         print(f"note: hfToken refers to ${unset}, which is not set; reading the hub without a token (enough "
               f"for a public model). For a gated or private model: export {unset}=hf_...", file=sys.stderr)
+    lora.start_reads(answers, token, offline)   # the adapters' calls go out beside the model's wave
     try:
         snap = hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
     except (errors.GatedRepo, errors.RepoNotFound) as exc:
@@ -298,6 +315,31 @@ def model_pin(answers: dict[str, Any]) -> str:
     return f"{answers['modelName']}@{snap.sha}" if snap else ""
 
 
+def _adapters(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The listed LoRA adapters, read (cached) with the token the model read uses."""
+    offline = is_offline(answers)
+    token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
+    return lora.read_all(answers, token, offline)
+
+
+def lora_pins(answers: dict[str, Any]) -> list[str]:
+    """``org/adapter@sha`` of every listed adapter, for the answers file (``loraPins``)."""
+    check_answers(answers)
+    return [f"{a['id']}@{a['sha']}" for a in _adapters(answers)]
+
+
+def _lora(answers: dict[str, Any], server: dict[str, Any], model: str) -> dict[str, Any] | None:
+    """LoRA settings (hooks/lora.py), or None when off; refusals before anything is written."""
+    if not lora.enabled(answers):
+        return None
+    problem = lora.refusal(server)
+    if problem:
+        raise InvalidAnswer("LoRA adapters (loraAdapters / enableLora): " + problem)
+    adapters = _adapters(answers)
+    lora.check(adapters, model, server)
+    return lora.settings(adapters, server, True)
+
+
 def _chat_template(answers: dict[str, Any], facts: dict[str, Any]) -> tuple[str | None, str]:
     given = str(answers.get("chatTemplateFile") or "").strip()
     if given:
@@ -333,10 +375,12 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
               "with access: store one with deploy/secret.sh before deploying.", file=sys.stderr)
     template, template_source = _chat_template(answers, facts)
     _check_server_fit(server, facts, answers)
+    lora_settings = _lora(answers, server, model)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
                                   tensor_parallel_size=_int(answers, "tensorParallelSize"),
                                   max_model_len=_int(answers, "maxModelLen"),
-                                  engine_overhead_gib=server["engine_overhead_gib"], memory=server.get("memory"))
+                                  engine_overhead_gib=server["engine_overhead_gib"], memory=server.get("memory"),
+                                  lora=lora_settings)
     plan = servers.applied_length(server_name, plan, _int(answers, "maxModelLen"))
     project_name = str(answers.get("projectName") or "")
     secret_name = str(answers.get("hfTokenSecretName") or "").strip() or f"{project_name}/hf-token"
@@ -361,16 +405,20 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         | sizing.host_memory(plan["instance_type"], plan["tensor_parallel_size"])
         | {"price": prices.for_lock(plan["instance_type"], answers.get("awsRegion") or "us-east-1")},
     }
+    if lora_settings:
+        lock["lora"] = {k: lora_settings[k] for k in ("max_lora_rank", "max_loras", "runtime_updates", "adapters")} \
+            | {"memory_gib": plan.get("lora_memory_gib")}
     lock_schema.validate(lock)
     return {
-        "facts": facts, "server": server, "plan": plan, "lock": lock,
+        "facts": facts, "server": server, "plan": plan, "lock": lock, "lora": lora_settings,
         "pin": f"{model}@{facts['sha']}" if facts["sha"] else "",
         # the answers file names the project's own copy (rendered from this template), not the file given
         "chat_template_file": PROJECT_CHAT_TEMPLATE if str(answers.get("chatTemplateFile") or "").strip() else "",
         "chat_template": template, "chat_template_source": template_source,
         "needs_token": needs_token, "secret_name": secret_name,
         "engine_args": servers.engine_args(server_name, version),
-        "managed_args": servers.managed_args(server_name, version),
+        "managed_args": servers.managed_args(server_name, version)
+        | ({"max-lora-rank": "MAX_LORA_RANK", "max-loras": "MAX_LORAS"} if lora_settings else {}),
         "fixed_args": servers.fixed_args(server_name, version),
         "flags": sorted(servers.flag_names(server_name, version)),
         "server_options": {**server.get("options", {}),

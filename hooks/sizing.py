@@ -17,7 +17,15 @@ Memory model, per GPU, in GiB (GIB = 2**30 bytes):
              1.0 where the project passes the engine's fraction itself (SGLang); ``memory.preload_gib``
              what is in use before the engine measures free memory (SGLang: CUDA context);
              ``engine_overhead_gib`` the activations and CUDA graphs outside weights and KV cache.
-A plan fits when weights + kv cache <= usable on every GPU. Where the catalog says
+  lora     = (LoRA on, issue 23) the adapter slots vLLM preallocates at start, per GPU: for every
+             LoRA layer (attention qkv_proj and o_proj, MLP gate_up_proj and down_proj, each expert
+             of a MoE model) and every one of --max-loras slots, lora_a (slices x max_lora_rank x
+             input) and lora_b (output x max_lora_rank) in the model's dtype (lora_dtype auto), the
+             parallel dimension divided by TP: vLLM 0.32.0 vllm/lora/layers/base_linear.py
+             create_lora_weights ~104-155 and column_parallel_linear.py ~207-245 (lora_a keeps the
+             full input of a column-parallel layer, lora_b its output shard; row-parallel the
+             reverse). vLLM profiles with these tensors allocated, so they come out of the KV budget.
+A plan fits when weights + kv cache (+ lora) <= usable on every GPU. Where the catalog says
 ``memory.set_by_project`` (SGLang's --mem-fraction-static), the plan carries the fraction to pass:
 the usable share of the memory free at start (all but the overhead), which holds the planned weights
 and KV cache (``static_fraction``).
@@ -167,9 +175,29 @@ def timeouts(weights_gib: float) -> dict[str, int]:
             "model_data_download_timeout_s": startup, "volume_size_gb": volume}
 
 
+def lora_bytes(facts: dict[str, Any], tp: int = 1) -> int:
+    """Bytes per GPU of the LoRA slots vLLM preallocates (module docstring, "lora"); 0 when LoRA is off.
+    ``facts["lora"]``: {"max_lora_rank", "max_loras"} (set by plan_deployment)."""
+    lora = facts.get("lora") or {}
+    rank, slots = int(lora.get("max_lora_rank") or 0), int(lora.get("max_loras") or 0)
+    layers, hidden, heads = facts.get("num_layers"), facts.get("hidden_size"), facts.get("num_attention_heads")
+    if not (rank and slots and layers and hidden and heads):
+        return 0
+    head_dim = facts.get("head_dim") or hidden // heads
+    kv = facts.get("num_key_value_heads") or heads
+    inter = facts.get("intermediate_size") or 4 * hidden
+    experts = facts.get("num_experts") or 1
+    q_out, kv_out = heads * head_dim, kv * head_dim
+    qkv = 3 * hidden + (q_out + 2 * kv_out) / tp         # column parallel, 3 slices: a full input, b shard
+    o = q_out / tp + hidden                              # row parallel: a input shard, b full output
+    mlp = (2 * hidden + 2 * inter / tp) + (inter / tp + hidden)   # gate_up (2 slices), down
+    per_slot = layers * rank * (qkv + o + mlp * experts)
+    return int(per_slot * slots * 2)                     # 16-bit (lora_dtype auto = the served dtype)
+
+
 def longest_context(facts: dict[str, Any], spec: dict[str, Any], tp: int, wanted: int) -> int:
     """The longest context (<= wanted; a multiple of CONTEXT_STEP when lowered) that fits, or 0."""
-    free = tp * spec["usable_gib"] * GIB - weight_bytes(facts)
+    free = tp * spec["usable_gib"] * GIB - weight_bytes(facts) - tp * lora_bytes(facts, tp)
     per_token = kv_bytes_per_token(facts) * CONCURRENCY
     if free <= 0:
         return 0
@@ -202,7 +230,7 @@ def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: 
             "gpu": spec["gpu"], "price_usd_per_hour": spec.get("price_usd_per_hour"),
             "price_note": price_note() if spec.get("price_usd_per_hour") else None,
             "tensor_parallel_size": tensor_parallel_size or 1, "max_model_len": max_model_len or None,
-            "weight_memory_gib": None, "kv_cache_memory_gib": None, "per_gpu_gib": None,
+            "weight_memory_gib": None, "kv_cache_memory_gib": None, "lora_memory_gib": None, "per_gpu_gib": None,
             "usable_gib": round(spec["usable_gib"], 2), "concurrency": CONCURRENCY, "alternatives": [],
             "engine_overhead_gib": spec["overhead_gib"], "engine_memory_setting": None,
             "engine_memory_fraction": None, "engine_memory_fraction_passed": False,
@@ -213,12 +241,15 @@ def _unknown_plan(instance_type: str, tensor_parallel_size: int, max_model_len: 
 
 def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tensor_parallel_size: int = 0,
                     max_model_len: int = 0, engine_overhead_gib: float = ENGINE_OVERHEAD_GIB,
-                    memory: dict[str, Any] | None = None) -> dict[str, Any]:
+                    memory: dict[str, Any] | None = None, lora: dict[str, Any] | None = None) -> dict[str, Any]:
     """Choose (auto) or validate (explicit) instance type, TP and max length; estimate memory and timeouts.
 
     ``memory`` is the server version's catalog ``memory`` (hooks/data/engines.json): how much of the
-    GPU the engine takes, and whether the project passes the engine's fraction (SGLang)."""
+    GPU the engine takes, and whether the project passes the engine's fraction (SGLang). ``lora``:
+    {"max_lora_rank", "max_loras"} when LoRA is on: its slots come out of the KV budget (``lora_bytes``)."""
     budget = _budget(engine_overhead_gib, memory)
+    if lora:
+        facts = {**facts, "lora": {"max_lora_rank": lora["max_lora_rank"], "max_loras": lora["max_loras"]}}
     weights = weight_bytes(facts) if facts.get("known") else None
     per_token = kv_bytes_per_token(facts) if facts.get("known") else None
     limit = context_limit(facts) if facts.get("known") else None
@@ -303,7 +334,8 @@ def _alternatives(facts, chosen, tensor_parallel_size, wanted, floor, budget, co
 def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_length=False,
           alternatives=(), memory=None) -> dict[str, Any]:
     kv = per_token * length * CONCURRENCY
-    per_gpu = (weights + kv) / tp / GIB + spec["overhead_gib"]
+    lora = lora_bytes(facts, tp)
+    per_gpu = (weights + kv) / tp / GIB + lora / GIB + spec["overhead_gib"]
     price = spec.get("price_usd_per_hour")
     cost = f" (${price}/h, {price_note()})" if price else ""
     if explicit:
@@ -329,6 +361,7 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_len
             "gpu": spec["gpu"], "price_usd_per_hour": price, "price_note": price_note() if price else None,
             "tensor_parallel_size": tp, "max_model_len": length,
             "weight_memory_gib": round(weights / GIB, 2), "kv_cache_memory_gib": round(kv / GIB, 2),
+            "lora_memory_gib": round(lora / GIB, 3) if facts.get("lora") else None,
             "per_gpu_gib": round(per_gpu, 2), "usable_gib": round(spec["usable_gib"] + spec["overhead_gib"], 2),
             "engine_overhead_gib": spec["overhead_gib"], **_engine_memory(memory, spec, weights, kv, tp),
             "concurrency": CONCURRENCY, "reason": reason, "alternatives": list(alternatives),

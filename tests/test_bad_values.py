@@ -66,13 +66,18 @@ BAD = [
     ("hfTokenSecretName", "x" * 513, r"at most 512"),
     ("modelPin", "junk", r"modelPin 'junk' is not org/name@<40-hex commit>"),
     ("modelPin", "other/model@" + "a" * 40, r"pins another model than modelName 'Qwen/Qwen2\.5-0\.5B-Instruct'"),
+    ("loraAdapters", "not-a-repo", r"loraAdapters: 'not-a-repo' is not a HuggingFace repo id"),
+    ("loraAdapters", {"a": 1}, r"loraAdapters is given a dict"),
+    ("enableLora", "maybe", r"enableLora must be true or false"),
+    ("loraPins", "junk", r"loraPins 'junk' is not a list of org/name@<40-hex commit>"),
+    ("loraPins", {"a": 1}, r"loraPins is given a dict"),
     ("ctx", "{}", r"ctx is computed by the template, not a question"),
     ("answers_check", "x", r"answers_check is computed by the template, not a question"),
     ("modelRead", "x", r"modelRead is computed by the template, not a question"),
 ]
 # empty where empty has a meaning: (question, check of the answers file)
 EMPTY_OK = ["modelRevision", "modelServerVersion", "hfToken", "offline", "chatTemplateFile", "hfTokenSecretName",
-            "modelPin"]
+            "modelPin", "loraAdapters", "enableLora", "loraPins"]
 
 
 @pytest.fixture

@@ -33,9 +33,10 @@ PROMPTS = {   # question -> text of its prompt (copier prints the help)
     "maxModelLen": "Maximum context length", "chatTemplateFile": "Jinja chat template file",
     "deployTarget": "Where the image is built", "awsRegion": "AWS region", "projectName": "Project name",
     "hfTokenSecretName": "Secrets Manager secret",
+    "loraAdapters": "LoRA adapters for this model", "enableLora": "Serve LoRA adapters added at run time",
 }
-ORDER = ["framework", "offline", "modelName", "modelRevision", "hfToken", "modelServer", "modelServerVersion",
-         "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion",
+ORDER = ["framework", "offline", "modelName", "modelRevision", "loraAdapters", "enableLora", "hfToken", "modelServer",
+         "modelServerVersion", "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion",
          "projectName", "hfTokenSecretName"]
 
 
@@ -143,6 +144,9 @@ def test_the_model_is_read_once_after_its_questions_and_nothing_is_printed_into_
     run.enter()
     run.at("modelRevision")
     run.enter()
+    for question in ("loraAdapters", "enableLora"):   # none listed (issue 23): nothing more to read
+        run.at(question)
+        run.enter()
     run.at("hfToken")
     assert hub.requests == []                      # not even once the name is given: the revision comes next
     run.enter()
@@ -178,7 +182,7 @@ def test_a_model_the_hub_refuses_is_one_read_and_one_message(template_dir, hub_s
     run.type(model, clear=True)
     assert hub.requests == []
     run.enter()
-    for question in ("modelRevision", "hfToken"):
+    for question in ("modelRevision", "loraAdapters", "enableLora", "hfToken"):
         run.at(question)
         run.enter()
     code, output = run.finish()
@@ -199,7 +203,7 @@ def test_a_bad_value_given_with_d_is_one_message_once_the_model_is_read(template
     """-d values are not asked, so their validators and choices cannot give a plain message: they are
     checked right after the model's read, before the other questions."""
     run = Prompts(template_dir, tmp_path / "proj", _env(hub_server.url, tmp_path), *args)
-    for question in ("framework", "offline", "modelName", "modelRevision", "hfToken"):
+    for question in ("framework", "offline", "modelName", "modelRevision", "loraAdapters", "enableLora", "hfToken"):
         if "modelName=" in " ".join(args) and question == "modelName":
             continue
         run.at(question)

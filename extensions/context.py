@@ -8,6 +8,7 @@ appears in a message.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -133,16 +134,12 @@ def _given_data(ctx) -> dict:
         return {}
 
 
+@functools.lru_cache(maxsize=None)
 def _question_default(key: str):
-    """A question's default from copier.yml, read once per process (kept with the hooks module,
-    which outlives the loader's re-execution of this file)."""
-    early = _hook("early")
-    if not hasattr(early, "QUESTION_DEFAULTS"):
-        import yaml
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: 10x faster than pure Python
-        questions = yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)
-        early.QUESTION_DEFAULTS = {k: v.get("default") for k, v in questions.items() if isinstance(v, dict)}
-    return early.QUESTION_DEFAULTS[key]
+    """A question's default from copier.yml (read once per render: copier re-executes this file for each)."""
+    import yaml
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml where installed (PyYAML's documented choice)
+    return yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)[key].get("default")
 
 
 def _warn_unknown_keys(ctx) -> None:

@@ -44,7 +44,10 @@ def test_every_catalog_entrys_lock_validates_and_fills_every_field():
 
 
 # (change, the path and the words the message names)
+LORA = {"max_lora_rank": 16, "max_loras": 1, "runtime_updates": True, "memory_gib": 0.1,
+        "adapters": [{"name": "a", "id": "org/a", "revision": "main", "sha": "0" * 40, "rank": 0, "target_modules": []}]}
 BROKEN = [
+    (lambda lock: lock.update(lora=LORA), "lora.adapters.0.rank: 0 is less than the minimum of 1"),
     (lambda lock: lock["server"].pop("cuda"), "server: 'cuda' is a required property"),
     (lambda lock: lock["deployment"].update(max_model_len="4096"), "deployment.max_model_len: '4096' is not of type"),
     (lambda lock: lock["deployment"].update(container_startup_health_check_timeout_s=7200),

@@ -216,9 +216,8 @@ def findings(raw: dict, summ: dict) -> list[str]:
         else:
             why = ("one round trip: `HubClient.snapshot` reads the info and the files at the branch in one "
                    "concurrent wave and checks each file's `X-Repo-Commit` against the info's sha. With "
-                   "`--defaults` the wave starts at the first question, in the background (`hub.prefetch`: a child "
-                   "process under copier's command line, a thread when a program calls `run_copy`): the other "
-                   "questions and the compile of the file templates run while it is on the wire.")
+                   "`--defaults` the wave starts at the first question, in a background thread (`hub.prefetch`): "
+                   "the other questions run while it is on the wire.")
         L.append(f"- Hub at 200 ms: {g['200ms_hub_calls']:g} calls in " + why)
     if summ.get("timeline"):
         L += timeline.findings(summ["timeline"], TARGET_OVERHEAD_S)

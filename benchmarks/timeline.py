@@ -5,8 +5,8 @@ with warm caches (no hub call, no `import requests`).
 
 From it, the report derives the serial estimate of a cold copy: a template of our shape that
 imports `requests` and reads the hub on copier's own thread, one step after the other (the
-same-shape floor, plus `import requests`, plus one hub round trip). Ours can beat it: under
-copier's command line our read runs in a child process on the other core.
+same-shape floor, plus `import requests`, plus one hub round trip). Ours can beat it: with
+`--defaults` our read runs in a thread from the first question on, while the questions go on.
 """
 from __future__ import annotations
 
@@ -137,8 +137,8 @@ def markdown(s: dict, target_s: float) -> list[str]:
           f"({s['import_requests_s']:.3f} s) + one hub round trip (the latency). "
           + "; ".join(f"{k}: **+{v:.3f} s** (target +{target_s + int(k[:-2]) / 1000:.2f} s)"
                       for k, v in s["serial_over_floor_s"].items())
-          + ". Ours can be below it: under copier's command line our read runs in a child process on the other "
-            "core while the questions go on.", ""]
+          + ". Ours can be below it: with `--defaults` our read runs in a thread from the first question on, "
+            "while the questions go on.", ""]
     return L
 
 
@@ -157,8 +157,8 @@ def findings(s: dict, target_s: float) -> list[str]:
                          ((k, q[f'ours, cold, {k}']) for k in s["hub_read_in_questions_s"]))
              + ": the difference, "
              + ", ".join(f"{v:.3f} s at {k}" for k, v in s["hub_read_in_questions_s"].items())
-             + ", is what the questions wait for the hub read (under copier's command line a child process "
-               "imports `requests` and sends the wave). Rendering the files: "
+             + ", is what the questions wait for the hub read (a thread imports `requests` and sends the "
+               "wave). Rendering the files: "
              f"{rows['same-shape floor']['phases']['render files']:.3f} s for the same-shape floor against "
              + ", ".join(f"{rows[f'ours, cold, {k}']['phases']['render files']:.3f} s"
                          for k in s["hub_read_in_questions_s"])

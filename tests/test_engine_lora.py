@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import time
 
@@ -76,7 +77,7 @@ def lora_engine(tmp_path_factory, template_dir):
                    check=True, capture_output=True, timeout=300)
     _make_adapter(model_dir / "adapters" / "ad1", seed=1)
     _make_adapter(root / "runtime-adapter", seed=2)
-    env = {k: v for k, v in __import__("os").environ.items()
+    env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ENGINE_ARG_", "SM_VLLM_", "HF_TOKEN", "VLLM_ALLOW_RUNTIME"))}
     env.update(CPU_ENV, PATH=f"{VENV / 'bin'}:{env['PATH']}", MODEL_DIR=str(model_dir),
                ENGINE_ARG_ENFORCE_EAGER="true")

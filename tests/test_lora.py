@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -299,3 +298,24 @@ def test_the_lora_serve_script_passes_shellcheck(template_dir, tmp_path, fake_hu
     generate(template_dir, project, loraAdapters=[R8, f"support={R24}"])
     r = subprocess.run([tool("shellcheck"), "-x", str(project / "code" / "serve")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
+
+
+def test_the_generated_readme_says_how_to_reach_the_adapters(template_dir, tmp_path, fake_hub):
+    project = tmp_path / "p"
+    lock = generate(template_dir, project, loraAdapters=[f"ad1={R8}"])
+    readme = (project / "README.md").read_text()
+    assert "### LoRA adapters" in readme and "X-Amzn-SageMaker-Adapter-Identifier: ad1" in readme
+    assert f"| `ad1` | [{R8}](https://huggingface.co/{R8}) | `{info(R8)['sha'][:12]}` | 8 | q_proj, v_proj |" in readme
+    assert "--max-lora-rank 8 --max-loras 1" in readme and f"{lock['lora']['memory_gib']} GiB per GPU" in readme
+    plain = tmp_path / "plain"
+    generate(template_dir, plain)
+    assert "LoRA" not in (plain / "README.md").read_text()
+
+
+def test_the_adapters_are_read_in_the_models_wave(template_dir, tmp_path, fake_hub):
+    """--defaults: the adapters' calls go out beside the model's (hooks/early.py start_model_read), so a
+    slow hub costs one round trip for all of them."""
+    fake_hub.latency_s = 0.3
+    generate(template_dir, tmp_path / "p", loraAdapters=[R8, R24])
+    assert any("template-tests" in p for p in fake_hub.requests)
+    assert fake_hub.waves() == 1, sorted(fake_hub.timeline)

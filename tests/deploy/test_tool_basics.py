@@ -67,28 +67,40 @@ def test_tokens_are_redacted_from_every_message(deploy_main):
     assert FAKE_TOKEN not in str(error) and "hf_***" in str(error)
 
 
-def test_an_unhandled_client_error_is_one_line(deploy_main, cli, aws, project):
-    """A ClientError no command handles still reaches the user as one message, exit 1, no traceback."""
-    aws.fake.quota_error = None
-    project.set_lock(lambda lk: lk["project"].update(aws_region="us-east-1"))
-
-    def refuse(**_):
-        return None
-
-    # A region the fake has no SageMaker state for still answers; make STS fail instead.
-    events = aws.session._session.get_component("event_emitter")
+def test_refused_credentials_are_one_line(deploy_main, cli, aws, project):
+    """STS refuses the caller: one message, exit 1, no traceback (every command checks credentials first)."""
+    from botocore.awsrequest import AWSResponse
 
     def sts_refused(**kwargs):
-        from botocore.awsrequest import AWSResponse
-
         return (AWSResponse("https://x", 403, {}, None),
                 {"Error": {"Code": "AccessDenied", "Message": "not allowed"}, "ResponseMetadata": {"HTTPStatusCode": 403}})
 
-    events.register("before-call.sts.GetCallerIdentity", sts_refused, unique_id="sts-refused")
+    aws.session.events.register(
+        "before-call.sts.GetCallerIdentity", sts_refused, unique_id="sts-refused")
+    for args in (["status"], ["deploy"], ["cleanup", "--yes"]):
+        result = cli(*args)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.code == 1 and len(lines) == 1, (args, result.stderr)
+        assert lines[0].startswith("error: no usable AWS credentials (sts GetCallerIdentity failed: AccessDenied")
+
+
+def test_an_error_inside_a_command_is_one_line(deploy_main, cli, aws, project):
+    """An AWS error in the middle of a command (here DescribeModel failing inside status) is one message."""
+    from botocore.awsrequest import AWSResponse
+
+    aws.put_image(project.name)
+    assert cli("deploy", "--no-wait").code == 0
+
+    def failing(**kwargs):
+        return (AWSResponse("https://x", 500, {}, None),
+                {"Error": {"Code": "InternalFailure", "Message": "try later"}, "ResponseMetadata": {"HTTPStatusCode": 500}})
+
+    aws.session.events.register(
+        "before-call.sagemaker.DescribeModel", failing, unique_id="describe-model-fails")
     result = cli("status")
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.code == 1 and len(lines) == 1 and lines[0].startswith("error: no usable AWS credentials")
-    assert "Traceback" not in result.stderr
+    assert result.code == 1 and len(lines) == 1, result.stderr
+    assert lines[0] == f"error: could not describe model {project.name} (AWS InternalFailure: try later)."
 
 
 # -- aws.py ---------------------------------------------------------------------------------------------

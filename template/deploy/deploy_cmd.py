@@ -734,6 +734,8 @@ class Deploy:
              f"({'rolling' if self.args.rolling else 'blue/green'})")
         # Blue/green starts a whole new fleet beside the old one; rolling, one batch at a time.
         same_type = variant.get("InstanceType") == self.instance_type
+        if not same_type:
+            self.refuse_type_change_under_autoscaling(variant.get("InstanceType"))
         need = current + (current if not self.args.rolling else max(1, current // 2)) if same_type else current
         self.preflight(need, " (the new fleet runs beside the old one during the update)" if not self.args.rolling
                        else " (one batch runs beside the old fleet during the update)")
@@ -775,6 +777,18 @@ class Deploy:
         info(f"endpoint {name} is InService with {self.image_uri} (config {new_config})")
         print(name)
         return 0
+
+    def refuse_type_change_under_autoscaling(self, old_type: str | None) -> None:
+        """AWS fails an update that changes the instance type of a variant Application Auto Scaling
+        manages ("Update endpoints that use automatic scaling"): say so before creating anything."""
+        resource = f"endpoint/{self.name}/variant/AllTraffic"
+        targets = self.aws.call("application-autoscaling", "describe_scalable_targets", "list scalable targets",
+                                ServiceNamespace="sagemaker", ResourceIds=[resource],
+                                ScalableDimension="sagemaker:variant:DesiredInstanceCount")
+        if targets.get("ScalableTargets"):
+            die(f"endpoint {self.name} autoscales its {old_type} instances, and AWS refuses to change the instance type "
+                f"of an autoscaled variant: turn autoscaling off (`python -m deploy autoscale --off --endpoint-name "
+                f"{self.name}`), deploy with --instance-type {self.instance_type}, then autoscale again")
 
     def free_suffix(self, name: str) -> str:
         """update_suffix(), a second later while a model or config of that name exists (two updates in

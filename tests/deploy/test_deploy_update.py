@@ -270,3 +270,18 @@ def test_endpoint_without_its_component_gets_it_back(cli, aws, project):
     assert ic["InferenceComponentName"] == name and ic["Specification"]["ModelName"] != name
     assert not requests_for(calls, "UpdateInferenceComponent")
     assert sm.describe_inference_component(InferenceComponentName=name)["InferenceComponentStatus"] == "InService"
+
+
+def test_instance_type_change_under_autoscaling_is_refused_first(cli, aws, project):
+    name = deployed(cli, aws, project)
+    aws.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=f"endpoint/{name}/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=2)
+    aws.take()
+    result = cli("deploy", "--instance-type", "ml.g6e.xlarge")
+    assert result.code == 1
+    assert "autoscale --off --endpoint-name" in one(result.errors)
+    assert not requests_for(aws.take(), "CreateModel")
+    # The same type with autoscaling on: the update goes ahead (AWS keeps the scaling).
+    result = cli("deploy", "--tag", NEW_TAG)
+    assert result.code == 0, result.stderr

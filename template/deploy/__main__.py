@@ -26,6 +26,7 @@ COMMANDS = [
     "cleanup_cmd",
     "build_cmd", "invoke_cmd", "logs_cmd", "secret_cmd", "autoscale_cmd", "upload_model_cmd", "codebuild_cmd",
     "bench_cmd",
+    "adapter_cmd",
 ]
 
 

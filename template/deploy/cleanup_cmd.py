@@ -1,9 +1,10 @@
 """``python -m deploy cleanup``: delete the endpoint and what belongs to it.
 
 In this order: the autoscaling the autoscale command set up (alarm, scaling policies, scalable
-targets), its inference components, the endpoint, the endpoint configuration and model(s) it
-uses, and any endpoint configuration, model or inference component named <name> (or
-<name>-<time>, from an in-place update) that a failed or interrupted deploy left behind.
+targets), its inference components (adapter components before their base), the endpoint, the
+endpoint configuration and model(s) it uses, and any endpoint configuration, model or inference
+component named <name> (or <name>-<time>, from an in-place update) that a failed or interrupted
+deploy left behind.
 Asks first unless --yes. Safe to run again.
 """
 from __future__ import annotations
@@ -88,10 +89,15 @@ class Cleanup:
                     ics.append(ic)
         except Exception:  # noqa: BLE001 - a region without inference components
             pass
+        adapters = []
         for ic in ics:
             spec = (endpoints.describe(aws, "inference-component", ic) or {}).get("Specification") or {}
             if spec.get("ModelName") and spec["ModelName"] not in models:
                 models.append(spec["ModelName"])
+            if spec.get("BaseInferenceComponentName"):
+                adapters.append(ic)
+        # Adapter components (python -m deploy adapter) run on their base component: they go first.
+        ics = adapters + [ic for ic in ics if ic not in adapters]
         for model in self.names_like("model"):
             if model not in models:
                 models.append(model)

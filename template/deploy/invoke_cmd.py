@@ -181,17 +181,22 @@ def project_facts(lock) -> dict:
             "startup": lock.number("deployment.container_startup_health_check_timeout_s") or 600}
 
 
-def endpoint_target(aws, endpoint: str, wanted_ic: str | None):
+def endpoint_target(aws, endpoint: str, wanted_ic: str | None, adapter: str | None = None, lock=None):
     """(EndpointFacts, inference component or None) for an InService endpoint. ``wanted_ic``: a
-    component's name, "" for the endpoint's only one, None for whatever the endpoint hosts."""
+    component's name, "" for the endpoint's only one, None for whatever the endpoint hosts.
+    ``adapter``: a LoRA adapter's name: its adapter inference component (deploy/adapter_cmd.py)."""
+    if adapter and wanted_ic is not None:
+        raise DeployError("--adapter names the adapter's inference component itself; leave out --inference-component")
     facts = endpoints.endpoint_facts(aws, endpoint)
     if facts is None:
         raise DeployError(f"endpoint '{endpoint}' does not exist; deploy it with python -m deploy deploy")
     if facts.status != "InService":
         raise DeployError(f"endpoint '{endpoint}' is {facts.status}, not InService (see python -m deploy status)")
     ic = None
-    if facts.mode == "ic":
-        ic = endpoints.pick_ic(aws, endpoint, wanted_ic or None)
+    if facts.mode == "ic" or adapter:
+        from .adapter_cmd import pick_target
+
+        ic = pick_target(aws, endpoint, wanted_ic or None, adapter, lock)
     elif wanted_ic is not None:
         raise DeployError(f"endpoint '{endpoint}' hosts no inference components "
                           "(deployed without --inference-component)")
@@ -387,6 +392,8 @@ def register(subparsers) -> None:
                     "one request through S3 (no streaming).")
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
     add_component_option(p, "component to address (default: the endpoint's only one)")
+    p.add_argument("--adapter", metavar="NAME", help="ask the LoRA adapter NAME (its adapter inference component, "
+                                                     "python -m deploy adapter add)")
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="user message (default: a short question)")
     p.add_argument("--max-tokens", type=_whole, default=64, help="default 64")
     group = p.add_mutually_exclusive_group()
@@ -404,6 +411,7 @@ def register(subparsers) -> None:
                     "addressed to its component.")
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
     add_component_option(p, "the inference component to address (default: the endpoint's only one)")
+    p.add_argument("--adapter", metavar="NAME", help="ask the LoRA adapter NAME (its adapter inference component)")
     p.add_argument("--prompt", default="Write a haiku about the sea.")
     p.add_argument("--model", default=None, help="the request's 'model' field (default: the served name)")
     p.add_argument("--max-tokens", type=_whole, default=128, help="default 128")
@@ -460,8 +468,9 @@ def run_test(ctx) -> int:
     aws.identity()
     if note:
         info(note)
-    found, ic = endpoint_target(aws, endpoint, args.inference_component)
-    target = f"{endpoint} (inference component {ic})" if ic else endpoint
+    found, ic = endpoint_target(aws, endpoint, args.inference_component, args.adapter, lock)
+    target = f"{endpoint} ({'adapter ' + args.adapter + ', ' if args.adapter else ''}inference component {ic})" \
+        if ic else endpoint
     body = request_body(kind, facts["served_name"], args.prompt, args.max_tokens)
 
     if found.mode == "async":
@@ -527,7 +536,9 @@ def run_stream(ctx) -> int:
     else:
         body = request_body("chat", args.model or facts["served_name"], args.prompt, args.max_tokens, stream=True)
     ic = args.inference_component
-    if not ic:
+    if args.adapter:
+        ic = endpoint_target(ctx.aws, endpoint, ic, args.adapter, lock)[1]
+    elif not ic:
         found = endpoints.endpoint_facts(ctx.aws, endpoint)
         if found is not None and found.mode == "ic":
             ic = endpoints.pick_ic(ctx.aws, endpoint)

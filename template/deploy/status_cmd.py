@@ -110,9 +110,15 @@ def run(ctx) -> int:
             ("component", f"{ic.get('InferenceComponentName')}: {ic.get('InferenceComponentStatus')}"),
             ("  model", f"{spec.get('ModelName')}{' (image ' + ic_image + ')' if ic_image else ''}"
              if spec.get("ModelName") else None),
-            ("  copies", f"{runtime.get('CurrentCopyCount', '?')} of {runtime.get('DesiredCopyCount', '?')}"),
+            ("  copies", f"{runtime.get('CurrentCopyCount', '?')} of {runtime.get('DesiredCopyCount', '?')}"
+             if not spec.get("BaseInferenceComponentName") else None),
             ("  per copy", f"{_num(need.get('NumberOfAcceleratorDevicesRequired'))} GPU(s), "
-                           f"{need.get('MinMemoryRequiredInMb', '?')} MB host memory"),
+                           f"{need.get('MinMemoryRequiredInMb', '?')} MB host memory"
+             if not spec.get("BaseInferenceComponentName") else None),
+            # An adapter component (python -m deploy adapter): a LoRA adapter on its base's GPUs.
+            ("  adapter of", spec.get("BaseInferenceComponentName")),
+            ("  artifact", (spec.get("Container") or {}).get("ArtifactUrl") if spec.get("BaseInferenceComponentName")
+             else None),
             ("  failure reason", ic.get("FailureReason")),
         ]
         resources.append(f"inference-component/{ic.get('InferenceComponentName')}")

@@ -26,6 +26,9 @@ Test hooks (attributes, not name conventions):
   quotas {quota name: value}         Service Quotas' SageMaker quotas (default: 4 of every type)
   quota_error = code                 ListServiceQuotas refused with this code
   creating_polls = 1                 describes a new endpoint/component answers Creating first
+  refuse_base_with_adapters = True   DeleteInferenceComponent of a base that still has adapter components
+                                     is refused (ValidationException: an assumption, AWS does not document
+                                     it; the tools delete the adapters first either way)
 """
 from __future__ import annotations
 
@@ -57,8 +60,11 @@ class Recorder:
         self.calls: list[dict] = []
 
     def __call__(self, params, model, context=None, **_):
-        call = {"service": model.service_model.service_name, "operation": model.name,
-                "params": copy.deepcopy(params)}
+        try:
+            kept = copy.deepcopy(params)
+        except Exception:  # noqa: BLE001 - a file object in the parameters (upload_file): keep them as they are
+            kept = dict(params)
+        call = {"service": model.service_model.service_name, "operation": model.name, "params": kept}
         self.calls.append(call)
         if context is not None:
             context["fake_params"] = call["params"]
@@ -90,6 +96,7 @@ class FakeAws:
         self.quotas: dict[str, float] | None = None
         self.quota_error: str | None = None
         self.creating_polls = 1
+        self.refuse_base_with_adapters = True
         self._ids = itertools.count(1)
 
     # -- botocore hook ----------------------------------------------------------------------------
@@ -278,10 +285,13 @@ class FakeAws:
         ep = self.endpoints.get((region, p["EndpointName"]))
         if ep is None or ep["EndpointStatus"] != "InService":
             raise AwsError("ValidationException", f"Endpoint \"{p['EndpointName']}\" is not InService.")
-        if (region, p["Specification"].get("ModelName")) not in self.models:
-            raise AwsError("ValidationException", f"Could not find model \"{p['Specification'].get('ModelName')}\".")
+        spec = p["Specification"]
+        if spec.get("BaseInferenceComponentName"):
+            self._check_adapter(region, p)
+        elif (region, spec.get("ModelName")) not in self.models:
+            raise AwsError("ValidationException", f"Could not find model \"{spec.get('ModelName')}\".")
         arn = self._arn(region, "inference-component", name)
-        copies = p["RuntimeConfig"]["CopyCount"]
+        copies = (p.get("RuntimeConfig") or {}).get("CopyCount", 1)
         self.components[(region, name)] = {
             "InferenceComponentName": name, "InferenceComponentArn": arn, "EndpointName": p["EndpointName"],
             "EndpointArn": ep["EndpointArn"], "VariantName": p.get("VariantName"),
@@ -289,7 +299,29 @@ class FakeAws:
             "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
             "InferenceComponentStatus": "Creating", "CreationTime": _now(), "LastModifiedTime": _now(),
             "_polls": 0, "_pending": None}
+        if spec.get("BaseInferenceComponentName"):
+            del self.components[(region, name)]["RuntimeConfig"]  # copies are the base's
         return {"InferenceComponentArn": arn}
+
+    def _check_adapter(self, region, p):
+        """An adapter component (AWS's "adapter inference components"): an InService base component on the
+        same endpoint that is not an adapter itself, the adapter's ArtifactUrl (a .tar.gz), no model and no
+        compute of its own (it runs on the base's)."""
+        spec = p["Specification"]
+        base = self.components.get((region, spec["BaseInferenceComponentName"]))
+        if base is None or base["EndpointName"] != p["EndpointName"]:
+            raise AwsError("ValidationException", f"Could not find base inference component "
+                                                  f"\"{spec['BaseInferenceComponentName']}\" on endpoint "
+                                                  f"\"{p['EndpointName']}\".")
+        if base["Specification"].get("BaseInferenceComponentName"):
+            raise AwsError("ValidationException", "The base inference component is itself an adapter.")
+        if base["InferenceComponentStatus"] != "InService":
+            raise AwsError("ValidationException", "The base inference component is not InService.")
+        if spec.get("ModelName") or spec.get("ComputeResourceRequirements") or p.get("RuntimeConfig"):
+            raise AwsError("ValidationException", "An adapter inference component takes no ModelName, "
+                                                  "ComputeResourceRequirements or RuntimeConfig.")
+        if not str((spec.get("Container") or {}).get("ArtifactUrl") or "").endswith(".tar.gz"):
+            raise AwsError("ValidationException", "Container.ArtifactUrl must point to a .tar.gz.")
 
     def op_DescribeInferenceComponent(self, region, p):
         self._no_components(region)
@@ -341,6 +373,12 @@ class FakeAws:
 
     def op_DeleteInferenceComponent(self, region, p):
         self._no_components(region)
+        name = p["InferenceComponentName"]
+        adapters = [n for (r, n), ic in self.components.items()
+                    if r == region and ic["Specification"].get("BaseInferenceComponentName") == name]
+        if adapters and self.refuse_base_with_adapters:
+            raise AwsError("ValidationException", f"Inference component {p['InferenceComponentName']} has adapter "
+                                                  f"inference components ({', '.join(adapters)}); delete them first.")
         if self.components.pop((region, p["InferenceComponentName"]), None) is None:
             raise self._missing("inference component", region, p["InferenceComponentName"])
 

@@ -498,9 +498,17 @@ ENGINE_CPU_ENV = {
 STANDIN_TTFT_TOLERANCE_S = 0.02          # absolute, on the median
 STANDIN_ITL_TOLERANCE_S = 0.003          # absolute, ours (latency - ttft) / (tokens - 1) against vLLM's TPOT
 STANDIN_THROUGHPUT_TOLERANCE = 0.10      # relative, output tokens/s
-# On the real CPU engine the figures move with the machine's load (two tools run one after the
-# other; on 2 shared cores back-to-back runs of the same tool differed up to 2x): a wide band.
-ENGINE_THROUGHPUT_FACTOR = 2.0           # ours / vLLM's within [1/2, 2]
+# On the real CPU engine the figures move with the machine's load, and the benchmark clients share
+# the engine's cores (the tiny model decodes >1000 tokens/s, so a client's own CPU use shows): vLLM's
+# benchmark runs twice around ours at each level. When its two runs agree within
+# ENGINE_REPEAT_TOLERANCE (a quiet machine), ours must lie within a factor ENGINE_FACTOR of the
+# range they span, and our median TTFT within ENGINE_TTFT_S or ENGINE_FACTOR of theirs. Measured
+# here (2 cores, quiet spells): concurrency 4, ours 1660 / 1848 tok/s against vLLM's 1298 / 1062,
+# TTFT p50 30 / 24 ms against 27.6 / 24.7 ms. On a loaded machine (back-to-back vllm bench runs
+# differed up to 6x) only the exact checks hold and the figures are printed.
+ENGINE_REPEAT_TOLERANCE = 0.25
+ENGINE_FACTOR = 2.0
+ENGINE_TTFT_S = 0.05
 
 
 def _engine_python() -> Path:
@@ -526,14 +534,19 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 def vllm_bench(base_url: str, model: str, tokenizer: Path, concurrency: int, prompts: int, input_len: int,
-               output_len: int, out: Path, env: dict | None = None) -> dict:
-    """One `vllm bench serve` run (openai-chat: it wants a URL ending in chat/completions); its json."""
+               output_len: int, out: Path, env: dict | None = None, prompts_file: Path | None = None) -> dict:
+    """One `vllm bench serve` run (openai-chat: it wants a URL ending in chat/completions); its json.
+    Random prompts of ``input_len`` tokens, or ``prompts_file`` (ShareGPT's form, whose first turn
+    is sent as the user message: the server applies the chat template; its loader needs no pandas,
+    which the custom dataset's does and the engine venv lacks)."""
     import subprocess
 
+    dataset = (["--dataset-name", "sharegpt", "--dataset-path", str(prompts_file),
+                "--sharegpt-output-len", str(output_len)] if prompts_file else
+               ["--dataset-name", "random", "--random-input-len", str(input_len), "--random-output-len", str(output_len)])
     run = subprocess.run(
         [str(ENGINE_VENV / "bin" / "vllm"), "bench", "serve", "--backend", "openai-chat", "--base-url", base_url,
-         "--endpoint", "/v1/chat/completions", "--model", model, "--tokenizer", str(tokenizer),
-         "--dataset-name", "random", "--random-input-len", str(input_len), "--random-output-len", str(output_len),
+         "--endpoint", "/v1/chat/completions", "--model", model, "--tokenizer", str(tokenizer), *dataset,
          "--num-prompts", str(prompts), "--max-concurrency", str(concurrency), "--ignore-eos", "--disable-tqdm",
          "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,99",
          "--save-result", "--result-dir", str(out.parent), "--result-filename", out.name],
@@ -579,9 +592,9 @@ def test_bench_and_vllm_bench_serve_find_the_standins_delays(proj, tmp_path, tin
 def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, template_dir, tiny_model):
     """The generated project's code/serve runs the real vLLM CPU engine on the tiny model (as in
     tests/test_engine_vllm.py); `python -m deploy bench --url` (on /invocations) and `vllm bench
-    serve` (on /v1/chat/completions of the same engine; random prompts of the token length ours had
-    by the engine's usage; ignore_eos) send the same load, one after the other. The token counts
-    agree exactly; throughput within the stated band."""
+    serve` (on /v1/chat/completions of the same engine, its ShareGPT loader fed prompts made as ours
+    are, each run its own; ignore_eos) send the same load, vLLM's before and after ours. The token
+    counts agree exactly; throughput and TTFT within the stated band when the machine is quiet."""
     import signal
     import socket
     import subprocess
@@ -605,6 +618,7 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
     serve = subprocess.Popen([str(project / "code" / "serve"), "serve"], env=env, stdout=log.open("wb"),
                              stderr=subprocess.STDOUT, start_new_session=True)
     prompts, tokens = 16, 32
+    LEVELS = (1, 4)  # noqa: N806
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -620,17 +634,34 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
         served = lock["server"].get("served_model_name") or lock["model"]["id"]
         cmdkit.clean_environment(monkeypatch)
         monkeypatch.setenv("MODEL_LOCK", str(project / "model.lock.json"))
-        ours_dir = tmp_path / "ours"
-        result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", "http://127.0.0.1:8080",
-                            "--concurrency", "1,4", "--requests", str(prompts), "--max-tokens", str(tokens),
-                            "--prompt-tokens", "64", "--ignore-eos", "--warmup", "2", "--no-price-api",
-                            "--out", str(ours_dir))
-        assert result.code == 0, result.err
-        ours = bench_json(ours_dir)
-        theirs = {lv["concurrency"]: vllm_bench("http://127.0.0.1:8080", served, tiny_model, lv["concurrency"],
-                                                prompts, round(lv["mean_input_tokens"]), tokens,
-                                                tmp_path / f"vllm-c{lv['concurrency']}.json", env=env)
-                  for lv in ours["levels"]}
+        def ours(concurrency: int, name: str) -> dict:
+            result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", "http://127.0.0.1:8080",
+                                "--concurrency", str(concurrency), "--requests", str(prompts), "--max-tokens",
+                                str(tokens), "--prompt-tokens", "64", "--ignore-eos", "--no-price-api",
+                                "--out", str(tmp_path / name))
+            assert result.code == 0, result.err
+            return bench_json(tmp_path / name)["levels"][0]
+
+        for c in LEVELS:
+            ours(c, f"warm-{c}")    # the CPU engine is slow on the first batches of each shape
+        from deploy.bench_cmd import synthetic_prompt
+
+        def prompts_file(name: str) -> Path:
+            """The prompts ours makes (64 words), with their own unique prefix: no prefix-cache hits."""
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps([{"conversations": [
+                {"from": "human", "value": synthetic_prompt(64, i, f"{name}-")},
+                {"from": "gpt", "value": "ok " * tokens}]} for i in range(prompts)]))
+            return path
+
+        measured = []
+        for c in LEVELS:
+            first = vllm_bench("http://127.0.0.1:8080", served, tiny_model, c, prompts, 0, tokens,
+                               tmp_path / f"vllm-a-{c}.json", env=env, prompts_file=prompts_file(f"a{c}"))
+            level = ours(c, f"ours-{c}")
+            second = vllm_bench("http://127.0.0.1:8080", served, tiny_model, c, prompts, 0, tokens,
+                                tmp_path / f"vllm-b-{c}.json", env=env, prompts_file=prompts_file(f"b{c}"))
+            measured.append((c, level, first, second))
     finally:
         if serve.poll() is None:
             serve.send_signal(signal.SIGTERM)
@@ -639,16 +670,23 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
             except subprocess.TimeoutExpired:
                 os.killpg(serve.pid, signal.SIGKILL)
                 serve.wait()
-    rows = []
-    for level in ours["levels"]:
-        v = theirs[level["concurrency"]]
-        assert level["errors"] == 0 and v["completed"] == prompts
-        assert level["output_tokens"] == v["total_output_tokens"] == prompts * tokens   # usage, both
-        rows.append((level["concurrency"], level["output_tokens_per_s"], v["output_throughput"],
-                     level["ttft_s"]["p50"], v["median_ttft_ms"] / 1000, level["mean_input_tokens"],
-                     v["total_input_tokens"] / v["completed"]))
-    print("\nconcurrency, tok/s ours / vllm, TTFT p50 s ours / vllm, prompt tokens ours / vllm")
-    for row in rows:
+    print("\nconcurrency, tok/s ours / vllm run 1 / vllm run 2, TTFT p50 s ours / vllm 1 / vllm 2, prompt tokens")
+    for c, level, first, second in measured:
+        for v in (first, second):
+            assert level["errors"] == 0 and v["completed"] == prompts
+            assert level["output_tokens"] == v["total_output_tokens"] == prompts * tokens   # usage, both
+        row = (c, level["output_tokens_per_s"], first["output_throughput"], second["output_throughput"],
+               level["ttft_s"]["p50"], first["median_ttft_ms"] / 1000, second["median_ttft_ms"] / 1000,
+               level["mean_input_tokens"])
         print(", ".join(f"{x:.4g}" for x in row))
-    for _c, ours_tps, vllm_tps, *_rest in rows:
-        assert 1 / ENGINE_THROUGHPUT_FACTOR <= ours_tps / vllm_tps <= ENGINE_THROUGHPUT_FACTOR, rows
+        low, high = sorted((first["output_throughput"], second["output_throughput"]))
+        if (high - low) / high <= ENGINE_REPEAT_TOLERANCE:
+            assert low / ENGINE_FACTOR <= level["output_tokens_per_s"] <= high * ENGINE_FACTOR, row
+            ttfts = sorted((first["median_ttft_ms"] / 1000, second["median_ttft_ms"] / 1000))
+            assert level["ttft_s"]["p50"] <= max(ttfts[1] + ENGINE_TTFT_S, ttfts[1] * ENGINE_FACTOR), row
+            assert level["ttft_s"]["p50"] >= min(ttfts[0] - ENGINE_TTFT_S, ttfts[0] / ENGINE_FACTOR), row
+        else:
+            import warnings
+
+            warnings.warn(f"concurrency {c}: vllm bench serve's own two runs differ {low:.1f} / {high:.1f} tok/s: "
+                          "the machine is too busy to compare throughput; only the exact checks were made")

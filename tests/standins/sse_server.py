@@ -3,10 +3,10 @@
 POST /invocations (any path) with an OpenAI chat or completion body and ``"stream": true``
 answers server-sent events the way vLLM's OpenAI server does: the first text chunk after
 ``ttft`` seconds, then one chunk per token every ``token_delay`` seconds, ``max_tokens`` tokens
-in all (``max_completion_tokens`` as ``vllm bench serve`` sends it, or ``tokens`` when set), then, when the body asks for it with
-``stream_options.include_usage``, a last chunk with no choices and ``usage``
-(``prompt_tokens`` = the words of the prompt, ``completion_tokens`` = the tokens sent), then
-``data: [DONE]``; HTTP/1.1 chunked transfer encoding. ``fail_every`` = k answers every k-th
+in all (``max_completion_tokens`` as ``vllm bench serve`` sends it; ``tokens`` when set), then,
+when the body asks for it with ``stream_options.include_usage``, a last chunk with no choices and
+``usage`` (``prompt_tokens`` = the words of the prompt, ``completion_tokens`` = the tokens sent),
+then ``data: [DONE]``; HTTP/1.1 chunked transfer encoding. ``fail_every`` = k answers every k-th
 request with HTTP 503. ``tokens_per_chunk`` > 1 packs several tokens into one chunk (engines do
 that under load), so a client that counts chunks would get the token count wrong.
 

@@ -285,3 +285,25 @@ def test_instance_type_change_under_autoscaling_is_refused_first(cli, aws, proje
     # The same type with autoscaling on: the update goes ahead (AWS keeps the scaling).
     result = cli("deploy", "--tag", NEW_TAG)
     assert result.code == 0, result.stderr
+
+
+def test_asynchronous_endpoint_update(cli, aws, project):
+    aws.client("s3").create_bucket(Bucket="async-jobs")
+    name = deployed(cli, aws, project, "--async", "s3://async-jobs/llm/")
+    result = cli("deploy", "--async", "s3://async-jobs/llm/", "--tag", NEW_TAG)
+    assert result.code == 0, result.stderr
+    calls = aws.take()
+    config = one(requests_for(calls, "CreateEndpointConfig"))
+    assert config["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"] == "s3://async-jobs/llm/output/"
+    update = one(requests_for(calls, "UpdateEndpoint"))
+    assert update["EndpointConfigName"] == config["EndpointConfigName"] and "BlueGreenUpdatePolicy" in \
+        update["DeploymentConfig"]
+    sm = aws.client("sagemaker")
+    assert sm.describe_endpoint(EndpointName=name)["EndpointConfigName"] == config["EndpointConfigName"]
+    assert [c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]] == \
+        [config["EndpointConfigName"]]
+    result = cli("status")
+    assert "mode: asynchronous" in result.stdout and f"image: {image(name, NEW_TAG)}" in result.stdout
+    # Without --async the update would change the hosting mode: refused.
+    result = cli("deploy", "--tag", NEW_TAG)
+    assert result.code == 1 and "hosts its model asynchronous" in one(result.errors)

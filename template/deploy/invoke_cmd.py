@@ -393,7 +393,10 @@ def register(subparsers) -> None:
     p.add_argument("--endpoint-name", help="endpoint (default: the project name)")
     add_component_option(p, "component to address (default: the endpoint's only one)")
     p.add_argument("--adapter", metavar="NAME", help="ask the LoRA adapter NAME (its adapter inference component, "
-                                                     "python -m deploy adapter add)")
+                                                     "python -m deploy adapter add; with --url: the "
+                                                     "X-Amzn-SageMaker-Adapter-Identifier header)")
+    p.add_argument("--url", metavar="URL", help="the container on this machine instead, e.g. http://127.0.0.1:8080 "
+                                                "(path /invocations unless the URL has one)")
     p.add_argument("--prompt", default=DEFAULT_PROMPT, help="user message (default: a short question)")
     p.add_argument("--max-tokens", type=_whole, default=64, help="default 64")
     group = p.add_mutually_exclusive_group()
@@ -459,11 +462,74 @@ def _no_copies(aws, component: str) -> bool:
     return (answer.get("RuntimeConfig") or {}).get("CurrentCopyCount") == 0
 
 
+def local_request(url: str, body: bytes, adapter: str | None, stream: bool, timeout: float = 120) -> str | None:
+    """POST ``body`` to the local container; the adapter named by the header SageMaker sends for an adapter
+    inference component (X-Amzn-SageMaker-Adapter-Identifier). Returns the text, or prints it as it streams."""
+    import http.client
+    import itertools
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise DeployError(f"--url wants http://host:port[/path], got {url!r}")
+    headers = {"Content-Type": "application/json", "Accept": STREAM_ACCEPT if stream else "application/json"}
+    if adapter:
+        headers["X-Amzn-SageMaker-Adapter-Identifier"] = adapter
+    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        conn.request("POST", parts.path if parts.path not in ("", "/") else "/invocations", body=body, headers=headers)
+        response = conn.getresponse()
+        if response.status != 200:
+            raise DeployError(f"{url} answered HTTP {response.status}: "
+                              f"{response.read()[:500].decode('utf-8', errors='replace')}")
+        if not stream:
+            return answer_text(response.read())
+        decoder, wrote = LineDecoder(), False
+        for text in itertools.chain.from_iterable(map(decoder.feed, iter(response.readline, b""))):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            wrote = True
+        for text in decoder.flush():
+            sys.stdout.write(text)
+            wrote = True
+        if not wrote:
+            raise DeployError("the stream ended without any text")
+        sys.stdout.write("\n")
+        return None
+    except StreamError as exc:
+        raise DeployError(str(exc)) from None
+    except OSError as exc:
+        raise DeployError(f"cannot reach {url} ({exc}); is the container running (docker run -p 8080:8080 ...)?") \
+            from None
+    finally:
+        conn.close()
+
+
+def local_test(args, facts: dict, kind: str, plain: bool, stream: bool, note: str | None) -> int:
+    if args.inference_component is not None:
+        raise DeployError("--url asks the container on this machine; --inference-component is for the endpoint")
+    if note:
+        info(note)
+    who = f" (adapter {args.adapter})" if args.adapter else ""
+    if plain:
+        info(f"POST {args.url}{who}: {args.prompt}")
+        print(local_request(args.url, request_body(kind, facts["served_name"], args.prompt, args.max_tokens),
+                            args.adapter, False), flush=True)
+    if stream:
+        info(f"streaming request to {args.url}{who}")
+        local_request(args.url, request_body(kind, facts["served_name"], args.prompt, args.max_tokens, stream=True),
+                      args.adapter, True)
+    info("done")
+    return 0
+
+
 def run_test(ctx) -> int:
     args, lock = ctx.args, ctx.lock
     facts = project_facts(lock)
     endpoint = lock.endpoint_name(args.endpoint_name)
     kind, plain, stream, note = request_kind(facts, plain=not args.stream_only, stream=not args.no_stream)
+    if args.url:
+        return local_test(args, facts, kind, plain, stream, note)
     aws = ctx.aws
     aws.identity()
     if note:

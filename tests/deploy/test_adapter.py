@@ -125,7 +125,7 @@ def test_add_from_s3_list_duplicate_remove(cli, aws, lora):
 
 
 def test_add_a_listed_adapter_from_the_hub_at_its_pinned_commit(cli, aws, lora, hub):
-    name = deploy_base(cli, aws, lora)
+    deploy_base(cli, aws, lora)
     model = lora.lock["model"]["id"]
     hub.repos["acme/ad1-lora"] = (SHA, {"adapter_config.json": json.dumps(adapter_config(model)).encode(),
                                          "adapter_model.safetensors": b"weights" * 10, "README.md": b"# ad1"})
@@ -224,7 +224,7 @@ def test_no_wait_and_a_failed_adapter(cli, aws, lora):
     aws.fake.fail_components[f"{name}-ad2"] = "adapter could not be loaded"
     result = cli("adapter", "add", "ad2", "--s3", uri)
     assert result.code == 1
-    assert f"failed (adapter could not be loaded). Remove it with python -m deploy adapter remove ad2" in \
+    assert "failed (adapter could not be loaded). Remove it with python -m deploy adapter remove ad2" in \
         result.errors[0]
     assert cli("adapter", "remove", "ad2", "--yes").code == 0
     result = cli("adapter", "add", "ad3", "--s3", uri, "--no-wait")
@@ -299,6 +299,63 @@ def test_test_and_stream_ask_the_adapter_component(cli, aws, lora):
     result = cli("test", "--adapter", "ad2", "--inference-component-name", name)
     assert result.code == 1 and "leave out --inference-component" in result.errors[0]
     assert runtime.seen == []
+
+
+class Container:
+    """The container on this machine (test --url): records each request's headers and body; answers which
+    adapter the SageMaker header named, as vLLM's SageMaker layer does."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        box = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                box.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                who = self.headers.get("X-Amzn-SageMaker-Adapter-Identifier") or "base"
+                if body.get("stream"):
+                    data = "".join(f'data: {json.dumps({"choices": [{"delta": {"content": t}}]})}\n\n'
+                                   for t in ("streamed by ", who)) + "data: [DONE]\n\n"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    self.wfile.write(data.encode())
+                    return
+                data = json.dumps({"model": who, "choices": [{"message": {"content": f"answered by {who}"}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def test_local_container_gets_the_adapter_header(cli, aws, lora):
+    container = Container()
+    try:
+        result = cli("test", "--url", container.url, "--adapter", "ad1")
+        assert result.code == 0, result.stderr
+        assert result.stdout.splitlines() == ["answered by ad1", "streamed by ad1"]
+        assert [r["path"] for r in container.requests] == ["/invocations"] * 2
+        assert {r["headers"]["X-Amzn-SageMaker-Adapter-Identifier"] for r in container.requests} == {"ad1"}
+        assert {r["body"]["model"] for r in container.requests} == {lora.lock["model"]["id"]}
+        container.requests.clear()
+        result = cli("test", "--url", container.url + "/invocations", "--no-stream")
+        assert result.code == 0 and result.stdout.strip() == "answered by base"
+        assert "X-Amzn-SageMaker-Adapter-Identifier" not in container.requests[0]["headers"]
+    finally:
+        container.httpd.shutdown()
+        container.httpd.server_close()
+    result = cli("test", "--url", container.url, "--no-stream")
+    assert result.code == 1 and f"cannot reach {container.url}" in result.errors[0]
+    assert aws.take() == []  # the local container needs no AWS
 
 
 # -- the Hub --------------------------------------------------------------------------------------

@@ -73,9 +73,10 @@ def test_url_bench_matches_the_servers_delays_and_writes_the_report(proj, tmp_pa
             assert set(level[key]) == {"p50", "p90", "p99"}
             assert level[key]["p50"] <= level[key]["p90"] <= level[key]["p99"]
         # the server's own timing: first token after ttft, then one token every gap
-        assert ttft <= level["ttft_s"]["p50"] < ttft + 0.1
-        assert gap * 0.9 <= level["itl_s"]["p50"] < gap + 0.01
-        assert ttft + (max_tokens - 1) * gap <= level["latency_s"]["p50"] < ttft + (max_tokens - 1) * gap + 0.15
+        # (upper bounds leave room for a loaded machine: sleeps overshoot, never undershoot)
+        assert ttft <= level["ttft_s"]["p50"] < ttft + 0.25
+        assert gap * 0.9 <= level["itl_s"]["p50"] < gap + 0.02
+        assert ttft + (max_tokens - 1) * gap <= level["latency_s"]["p50"] < ttft + (max_tokens - 1) * gap + 0.5
         # tokens from usage: 8 answers of max_tokens; the prompt's words as the server counted them
         assert level["output_tokens"] == 8 * max_tokens
         assert level["mean_input_tokens"] == pytest.approx(40, abs=2)
@@ -87,7 +88,7 @@ def test_url_bench_matches_the_servers_delays_and_writes_the_report(proj, tmp_pa
             per_million(2.5, level["input_tokens_per_s"]), rel=1e-3)
     one, four = report["levels"]
     # four at a time against a server that does not slow down: about four times the throughput
-    assert four["output_tokens_per_s"] > 2.5 * one["output_tokens_per_s"]
+    assert four["output_tokens_per_s"] > 2 * one["output_tokens_per_s"]
     assert server.most_in_flight == 4
     sent = server.requests[0]
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
@@ -348,7 +349,7 @@ def test_endpoint_bench_through_the_aws_event_stream(proj, tmp_path, monkeypatch
     assert (report["instance_type"], report["instance_count"]) == ("ml.g6.xlarge", 2)
     for level in report["levels"]:
         assert (level["requests"], level["errors"]) == (4, 0)
-        assert 0.06 <= level["ttft_s"]["p50"] < 0.06 + 0.15
+        assert 0.06 <= level["ttft_s"]["p50"] < 0.06 + 0.25
         assert 0.009 <= level["itl_s"]["p50"] < 0.03
         assert level["output_tokens"] == 4 * 6 and level["input_tokens"] == 4 * 30
         # two instances bill twice the hourly rate

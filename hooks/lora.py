@@ -260,9 +260,10 @@ def refusal(server: dict[str, Any]) -> str | None:
                 "--extra_llm_api_options (lora_config) and a per-request lora_request, not the SageMaker adapter "
                 f"header. {fix}")
     if name == "lmi":
-        return (f"{label}: LMI has its own adapter handling (option.enable_lora; adapters in the model "
-                "directory), which this template does not configure or test; its vLLM mode registers the model as "
-                f"'lmi' (findings-2026-12.md section 2). {fix}")
+        return (f"{label}: LMI has its own adapter handling (option.enable_lora, an adapter registry; "
+                "djl-serving's djl_python input_parser.parse_adapters reads the X-Amzn-SageMaker-Adapter-Identifier "
+                "header), which this template does not configure yet and cannot prove here (no LMI engine runs on "
+                f"this CI; its vLLM mode also registers the model as 'lmi', findings-2026-12.md section 2). {fix}")
     if name == "djl":
         return (f"{label}: this project's DJL Serving path runs HF Accelerate text generation (no chat; its rolling "
                 f"batch does not work as generated, engines-2026.md section 4); it serves no LoRA adapters. {fix}")

@@ -319,3 +319,18 @@ def test_the_adapters_are_read_in_the_models_wave(template_dir, tmp_path, fake_h
     generate(template_dir, tmp_path / "p", loraAdapters=[R8, R24])
     assert any("template-tests" in p for p in fake_hub.requests)
     assert fake_hub.waves() == 1, sorted(fake_hub.timeline)
+
+
+def test_an_update_keeps_the_adapters_pins_and_reads_no_adapter_again(copier_template, tmp_path, fake_hub):
+    import subprocess as sp
+
+    from copier import run_update
+    dst = tmp_path / "p"
+    before = generate(copier_template, dst, loraAdapters=[f"ad1={R8}"])
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "generated"]):
+        sp.run(["git", *args], cwd=dst, check=True, capture_output=True)
+    fake_hub.reset()
+    run_update(str(dst), data={"maxModelLen": 8192}, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    after = assert_valid_lock(dst)
+    assert after["lora"]["adapters"] == before["lora"]["adapters"]
+    assert not [r for r in fake_hub.requests if "template-tests" in r], fake_hub.requests

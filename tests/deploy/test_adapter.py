@@ -232,6 +232,30 @@ def test_no_wait_and_a_failed_adapter(cli, aws, lora):
     assert "DescribeInferenceComponent" not in ops(aws.take()[-1:])
 
 
+def test_the_execution_role_reads_each_artifact(cli, aws, lora, monkeypatch):
+    name = deploy_base(cli, aws, lora)
+    for adapter in ("ad2", "ad3"):
+        assert cli("adapter", "add", adapter, "--s3", put_adapter(aws, f"a/{adapter}.tar.gz",
+                                                               adapter_config(lora.lock["model"]["id"]))).code == 0
+    policy = aws.client("iam").get_role_policy(RoleName=f"{name}-sagemaker-exec", PolicyName="lora-adapters")
+    assert policy["PolicyDocument"]["Statement"] == [{
+        "Sid": "AdapterArtifacts", "Effect": "Allow", "Action": "s3:GetObject",
+        "Resource": [f"arn:aws:s3:::{BUCKET}/a/ad2.tar.gz", f"arn:aws:s3:::{BUCKET}/a/ad3.tar.gz"]}]
+    # deploy's own policy is left as it was.
+    assert aws.client("iam").get_role_policy(RoleName=f"{name}-sagemaker-exec", PolicyName="sagemaker-endpoint")
+
+
+def test_a_role_of_your_own_is_named_not_changed(cli, aws, lora, monkeypatch):
+    role = aws.client("iam").create_role(RoleName="my-role", AssumeRolePolicyDocument="{}")["Role"]
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", role["Arn"])
+    deploy_base(cli, aws, lora)
+    uri = put_adapter(aws, "ad2.tar.gz", adapter_config(lora.lock["model"]["id"]))
+    result = cli("adapter", "add", "ad2", "--s3", uri)
+    assert result.code == 0, result.stderr
+    assert f"warning: the execution role {role['Arn']} must be able to read {uri} (s3:GetObject)" in result.stderr
+    assert not requests_for(aws.take(), "PutRolePolicy")
+
+
 # -- cleanup --------------------------------------------------------------------------------------
 
 def test_cleanup_deletes_adapters_before_their_base(cli, aws, lora):

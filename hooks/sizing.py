@@ -24,7 +24,9 @@ Memory model, per GPU, in GiB (GIB = 2**30 bytes):
              parallel dimension divided by TP: vLLM 0.32.0 vllm/lora/layers/base_linear.py
              create_lora_weights ~104-155 and column_parallel_linear.py ~207-245 (lora_a keeps the
              full input of a column-parallel layer, lora_b its output shard; row-parallel the
-             reverse). vLLM profiles with these tensors allocated, so they come out of the KV budget.
+             reverse). They are allocated when the model loads (v1/worker/gpu_model_runner.py ~5067
+             load_lora_model -> lora/model_manager.py _create_lora_modules ~467), before vLLM
+             measures the memory left for the KV cache, so they come out of the KV budget.
 A plan fits when weights + kv cache (+ lora) <= usable on every GPU. Where the catalog says
 ``memory.set_by_project`` (SGLang's --mem-fraction-static), the plan carries the fraction to pass:
 the usable share of the memory free at start (all but the overhead), which holds the planned weights
@@ -349,6 +351,10 @@ def _plan(facts, spec, tp, length, limit, weights, per_token, explicit, user_len
         reason += (f" The context is {length} tokens, lowered from the model's {limit}, because a KV cache for "
                    f"{limit} tokens ({per_token * limit / GIB:.1f} GiB) does not fit in the GPU memory left "
                    f"after the weights.")
+    if facts.get("lora"):
+        slots, rank = facts["lora"]["max_loras"], facts["lora"]["max_lora_rank"]
+        reason += (f" The {slots} LoRA adapter slot{'s' if slots > 1 else ''} of rank {rank} vLLM preallocates take "
+                   f"{lora / GIB:.2f} GiB per GPU from the KV-cache budget.")
     if tp < spec["gpu_count"]:
         idle = spec["gpu_count"] - tp
         better = [t for t in valid_tp_sizes(facts, spec["gpu_count"]) if t > tp]

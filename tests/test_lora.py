@@ -334,3 +334,14 @@ def test_an_update_keeps_the_adapters_pins_and_reads_no_adapter_again(copier_tem
     after = assert_valid_lock(dst)
     assert after["lora"]["adapters"] == before["lora"]["adapters"]
     assert not [r for r in fake_hub.requests if "template-tests" in r], fake_hub.requests
+
+
+def test_the_plan_says_what_the_adapter_slots_take():
+    facts = {"known": True, "id": MODEL, "num_layers": 24, "hidden_size": 896, "num_attention_heads": 14,
+             "num_key_value_heads": 2, "head_dim": 64, "intermediate_size": 4864, "max_position_embeddings": 32768,
+             "parameters_by_dtype": {"BF16": 494032768}}
+    plan = sizing.plan_deployment(facts, "ml.g5.xlarge", lora={"max_lora_rank": 8, "max_loras": 2})
+    assert plan["lora_memory_gib"] == round(sizing.lora_bytes({**facts, "lora": {"max_lora_rank": 8, "max_loras": 2}})
+                                            / sizing.GIB, 3)
+    assert f"The 2 LoRA adapter slots of rank 8 vLLM preallocates take {plan['lora_memory_gib']:.2f} GiB" in plan["reason"]
+    assert sizing.plan_deployment(facts, "ml.g5.xlarge")["lora_memory_gib"] is None

@@ -464,37 +464,41 @@ def register(subparsers) -> None:
                     "latency (p50/p90/p99), output tokens/s, requests/s, errors by kind, and USD per million "
                     "output (and input) tokens from the instance's hourly price. Tokens are the engine's usage "
                     "counts. --out DIR writes bench.json, bench.md and bench.png (matplotlib, optional).")
-    p.add_argument("--url", default=None, help="the local container, e.g. http://127.0.0.1:8080 "
+    p.add_argument("--url", default=None, metavar="URL", help="the local container, e.g. http://127.0.0.1:8080 "
                    "(POST /invocations); without it, the SageMaker endpoint")
-    p.add_argument("--endpoint-name", default=None, help="endpoint (default: the project name)")
-    p.add_argument("--inference-component", default=None, help="the inference component to address")
-    p.add_argument("--concurrency", type=_levels, default=_levels(DEFAULT_CONCURRENCY),
+    p.add_argument("--endpoint-name", default=None, metavar="NAME", help="endpoint (default: the project name)")
+    p.add_argument("--inference-component", default=None, metavar="NAME", help="the inference component to address")
+    p.add_argument("--concurrency", type=_levels, default=_levels(DEFAULT_CONCURRENCY), metavar="N,N,...",
                    help=f"requests in flight, one level per value (default {DEFAULT_CONCURRENCY})")
-    p.add_argument("--requests", type=_positive, default=None,
+    p.add_argument("--requests", type=_positive, default=None, metavar="N",
                    help="requests per level (default: 4 x the level's concurrency, at least 8)")
-    p.add_argument("--max-tokens", type=_positive, default=128, help="max_tokens of each request (default 128)")
+    p.add_argument("--max-tokens", type=_positive, default=128, metavar="N",
+                   help="max_tokens of each request (default 128)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--prompt-tokens", type=_positive, default=128,
+    src.add_argument("--prompt-tokens", type=_positive, default=128, metavar="N",
                      help="synthetic prompts of about this many tokens (default 128)")
     src.add_argument("--prompts", default=None, metavar="FILE",
                      help="prompts to send, one per line (or JSON lines with \"prompt\"), used in turn")
     p.add_argument("--ignore-eos", action="store_true",
                    help="ask the engine to generate max-tokens every time (vLLM, SGLang: ignore_eos)")
-    p.add_argument("--warmup", type=_whole, default=0,
+    p.add_argument("--warmup", type=_whole, default=0, metavar="N",
                    help="requests sent one at a time before the first level, not measured (default 0)")
-    p.add_argument("--model", default=None, help="the requests' 'model' field (default: the served name)")
-    p.add_argument("--timeout", type=_positive, default=300, help="seconds one request may take (default 300)")
-    p.add_argument("--instance-type", default=None,
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="the requests' 'model' field (default: the served name)")
+    p.add_argument("--timeout", type=_positive, default=300, metavar="S",
+                   help="seconds one request may take (default 300)")
+    p.add_argument("--instance-type", default=None, metavar="TYPE",
                    help="instance type to price (default: the endpoint's, or model.lock.json's for --url)")
-    p.add_argument("--price-usd-per-hour", type=_price, default=None, help="hourly price to use for the cost")
+    p.add_argument("--price-usd-per-hour", type=_price, default=None, metavar="USD",
+                   help="hourly price to use for the cost")
     p.add_argument("--no-price-api", action="store_true", help="do not ask the AWS Price List API")
     p.add_argument("--out", default=None, metavar="DIR", help="write bench.json, bench.md and bench.png here")
     p.add_argument("--managed", action="store_true",
                    help="run AWS's managed benchmark (SageMaker AI benchmarking) instead; needs --s3")
     p.add_argument("--s3", default=None, metavar="S3_URI", help="output location of --managed")
-    p.add_argument("--role-arn", default=os.environ.get("SAGEMAKER_ROLE_ARN") or None,
+    p.add_argument("--role-arn", default=os.environ.get("SAGEMAKER_ROLE_ARN") or None, metavar="ARN",
                    help="role the --managed job runs as (default: $SAGEMAKER_ROLE_ARN, else <endpoint>-sagemaker-exec)")
-    p.add_argument("--managed-timeout", type=_positive, default=7200,
+    p.add_argument("--managed-timeout", type=_positive, default=7200, metavar="S",
                    help="seconds to wait for each --managed job (default 7200)")
     p.set_defaults(handler=run_bench)
 
@@ -598,7 +602,8 @@ def run_bench(ctx) -> int:
         used = args.warmup
         failed = [s for s in warm if not s.ok]
         if failed:
-            warn(f"{len(failed)} of {args.warmup} warm-up requests failed ({failed[0].error}: {failed[0].detail[:300]})")
+            warn(f"{len(failed)} of {args.warmup} warm-up requests failed "
+                 f"({failed[0].error}: {failed[0].detail[:300]})")
     for concurrency in args.concurrency:
         count = args.requests or max(4 * concurrency, 8)
         level_bodies = [all_bodies[(used + i) % len(all_bodies)] for i in range(count)]

@@ -365,6 +365,49 @@ def test_endpoint_bench_through_the_aws_event_stream(proj, tmp_path, monkeypatch
     assert [c["operation"] for c in session.calls].count("InvokeEndpointWithResponseStream") == 8
 
 
+def test_endpoint_bench_addresses_the_inference_component(proj, tmp_path, monkeypatch):
+    name = LOCK["project"]["name"]
+    session = cmdkit.Session()
+    sts = session.stub("sts")
+    sts.add_response("get_caller_identity", {"Account": cmdkit.ACCOUNT, "Arn": f"arn:aws:iam::{cmdkit.ACCOUNT}:user/t",
+                                             "UserId": "AIDAEXAMPLE"}, {})
+    sm = session.stub("sagemaker")
+    cmdkit.ic_endpoint_answers(sm, name, INSTANCE)
+    cmdkit.list_components_answer(sm, name, [f"{name}-ic"])
+    out = tmp_path / "out"
+    with EventStreamServer() as server:
+        server.script.items = sse_frames(tokens=3, first=0.01, gap=0.001, prompt_tokens=5)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+        result = cmdkit.run(session, "bench", "--concurrency", "2", "--requests", "2", "--max-tokens", "3",
+                            "--price-usd-per-hour", "1", "--out", str(out))
+    assert result.code == 0, result.err
+    session.check()
+    report = bench_json(out)
+    assert report["target"]["inference_component"] == f"{name}-ic"
+    assert report["instance_type"] == INSTANCE
+    assert any("price the whole instance" in n for n in report["notes"])
+    streamed = [r for r in server.script.requests if r["path"].endswith("/invocations-response-stream")]
+    assert [r["headers"].get("X-Amzn-SageMaker-Inference-Component") for r in streamed] == [f"{name}-ic"] * 2
+
+
+def test_warmup_requests_are_not_measured(proj, tmp_path):
+    out = tmp_path / "out"
+    with SseServer(ttft=0.01, token_delay=0.001) as server:
+        result = cmdkit.run(cmdkit.Session(credentials=False), "bench", "--url", server.url, "--concurrency", "1,2",
+                            "--requests", "3", "--max-tokens", "2", "--warmup", "2", "--no-price-api",
+                            "--out", str(out))
+    assert result.code == 0, result.err
+    assert len(server.requests) == 2 + 3 + 3
+    assert [lv["requests"] for lv in bench_json(out)["levels"]] == [3, 3]
+    prompts = [r["messages"][0]["content"] for r in server.requests]
+    assert len(set(prompts)) == len(prompts)          # every synthetic prompt is its own (no cached prefix)
+
+
+def test_bench_is_a_deploy_command(proj):
+    result = cmdkit.run(cmdkit.Session(), "--help")
+    assert result.code == 0 and "bench" in result.out
+
+
 def test_a_model_stream_error_counts_as_its_code(proj, tmp_path, monkeypatch):
     from aws.eventstream_server import model_stream_error
 

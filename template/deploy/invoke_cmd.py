@@ -4,7 +4,10 @@
   when the model has no chat template, or DJL/LMI's {"inputs", "parameters"}) with
   InvokeEndpoint and prints the text, then a streaming one (InvokeEndpointWithResponseStream);
   an endpoint with inference components gets both addressed to the component; an
-  asynchronous endpoint gets one request through S3 (InvokeEndpointAsync).
+  asynchronous endpoint gets one request through S3 (InvokeEndpointAsync). `--adapter NAME`
+  addresses a LoRA adapter's inference component (python -m deploy adapter); `--url URL` asks
+  the container on this machine instead, an adapter by its X-Amzn-SageMaker-Adapter-Identifier
+  header.
 - `stream` prints a streamed chat completion as it arrives. The service hands the container's
   chunked answer back as PayloadPart events whose boundaries need not match lines, so the
   parts are buffered and split on newlines; each line is an SSE `data: {...}` line (vLLM,

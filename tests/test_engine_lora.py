@@ -84,7 +84,7 @@ def lora_engine(tmp_path_factory, template_dir):
     serve = Serve({"project": project, "root": root, "env": env}, {}, "lora")
     ready_after = serve.wait_ready()
     yield {"serve": serve, "lock": lock, "root": root, "model_dir": model_dir, "ready_after": ready_after,
-           "started": started}
+           "started": started, "project": project, "env": env}
     if serve.proc.poll() is None:
         serve.stop()
 
@@ -128,6 +128,16 @@ def test_an_adapter_added_at_run_time_answers_and_delete_removes_it(lora_engine)
     status, gone = _chat("ad2")
     assert status != 200, gone
     assert _chat("ad1")[0] == 200                                # the listed one stays
+
+
+def test_check_flags_finds_every_lora_flag_in_vllms_own_help(lora_engine):
+    """What docker build runs: the real engine's `vllm serve --help=all` has every flag code/serve passes."""
+    r = subprocess.run([str(lora_engine["project"] / "code" / "serve"), "--check-flags"], env=lora_engine["env"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    accepted = next(line for line in r.stderr.splitlines() if "check-flags: vLLM accepts" in line)
+    for flag in ("--enable-lora", "--max-lora-rank", "--max-loras", "--lora-modules"):
+        assert flag in accepted.split(), accepted
 
 
 def test_engine_lora_wall_time(lora_engine):

@@ -399,7 +399,8 @@ def find_price(ctx, instance_type: str | None, region: str, override: float | No
         elif region.startswith("cn-"):
             reason = "China regions are priced by a separate Price List endpoint, not asked here"
         else:
-            log(f"   price: asking the AWS Price List API for {instance_type} hosting in {region} (--no-price-api skips)")
+            log(f"   price: asking the AWS Price List API for {instance_type} hosting in {region} "
+                "(--no-price-api skips this)")
             try:
                 found = price_list_rate(session, instance_type, region)
                 if found:

@@ -319,7 +319,15 @@ def _adapters(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """The listed LoRA adapters, read (cached) with the token the model read uses."""
     offline = is_offline(answers)
     token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
-    return lora.read_all(answers, token, offline)
+    adapters = lora.read_all(answers, token, offline)
+    pinned = lora.pins(answers)
+    unpinned = [a["id"] for a in adapters if a["id"] not in pinned]
+    if pinned and unpinned and ("lora-unpinned", tuple(unpinned)) not in WARNED:
+        WARNED.add(("lora-unpinned", tuple(unpinned)))   # loraPins is kept from before the adapter was listed
+        print(f"note: loraPins does not pin {', '.join(unpinned)}: it is read at its newest commit on every update. "
+              "To pin it: copier update --trust --defaults -d loraPins=refresh (moves every adapter to its newest "
+              "commit).", file=sys.stderr)
+    return adapters
 
 
 def lora_pins(answers: dict[str, Any]) -> list[str]:

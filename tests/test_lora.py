@@ -345,3 +345,9 @@ def test_the_plan_says_what_the_adapter_slots_take():
                                             / sizing.GIB, 3)
     assert f"The 2 LoRA adapter slots of rank 8 vLLM preallocates take {plan['lora_memory_gib']:.2f} GiB" in plan["reason"]
     assert sizing.plan_deployment(facts, "ml.g5.xlarge")["lora_memory_gib"] is None
+
+
+def test_an_adapter_listed_after_the_pins_were_kept_is_named(template_dir, tmp_path, fake_hub, capsys):
+    generate(template_dir, tmp_path / "p", loraAdapters=[R8, R24], loraPins=[f"{R8}@{info(R8)['sha']}"])
+    err = capsys.readouterr().err
+    assert f"note: loraPins does not pin {R24}" in err and "-d loraPins=refresh" in err

@@ -44,6 +44,7 @@ NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 ARCHIVE_RE = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^/].*\.tar\.gz)$")
 POLICY = "lora-adapters"
+IAM_SETTLE = 10  # seconds after a policy change, before SageMaker reads the artifact with the role
 REFUSED = ("the token is never taken from the command line (it would show in the process list and shell "
            "history); set HF_TOKEN or run 'hf auth login'")
 
@@ -228,9 +229,10 @@ def resolve(repo: str, revision: str, token: str | None) -> str:
 
 # -- the execution role ----------------------------------------------------------------------------
 
-def grant_read(aws, endpoint: str, base: dict, bucket: str, key: str) -> None:
+def grant_read(aws, endpoint: str, base: dict, bucket: str, key: str) -> bool:
     """The base model's execution role must read the artifact: the role deploy created gets it in its
-    inline policy lora-adapters; a role of your own is named in a warning."""
+    inline policy lora-adapters (True when that changed the policy); a role of your own is named in a
+    warning."""
     model_name = (base.get("Specification") or {}).get("ModelName")
     model = endpoints.describe(aws, "model", model_name) if model_name else None
     role_arn = (model or {}).get("ExecutionRoleArn") or ""
@@ -239,7 +241,7 @@ def grant_read(aws, endpoint: str, base: dict, bucket: str, key: str) -> None:
     if role_arn.rsplit("/", 1)[-1] != ours:
         warn(f"the execution role {role_arn or '(unknown)'} must be able to read s3://{bucket}/{key} (s3:GetObject) "
              "for SageMaker to fetch the adapter")
-        return
+        return False
     iam = aws.client("iam")
     resources: list[str] = []
     try:
@@ -252,12 +254,13 @@ def grant_read(aws, endpoint: str, base: dict, bucket: str, key: str) -> None:
         if not is_not_found(exc):
             raise from_client_error(exc, f"read the inline policy {POLICY} of role {ours}", region=aws.region) from None
     if resource in resources:
-        return
+        return False
     policy = {"Version": "2012-10-17", "Statement": [{"Sid": "AdapterArtifacts", "Effect": "Allow",
                                                       "Action": "s3:GetObject", "Resource": resources + [resource]}]}
     info(f"letting execution role {ours} read s3://{bucket}/{key}")
     aws.call("iam", "put_role_policy", f"attach the inline policy {POLICY} to role {ours}", RoleName=ours,
              PolicyName=POLICY, PolicyDocument=json.dumps(policy))
+    return True
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -402,7 +405,8 @@ def run_add(ctx) -> int:
             if not keep:
                 shutil.rmtree(directory, ignore_errors=True)
     artifact = f"s3://{bucket}/{key}"
-    grant_read(aws, endpoint, base_info, bucket, key)
+    if grant_read(aws, endpoint, base_info, bucket, key):
+        ctx.sleep(IAM_SETTLE)  # IAM is eventually consistent: let the new statement reach SageMaker's read
 
     info(f"creating adapter inference component {ic} on {base} ({artifact})")
     tags = [{"Key": "project", "Value": lock.project_name}, {"Key": "adapter", "Value": name}]

@@ -234,6 +234,7 @@ def test_no_wait_and_a_failed_adapter(cli, aws, lora):
 
 def test_the_execution_role_reads_each_artifact(cli, aws, lora, monkeypatch):
     name = deploy_base(cli, aws, lora)
+    del cli.sleeps[:]
     for adapter in ("ad2", "ad3"):
         assert cli("adapter", "add", adapter, "--s3", put_adapter(aws, f"a/{adapter}.tar.gz",
                                                                adapter_config(lora.lock["model"]["id"]))).code == 0
@@ -241,6 +242,7 @@ def test_the_execution_role_reads_each_artifact(cli, aws, lora, monkeypatch):
     assert policy["PolicyDocument"]["Statement"] == [{
         "Sid": "AdapterArtifacts", "Effect": "Allow", "Action": "s3:GetObject",
         "Resource": [f"arn:aws:s3:::{BUCKET}/a/ad2.tar.gz", f"arn:aws:s3:::{BUCKET}/a/ad3.tar.gz"]}]
+    assert cli.sleeps.count(10) == 2  # a moment for IAM after each change, before SageMaker reads the artifact
     # deploy's own policy is left as it was.
     assert aws.client("iam").get_role_policy(RoleName=f"{name}-sagemaker-exec", PolicyName="sagemaker-endpoint")
 
@@ -249,11 +251,12 @@ def test_a_role_of_your_own_is_named_not_changed(cli, aws, lora, monkeypatch):
     role = aws.client("iam").create_role(RoleName="my-role", AssumeRolePolicyDocument="{}")["Role"]
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", role["Arn"])
     deploy_base(cli, aws, lora)
+    del cli.sleeps[:]
     uri = put_adapter(aws, "ad2.tar.gz", adapter_config(lora.lock["model"]["id"]))
     result = cli("adapter", "add", "ad2", "--s3", uri)
     assert result.code == 0, result.stderr
     assert f"warning: the execution role {role['Arn']} must be able to read {uri} (s3:GetObject)" in result.stderr
-    assert not requests_for(aws.take(), "PutRolePolicy")
+    assert not requests_for(aws.take(), "PutRolePolicy") and 10 not in cli.sleeps
 
 
 # -- cleanup --------------------------------------------------------------------------------------

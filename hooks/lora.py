@@ -265,8 +265,10 @@ def refusal(server: dict[str, Any]) -> str | None:
                 "header), which this template does not configure yet and cannot prove here (no LMI engine runs on "
                 f"this CI; its vLLM mode also registers the model as 'lmi', findings-2026-12.md section 2). {fix}")
     if name == "djl":
-        return (f"{label}: this project's DJL Serving path runs HF Accelerate text generation (no chat; its rolling "
-                f"batch does not work as generated, engines-2026.md section 4); it serves no LoRA adapters. {fix}")
+        return (f"{label}: DJL Serving's HF Accelerate handler has an enable_lora option (its flag table, hooks/data/"
+                f"flags/djl-{server['version']}.json), but the path this template generates serves text generation "
+                "without chat and its rolling batch does not work as generated (engines-2026.md section 4), so this "
+                f"template serves no LoRA adapters on DJL. {fix}")
     return f"{label} serves no LoRA adapters in this template. {fix}"
 
 

@@ -29,7 +29,7 @@ from . import errors, hub
 from .errors import InvalidAnswer
 
 ADAPTER_CONFIG = "adapter_config.json"
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")   # also a SageMaker resource name part
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")   # names an inference component too (deploy/adapter_cmd.py)
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 PIN_RE = re.compile(r"^(?P<id>[^@\s]+)@(?P<sha>[0-9a-f]{40})$")
 ADAPTERS_DIR = "adapters"   # under MODEL_DIR (/opt/ml/model): adapters/<name>/ as upload-model puts them
@@ -74,10 +74,10 @@ def parse(value: Any) -> list[tuple[str, str]]:
                                 "(or name=org/name to choose the name requests use), e.g. -d "
                                 "'loraAdapters=[org/my-adapter]'.")
         if not name:
-            name = re.sub(r"[^a-z0-9]+", "-", repo.split("/", 1)[1].lower()).strip("-")[:63].strip("-") or "adapter"
+            name = re.sub(r"[^a-z0-9]+", "-", repo.split("/", 1)[1].lower()).strip("-")[:40].strip("-") or "adapter"
         if not NAME_RE.match(name):
             raise InvalidAnswer(f"loraAdapters: the name '{name}' of {repo} is not usable: use lower-case letters, "
-                                "digits and '-' (at most 63, a letter or digit at each end), as in name=org/repo.")
+                                "digits and '-' (at most 40, a letter or digit at each end), as in name=org/repo.")
         if any(n == name for n, _ in out):
             raise InvalidAnswer(f"loraAdapters: two adapters are named '{name}'; name one differently "
                                 f"(name=org/repo).")

@@ -164,8 +164,9 @@ def _fetch(repo: str, revision: str, token: str | None) -> dict[str, Any]:
 
 
 def _read(repo: str, sha: str | None, offline: bool, token: str | None) -> dict[str, Any]:
+    """The adapter at its pin, else at main (adapters have no revision question: ``revision`` is main)."""
     revision = sha or "main"
-    found = _cached(repo, revision, sha) if (sha or offline) else None
+    found = _cached(repo, "main", sha) if (sha or offline) else None
     if found is not None:
         return found
     if offline:
@@ -173,6 +174,7 @@ def _read(repo: str, sha: str | None, offline: bool, token: str | None) -> dict[
                             "generation is offline. Run once online (-d offline=false) to cache it.")
     print(f"Reading LoRA adapter {repo} ({revision}) from {hub.endpoint()} ...", file=sys.stderr)
     found = _fetch(repo, revision, token)
+    found["revision"] = "main"
     _store(found, pinned=bool(sha))
     return found
 

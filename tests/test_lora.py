@@ -135,6 +135,7 @@ def test_a_pinned_adapter_is_served_from_the_cache_offline(template_dir, tmp_pat
     pins = [f"{R8}@{info(R8)['sha']}"]
     lock = generate(template_dir, tmp_path / "offline", loraAdapters=[R8], loraPins=pins, offline=True)
     assert lock["lora"]["adapters"][0]["sha"] == info(R8)["sha"] and fake_hub.requests == []
+    assert lock["lora"]["adapters"][0]["revision"] == "main"   # what the pin was taken from
 
 
 def test_runtime_lora_without_listed_adapters(template_dir, tmp_path, fake_hub):

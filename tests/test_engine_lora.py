@@ -4,7 +4,9 @@ One engine start serves every check: a project generated with one listed adapter
 local hub fixture template-tests/qwen2.5-0.5b-instruct-lora-r8, read from the hub stand-in at
 generation), whose files are a tiny adapter made here for the tiny model (tests/engine/
 make_tiny_lora.py: safetensors and torch, the keys findings-2026-12.md section 1 measured) and put in
-MODEL_DIR/adapters/ad1, where upload-model puts them. Then: ad1 answers by name through SageMaker's
+MODEL_DIR/adapters/ad1, where upload-model puts them; a second listed adapter, ad3, is not there, so
+code/serve downloads it at start from a hub stand-in at its pinned commit, with HF_TOKEN (the
+model's token mechanics). Then: ad1 (and ad3) answer by name through SageMaker's
 header on /invocations, and with greedy sampling differently from the base model; POST /adapters adds
 another at run time, which answers; DELETE /adapters/<name> removes it. (An adapter made for another
 base is refused at generation: tests/test_lora.py.)
@@ -24,8 +26,9 @@ import pytest
 from copier import run_copy
 
 from conftest import ROOT, assert_valid_lock
-from hubsim import HubServer, info
+from hubsim import FAKE_TOKEN, HubServer, info
 from test_engine_vllm import CPU_ENV, PORT, PYTHON, VENV, Serve, _port_is_free, _require_engine
+from test_lora import AdapterHub
 
 pytestmark = pytest.mark.engine
 
@@ -68,7 +71,8 @@ def lora_engine(tmp_path_factory, template_dir):
         mp.setenv("HF_ENDPOINT", hub.url)
         mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
         mp.delenv("HF_HUB_OFFLINE", raising=False)
-        run_copy(str(template_dir), str(project), data={"modelServer": "vllm", "loraAdapters": [f"ad1={ADAPTER}"]},
+        run_copy(str(template_dir), str(project), data={"modelServer": "vllm",
+                                                        "loraAdapters": [f"ad1={ADAPTER}", f"ad3={ADAPTER}"]},
                  defaults=True, unsafe=True, quiet=True)
     lock = assert_valid_lock(project)
     model_dir = root / "opt-ml-model"
@@ -77,14 +81,21 @@ def lora_engine(tmp_path_factory, template_dir):
                    check=True, capture_output=True, timeout=300)
     _make_adapter(model_dir / "adapters" / "ad1", seed=1)
     _make_adapter(root / "runtime-adapter", seed=2)
+    _make_adapter(root / "hub-adapter", seed=3)   # ad3: not in MODEL_DIR, served by a hub stand-in at its pin
+    hub = AdapterHub(ADAPTER, info(ADAPTER)["sha"], {
+        name: (root / "hub-adapter" / name).read_bytes() for name in ("adapter_config.json", "adapter_model.safetensors")})
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ENGINE_ARG_", "SM_VLLM_", "HF_TOKEN", "VLLM_ALLOW_RUNTIME"))}
     env.update(CPU_ENV, PATH=f"{VENV / 'bin'}:{env['PATH']}", MODEL_DIR=str(model_dir),
-               ENGINE_ARG_ENFORCE_EAGER="true")
+               ENGINE_ARG_ENFORCE_EAGER="true", HF_ENDPOINT=hub.url, HF_TOKEN=FAKE_TOKEN,
+               HF_HOME=str(root / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1")
     serve = Serve({"project": project, "root": root, "env": env}, {}, "lora")
-    ready_after = serve.wait_ready()
+    try:
+        ready_after = serve.wait_ready()
+    finally:
+        hub.close()
     yield {"serve": serve, "lock": lock, "root": root, "model_dir": model_dir, "ready_after": ready_after,
-           "started": started, "project": project, "env": env}
+           "started": started, "project": project, "env": env, "hub": hub}
     if serve.proc.poll() is None:
         serve.stop()
 
@@ -92,11 +103,11 @@ def lora_engine(tmp_path_factory, template_dir):
 def test_the_engine_started_with_the_projects_lora_flags(lora_engine):
     lock = lora_engine["lock"]["lora"]
     assert lock["adapters"][0]["name"] == "ad1" and lock["adapters"][0]["sha"] == info(ADAPTER)["sha"]
-    assert lock["max_lora_rank"] == 8 and lock["max_loras"] == 1
+    assert lock["max_lora_rank"] == 8 and lock["max_loras"] == 2
     log = lora_engine["serve"].text()
     started = next(line for line in log.splitlines() if "starting vLLM:" in line)
-    assert (f"--enable-lora --max-lora-rank 8 --max-loras 1 --lora-modules "
-            f"ad1={lora_engine['model_dir']}/adapters/ad1") in started
+    assert (f"--enable-lora --max-lora-rank 8 --max-loras 2 --lora-modules "
+            f"ad1={lora_engine['model_dir']}/adapters/ad1 ad3={lora_engine['root'] / 'hf-home'}/") in started
     status, models = _request("GET", "/v1/models")
     assert status == 200
     assert {m["id"]: m.get("parent") for m in models["data"]}.get("ad1") == "Qwen/Qwen2.5-0.5B-Instruct"
@@ -111,6 +122,18 @@ def test_a_listed_adapter_answers_by_name_through_the_sagemaker_header(lora_engi
     # greedy sampling: the same request, another answer, because the adapter's weights change the model
     assert tuned["choices"][0]["message"]["content"] != base["choices"][0]["message"]["content"]
     assert _chat()[1]["choices"][0]["message"]["content"] == base["choices"][0]["message"]["content"]
+
+
+def test_a_listed_adapter_not_in_model_dir_came_from_the_hub_at_its_pin_and_answers(lora_engine):
+    sha = info(ADAPTER)["sha"]
+    asked = [(method, path, auth) for method, path, auth in lora_engine["hub"].requests]
+    assert asked and all(f"/{sha}" in path or path.endswith(sha) for _, path, _ in asked), asked
+    assert all(auth == f"Bearer {FAKE_TOKEN}" for _, _, auth in asked)   # the model's token mechanics
+    assert FAKE_TOKEN not in lora_engine["serve"].text()
+    status, base = _chat()
+    status, hub_one = _chat("ad3")
+    assert status == 200 and hub_one["model"] == "ad3", hub_one
+    assert hub_one["choices"][0]["message"]["content"] != base["choices"][0]["message"]["content"]
 
 
 def test_an_adapter_added_at_run_time_answers_and_delete_removes_it(lora_engine):

@@ -27,6 +27,7 @@ COMMANDS = [
     "build_cmd", "invoke_cmd", "logs_cmd", "secret_cmd", "autoscale_cmd", "upload_model_cmd", "codebuild_cmd",
     "bench_cmd",
     "adapter_cmd",
+    "registry_cmd",
 ]
 
 

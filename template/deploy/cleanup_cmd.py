@@ -5,7 +5,8 @@ targets), its inference components (adapter components before their base), the e
 endpoint configuration and model(s) it uses, and any endpoint configuration, model or inference
 component named <name> (or <name>-<time>, from an in-place update) that a failed or interrupted
 deploy left behind.
-Asks first unless --yes. Safe to run again.
+The Model Registry (the model package group `register` made, and its versions) is left alone
+unless --delete-registry. Asks first unless --yes. Safe to run again.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from . import endpoints
 from .errors import code, die, is_not_found
-from .naming import codebuild_names, is_version_of, role_name, scaling_names
+from .naming import codebuild_names, is_version_of, model_package_group, role_name, scaling_names
 from .ui import confirm, info, log, warn
 
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -36,6 +37,9 @@ def register(subparsers) -> None:
                    help="also delete what the CodeBuild target created: project, source bucket, role")
     p.add_argument("--delete-secret", action="store_true",
                    help="also delete the Hugging Face token secret (7-day recovery window)")
+    p.add_argument("--delete-registry", action="store_true",
+                   help="also delete the Model Registry's model package group of the project and all its versions "
+                        "(kept by default: it is the release history)")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask")
     p.set_defaults(handler=run)
 
@@ -138,10 +142,20 @@ class Cleanup:
             items.append(f"IAM role {self.role}")
         if a.delete_secret and self.secret:
             items.append(f"secret {self.secret}")
+        if a.delete_registry and self.registry_versions() is not None:
+            items.append(f"model package group {self.group} and its {len(self.registry_versions())} version(s)")
         if a.delete_codebuild:
             cb = self.codebuild()
             items.append(f"CodeBuild project {cb['project']}, bucket {cb['bucket']} and role {cb['role']}")
         return items
+
+    def registry_versions(self) -> list[dict] | None:
+        """The versions of the project's model package group (None: there is no group)."""
+        if not hasattr(self, "_versions"):
+            from .registry_cmd import group_exists, list_versions
+
+            self._versions = list_versions(self.aws, self.group) if group_exists(self.aws, self.group) else None
+        return self._versions
 
     def codebuild(self) -> dict:
         return codebuild_names(self.repo, self.aws.account_id, self.aws.region)
@@ -153,6 +167,7 @@ class Cleanup:
         self.repo = lock.repo_name()
         self.role = role_name(self.name)
         self.secret = lock.secret_name
+        self.group = model_package_group(lock.project_name)
         self.aws.identity()
         self.collect()
         plan = self.plan()
@@ -251,6 +266,14 @@ class Cleanup:
             info(f"scheduling deletion of secret {self.secret} (recoverable for 7 days)")
             self.attempt(f"delete secret {self.secret}", "secretsmanager", "delete_secret", SecretId=self.secret,
                          RecoveryWindowInDays=7)
+        if a.delete_registry and self.registry_versions() is not None:
+            for version in self.registry_versions():
+                info(f"deleting model package {version['ModelPackageArn']}")
+                self.attempt(f"delete model package {version['ModelPackageArn']}", "sagemaker", "delete_model_package",
+                             ModelPackageName=version["ModelPackageArn"])
+            info(f"deleting model package group {self.group}")
+            self.attempt(f"delete model package group {self.group}", "sagemaker", "delete_model_package_group",
+                         ModelPackageGroupName=self.group)
         if a.delete_codebuild:
             cb = self.codebuild()
             info(f"deleting CodeBuild project {cb['project']}")
@@ -315,6 +338,14 @@ class Cleanup:
                 kept.append(f"secret {self.secret} (--delete-secret)")
             except ClientError:
                 pass
+        if not a.delete_registry:
+            try:
+                versions = self.registry_versions()
+            except Exception:  # noqa: BLE001 - no permission to list the registry: nothing to report
+                versions = None
+            if versions is not None:
+                kept.append(f"Model Registry group {self.group} with {len(versions)} version(s), left alone "
+                            "(--delete-registry)")
         if not a.delete_codebuild and self.ctx.lock.deploy_target == "codebuild":
             cb = self.codebuild()
             try:

@@ -79,6 +79,10 @@ def register(subparsers) -> None:
     p.add_argument("--model-data", metavar="S3URI",
                    help="serve the weights from s3://bucket/prefix/ (uncompressed, put there by upload-model) "
                         "instead of downloading them from the Hugging Face Hub at start")
+    p.add_argument("--model-package", metavar="ARN|latest-approved",
+                   help="deploy an Approved model package version of the Model Registry (see `python -m deploy "
+                        "register`): its ARN, its version number, or latest-approved; the package fixes the image "
+                        "and the weights")
     p.add_argument("--inference-component", action="store_true", help="host the model as an inference component")
     p.add_argument("--copies", metavar="N", help="inference component copies to start (default 1)")
     p.add_argument("--max-instances", metavar="N", help="most instances managed instance scaling may run (default: what "
@@ -192,6 +196,11 @@ class Deploy:
         self.memory_mb = _whole("--memory-mb", a.memory_mb, 128)
         self.async_concurrency = _whole("--async-max-concurrency", a.async_max_concurrency)
         self.model_data = s3_prefix(a.model_data) if a.model_data else None
+        self.package = None
+        taken = [o for o, v in (("--image-uri", a.image_uri), ("--tag", a.tag), ("--model-data", a.model_data)) if v]
+        if a.model_package and taken:
+            die(f"--model-package fixes the image and the weights; leave out {' and '.join(taken)} (register a new "
+                "version with them instead: `python -m deploy register`)")
         self.async_uri = s3_prefix(a.async_uri) if a.async_uri else None
         if a.timeout is not None and not str(a.timeout).isdigit():
             die(f"--timeout wants whole seconds, got '{a.timeout}'")
@@ -358,8 +367,20 @@ class Deploy:
                     "another name with --endpoint-name.")
 
     def preflight(self, instances: int, extra_note: str = "") -> None:
+        if self.args.model_package:  # the image and the weights are the Approved package's
+            from .registry_cmd import approved_package, package_container
+
+            self.package = approved_package(self.aws, self.lock, self.args.model_package)
+            container = package_container(self.package)
+            source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+            self.model_data = s3_prefix(source["S3Uri"]) if source.get("S3Uri") else None
+            info(f"model package {self.package['ModelPackageArn']} (Approved)")
         self.check_s3()
-        self.image_uri = self.find_image()
+        if self.package:
+            self.image_uri = str(container.get("Image") or "the package's image")
+            info(f"image {self.image_uri} (from the model package)")
+        else:
+            self.image_uri = self.find_image()
         self.check_quota(instances, extra_note)
 
     def check_s3(self) -> None:
@@ -539,12 +560,17 @@ class Deploy:
             env["HF_TOKEN_SECRET_ID"] = self.secret_arn
         env.update(self.env)
         container = {"Image": self.image_uri, "Mode": "SingleModel", "Environment": env}
-        if self.model_data:
+        if self.package:
+            # The registry's deployable form (AWS: "Deploy a Model from the Registry"): the package holds
+            # image, weights and environment; extra --env settings are added to its environment.
+            container = {"ModelPackageName": self.package["ModelPackageArn"], **({"Environment": env} if env else {})}
+        elif self.model_data:
             # Uncompressed files under the prefix, copied to /opt/ml/model before the container starts;
             # the serve script serves that directory when it holds config.json.
             container["ModelDataSource"] = {"S3DataSource": {"S3Uri": self.model_data, "S3DataType": "S3Prefix",
                                                              "CompressionType": "None"}}
-        return {"ModelName": model_name, "ExecutionRoleArn": self.role_arn, "PrimaryContainer": container,
+        return {"ModelName": model_name, "ExecutionRoleArn": self.role_arn,
+                **({"Containers": [container]} if self.package else {"PrimaryContainer": container}),
                 "Tags": [{"Key": "project", "Value": self.lock.project_name},
                          {"Key": "model-id", "Value": self.lock.model_id[:256]},
                          {"Key": "model-sha", "Value": self.lock.model_sha or "unknown"},

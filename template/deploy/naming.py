@@ -6,7 +6,7 @@
   the newest git tag, else the VERSION file, else 0.0.0; IMAGE_TAG overrides it.
 - ``release_tags(project_dir)``: the extra tags push adds from a clean checkout.
 - ``log_group(endpoint)``, ``ic_log_group(component)``, ``role_name(endpoint)``,
-  ``scaling_names(name)``.
+  ``scaling_names(name)``, ``model_package_group(project)`` (the Model Registry group register uses).
 """
 from __future__ import annotations
 
@@ -91,6 +91,11 @@ def ic_log_group(component: str) -> str:
 def role_name(endpoint: str) -> str:
     """The execution role deploy creates for an endpoint: <endpoint[:48]>-sagemaker-exec."""
     return endpoint[:48].rstrip("-") + "-sagemaker-exec"
+
+
+def model_package_group(project: str) -> str:
+    """The model package group ``register`` creates for the project: its SageMaker name."""
+    return sagemaker_name(project)
 
 
 def scaling_names(name: str) -> dict:

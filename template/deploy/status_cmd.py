@@ -1,7 +1,8 @@
 """``python -m deploy status``: the endpoint's state and what it runs.
 
 Prints the endpoint's status, failure reason, hosting mode, instance type, the image that serves
-(and the one an update is rolling out), where the weights come from, its inference components
+(and the one an update is rolling out), the Model Registry version it serves (deploy
+--model-package), where the weights come from, its inference components
 (copies and what each reserves) and its autoscaling (range, policies, cool-downs).
 Exit status: 0 InService, 3 no such endpoint, 4 Failed, 5 any other state.
 """
@@ -14,6 +15,7 @@ import json
 from botocore.exceptions import ClientError
 
 from . import endpoints
+from .registry_cmd import serving_package
 from .ui import log
 
 EXIT = {"InService": 0, "Failed": 4}
@@ -62,7 +64,11 @@ def run(ctx) -> int:
     model_name = next((n for n in model_names if n), None)
     model = endpoints.describe(aws, "model", model_name) if model_name else None
     model = model or {}
-    container = model.get("PrimaryContainer") or {}
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    # A model made from a Model Registry version (deploy --model-package): the package holds image and weights.
+    package, package_container = serving_package(aws, container.get("ModelPackageName"))
+    if package:
+        container = {**package_container, **{k: v for k, v in container.items() if v}}
     variant = (facts.variants or [{}])[0]
     live = (ep.get("ProductionVariants") or [{}])[0]
     source = ((container.get("ModelDataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
@@ -85,6 +91,7 @@ def run(ctx) -> int:
         ("updating to", f"{pending_config}{' (image ' + pending_image + ')' if pending_image else ''}"
          if pending_config and pending_config != facts.config_name else None),
         ("model", model.get("ModelName") or variant.get("ModelName")),
+        ("model package", package),
         ("image", container.get("Image")),
         ("weights", source or ("Hugging Face Hub at start" if container else None)),
         ("instance type", variant.get("InstanceType")),

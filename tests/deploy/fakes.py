@@ -26,6 +26,13 @@ Test hooks (attributes, not name conventions):
   quotas {quota name: value}         Service Quotas' SageMaker quotas (default: 4 of every type)
   quota_error = code                 ListServiceQuotas refused with this code
   creating_polls = 1                 describes a new endpoint/component answers Creating first
+Model Registry: moto serves model package groups and packages (Create/Describe/List/Update) itself: those
+calls pass through to ``mock_aws``. moto has no DeleteModelPackage / DeleteModelPackageGroup: they are
+answered here on moto's own store (its sagemaker backend, read and changed, not patched), and CreateModel
+with Containers[].ModelPackageName is refused unless the package exists and is Approved (AWS: a versioned
+package must be Approved to be deployed).
+  refuse_group_with_versions = True  DeleteModelPackageGroup of a group that still has versions is refused
+                                     (an assumption; the tool deletes the versions first either way)
   refuse_base_with_adapters = True   DeleteInferenceComponent of a base that still has adapter components
                                      is refused (ValidationException: an assumption, AWS does not document
                                      it; the tools delete the adapters first either way)
@@ -40,6 +47,9 @@ import re
 from botocore.awsrequest import AWSResponse
 
 ACCOUNT = "123456789012"
+# SageMaker operations moto serves itself (the before-call handler lets them through to mock_aws).
+MOTO_SAGEMAKER = frozenset({"CreateModelPackageGroup", "DescribeModelPackageGroup", "ListModelPackageGroups",
+                            "CreateModelPackage", "DescribeModelPackage", "ListModelPackages", "UpdateModelPackage"})
 GPU = re.compile(r"^ml\.(g4dn|g5|g6|g6e|g7e|p3|p4d|p4de|p5|p5e|p5en|p6-b200)\.[0-9]*x?large$")
 
 
@@ -97,6 +107,7 @@ class FakeAws:
         self.quota_error: str | None = None
         self.creating_polls = 1
         self.refuse_base_with_adapters = True
+        self.refuse_group_with_versions = True
         self._ids = itertools.count(1)
 
     # -- botocore hook ----------------------------------------------------------------------------
@@ -107,6 +118,8 @@ class FakeAws:
     def _answer(self, model, context=None, **kwargs):
         region = kwargs["request_signer"].region_name if kwargs.get("request_signer") else "us-east-1"
         params = (context or {}).get("fake_params", {})
+        if model.service_model.service_name == "sagemaker" and model.name in MOTO_SAGEMAKER:
+            return None  # moto answers
         handler = getattr(self, "op_" + model.name, None)
         if handler is None:
             return (AWSResponse("https://fake", 400, {}, None),
@@ -140,6 +153,15 @@ class FakeAws:
         key = (region, p["ModelName"])
         if key in self.models:
             raise AwsError("ValidationException", f"Cannot create already existing model \"{p['ModelName']}\".")
+        for container in p.get("Containers") or []:
+            if container.get("ModelPackageName"):
+                package = self._moto_package(region, container["ModelPackageName"])
+                if package is None:
+                    raise AwsError("ValidationException", f"Model package {container['ModelPackageName']} not found.")
+                if package.model_package_version and package.model_approval_status != "Approved":
+                    raise AwsError("ValidationException", f"Model package {package.arn} is "
+                                                          f"{package.model_approval_status}; only Approved "
+                                                          "versions can be deployed.")
         arn = self._arn(region, "model", p["ModelName"])
         self.models[key] = dict(p, ModelArn=arn, CreationTime=_now())
         return {"ModelArn": arn}
@@ -158,6 +180,36 @@ class FakeAws:
         return {"Models": [{"ModelName": m["ModelName"], "ModelArn": m["ModelArn"], "CreationTime": m["CreationTime"]}
                            for (r, n), m in sorted(self.models.items())
                            if r == region and p.get("NameContains", "") in n]}
+
+    # -- Model Registry deletes, on moto's store ---------------------------------------------------------
+    @staticmethod
+    def _moto_registry(region):
+        from moto.sagemaker.models import sagemaker_backends
+
+        return sagemaker_backends[ACCOUNT][region]
+
+    def _moto_package(self, region, name_or_arn):
+        backend = self._moto_registry(region)
+        return backend.model_packages.get(backend.model_package_name_mapping.get(name_or_arn, name_or_arn))
+
+    def op_DeleteModelPackage(self, region, p):
+        backend = self._moto_registry(region)
+        package = self._moto_package(region, p["ModelPackageName"])
+        if package is None:
+            raise AwsError("ValidationException", f"Model package {p['ModelPackageName']} not found.")
+        del backend.model_packages[package.arn]
+        for key in [k for k, v in backend.model_package_name_mapping.items() if v == package.arn]:
+            del backend.model_package_name_mapping[key]
+
+    def op_DeleteModelPackageGroup(self, region, p):
+        backend = self._moto_registry(region)
+        name = p["ModelPackageGroupName"]
+        if name not in backend.model_package_groups:
+            raise AwsError("ValidationException", f"ModelPackageGroup {name} does not exist.")
+        if self.refuse_group_with_versions and any(
+                pkg.model_package_group_name == name for pkg in backend.model_packages.values()):
+            raise AwsError("ValidationException", f"Model package group {name} still has model packages.")
+        del backend.model_package_groups[name]
 
     # -- endpoint configs -------------------------------------------------------------------------
     def op_CreateEndpointConfig(self, region, p):

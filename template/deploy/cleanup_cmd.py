@@ -267,13 +267,9 @@ class Cleanup:
             self.attempt(f"delete secret {self.secret}", "secretsmanager", "delete_secret", SecretId=self.secret,
                          RecoveryWindowInDays=7)
         if a.delete_registry and self.registry_versions() is not None:
-            for version in self.registry_versions():
-                info(f"deleting model package {version['ModelPackageArn']}")
-                self.attempt(f"delete model package {version['ModelPackageArn']}", "sagemaker", "delete_model_package",
-                             ModelPackageName=version["ModelPackageArn"])
-            info(f"deleting model package group {self.group}")
-            self.attempt(f"delete model package group {self.group}", "sagemaker", "delete_model_package_group",
-                         ModelPackageGroupName=self.group)
+            from .registry_cmd import remove_registry
+
+            remove_registry(self.group, self.registry_versions(), self.attempt)
         if a.delete_codebuild:
             cb = self.codebuild()
             info(f"deleting CodeBuild project {cb['project']}")

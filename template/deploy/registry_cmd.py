@@ -302,3 +302,15 @@ def serving_package(aws, arn: str | None) -> tuple[str | None, dict]:
         return f"{arn} (cannot describe it: AWS {exc.response.get('Error', {}).get('Code')})", {}
     return (f"{arn} (version {package.get('ModelPackageVersion', '?')}, {package.get('ModelApprovalStatus') or 'unset'})",
             package_container(package))
+
+
+def remove_registry(group: str, versions: list[dict], attempt) -> None:
+    """cleanup --delete-registry: every version of ``group``, then the group. ``attempt(what, service,
+    operation, **params)`` makes one delete call (cleanup's: not found counts as done, a failure warns)."""
+    for version in versions:
+        arn = version["ModelPackageArn"]
+        info(f"deleting model package {arn}")
+        attempt(f"delete model package {arn}", "sagemaker", "delete_model_package", ModelPackageName=arn)
+    info(f"deleting model package group {group}")
+    attempt(f"delete model package group {group}", "sagemaker", "delete_model_package_group",
+            ModelPackageGroupName=group)

@@ -212,3 +212,38 @@ def test_cleanup_leaves_the_registry_unless_asked(cli, aws, project):
     assert ops(calls).count("DeleteModelPackage") == 2 and "DeleteModelPackageGroup" in ops(calls)
     assert aws.client("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"] == []
     assert "Model Registry" not in cli("cleanup", "--yes").stderr
+
+
+# -- the CLI end-to-end tier: `python -m deploy` as a user runs it, against moto's own server --------------
+try:
+    import flask  # noqa: F401 - moto's server needs moto[server]
+    from test_cli_e2e import moto_server, user  # noqa: F401 - the e2e tier's fixtures
+    HAVE_SERVER = True
+except ImportError:
+    HAVE_SERVER = False
+
+
+@pytest.mark.aws
+@pytest.mark.skipif(not HAVE_SERVER, reason="moto's server needs moto[server]")
+def test_cli_register_approve_deploy_against_moto_server(user):
+    name = json.loads((user.project / "model.lock.json").read_text())["project"]["name"]
+    ecr = user.client("ecr")
+    ecr.create_repository(repositoryName=name)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + "0" * 64}, "layers": []})
+    ecr.put_image(repositoryName=name, imageManifest=manifest, imageTag=TAG)
+
+    arn = user("register").stdout.strip()
+    assert arn.endswith("/1")
+    result = user("deploy", "--instance-type", "ml.m5.large", "--model-package", "latest-approved", check=1)
+    assert "python -m deploy approve 1" in result.stderr
+    user("approve", "1")
+    assert user("versions").stdout.splitlines()[1].split()[:2] == ["1", "Approved"]
+    result = user("deploy", "--instance-type", "ml.m5.large", "--model-package", "latest-approved")
+    assert result.stdout.strip() == name and "InService" in result.stderr
+    model = user.client("sagemaker").describe_model(ModelName=name)
+    assert model["Containers"][0]["ModelPackageName"] == arn
+    assert f"model package: {arn} (version 1, Approved)" in user("status").stdout
+    result = user("cleanup", "--yes")
+    assert f"Model Registry group {name} with 1 version(s), left alone" in result.stderr

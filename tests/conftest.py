@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import responses
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from testkit import HF_ENDPOINT, TEMPLATE_PATHS, copy_template  # noqa: E402
 from hooks import hub as hub_module  # noqa: E402
-from hubsim import FAKE_TOKEN, GRANTED_TOKEN, Hub  # noqa: E402,F401
-
-TEMPLATE_PATHS = ["copier.yml", "template", "hooks", "extensions", "includes"]
-HF_ENDPOINT = "https://hub.test"
+from hubsim import Hub  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -60,48 +55,11 @@ def copier_defaults() -> dict:
     return {}
 
 
-def copy_template(dst: Path) -> Path:
-    """The files copier needs from this checkout, copied to ``dst``."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in TEMPLATE_PATHS:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dst / name)
-    return dst
-
-
 @pytest.fixture(scope="session")
 def template_dir(tmp_path_factory) -> Path:
     """The template as a plain folder (no git): copier renders it without cloning, which keeps
     the render matrix fast. Tests of update and versions use git copies."""
     return copy_template(tmp_path_factory.mktemp("template-plain"))
-
-
-def tree_bytes(path: Path) -> dict[str, bytes]:
-    """Every file under ``path`` (the answers file included), by relative path."""
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
-            if p.is_file() and ".git" not in p.relative_to(path).parts}
-
-
-def assert_valid_lock(project: Path) -> dict:
-    """A rendered project's model.lock.json, checked with jsonschema against the schema the project
-    got beside it (template/model.lock.schema.json), which the lock names in ``$schema``."""
-    import json
-
-    import jsonschema
-    lock = json.loads((project / "model.lock.json").read_text())
-    assert lock["$schema"] == "model.lock.schema.json"
-    jsonschema.Draft202012Validator(json.loads((project / lock["$schema"]).read_text())).validate(lock)
-    return lock
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is not installed: pip install -r requirements-dev.txt")
-    return found
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -13,7 +13,7 @@ import yaml
 from copier import run_copy
 from copier.errors import UserMessageError
 
-from conftest import ROOT
+from testkit import ROOT
 from hooks import servers
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"

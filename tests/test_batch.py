@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from conftest import ROOT
+from testkit import ROOT
 from hubsim import GRANTED_TOKEN, HubServer
 
 

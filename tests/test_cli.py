@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import tree_bytes
+from testkit import tree_bytes
 from hubsim import GRANTED_TOKEN, HubServer, info
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"

@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from conftest import tool
+from testkit import tool
 from container_helpers import (BASE_IMAGE, CASES, ROOT, TEST_LABEL, SecretsManagerStandIn, build_image,
                                build_standin, docker_available, ensure_base_image, grep_stream, host_port,
                                image_exists, prune_test_images, request, logs,

@@ -25,7 +25,7 @@ import time
 import pytest
 from copier import run_copy
 
-from conftest import ROOT, assert_valid_lock
+from testkit import ROOT, assert_valid_lock
 from hubsim import FAKE_TOKEN, HubServer, info
 from test_engine_vllm import CPU_ENV, PORT, PYTHON, VENV, Serve, _port_is_free, _require_engine
 from test_lora import AdapterHub

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from copier import run_copy
 
-from conftest import ROOT
+from testkit import ROOT
 from hooks import servers
 
 pytestmark = pytest.mark.engine

@@ -120,7 +120,7 @@ def test_a_context_nobody_set_is_explained():
     """Copier cannot reach this branch any more (an unknown model needs maxModelLen, hooks/project.py),
     so the README template is rendered directly, with a real context whose plan sets no length."""
     import jinja2
-    from conftest import ROOT
+    from testkit import ROOT
     from hooks import project
     answers = {"modelName": QWEN, "modelServer": "vllm", "offline": True, "projectName": "p",
                "awsRegion": "us-east-1", "deployTarget": "sagemaker"}

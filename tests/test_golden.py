@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_valid_lock
+from testkit import assert_valid_lock
 from tools import golden
 
 HOW = (f"The template renders something else than tests/golden/ holds. Review the diff below; if the change "

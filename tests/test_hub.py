@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from conftest import HF_ENDPOINT
+from testkit import HF_ENDPOINT
 from hooks import errors, hub
 from hooks.hub import DiskCache, HubClient, load
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info
@@ -398,7 +398,7 @@ def test_a_run_served_from_the_cache_never_imports_requests(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from testkit import ROOT
     DiskCache(tmp_path).put(hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))
     code = ("import sys; from pathlib import Path; from hooks import hub; "
             f"snap = hub.load({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}, cache=hub.DiskCache(Path({str(tmp_path)!r}))); "
@@ -442,7 +442,7 @@ def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from testkit import ROOT
     cache_dir = tmp_path / "xdg"
     DiskCache(cache_dir / "sagemaker-llm-template" / "hub").put(
         hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))

@@ -307,7 +307,7 @@ def test_an_interactive_update_reads_nothing_and_judges_by_the_pinned_model(tmp_
     """The pinned commit is in the disk cache: an interactive update asks every question with no hub
     call, and the instance choices already know the model."""
     import subprocess
-    from conftest import copy_template
+    from testkit import copy_template
     def git(cwd, *args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
                        capture_output=True)

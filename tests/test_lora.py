@@ -18,7 +18,7 @@ import pytest
 from copier import run_copy
 from copier.errors import UserMessageError
 
-from conftest import FAKE_TOKEN, assert_valid_lock
+from testkit import FAKE_TOKEN, assert_valid_lock
 from hooks import lora, servers, sizing
 from hooks.errors import InvalidAnswer
 from hubsim import FIXTURES, info
@@ -294,7 +294,7 @@ def test_an_adapter_not_in_model_dir_is_downloaded_at_its_pinned_commit(template
 
 
 def test_the_lora_serve_script_passes_shellcheck(template_dir, tmp_path, fake_hub):
-    from conftest import tool
+    from testkit import tool
     project = tmp_path / "p"
     generate(template_dir, project, loraAdapters=[R8, f"support={R24}"])
     r = subprocess.run([tool("shellcheck"), "-x", str(project / "code" / "serve")], capture_output=True, text=True)

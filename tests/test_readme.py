@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import ROOT
+from testkit import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import catalog_table  # noqa: E402

@@ -47,7 +47,7 @@ def test_a_mistyped_region_stops_generation_before_anything_is_written(template_
 
 def test_the_interactive_validator_gives_the_same_message():
     import importlib.util
-    from conftest import ROOT
+    from testkit import ROOT
     spec = importlib.util.spec_from_file_location("ctx_ext_regions", ROOT / "extensions" / "context.py")
     ext = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ext)

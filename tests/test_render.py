@@ -14,7 +14,7 @@ import yaml
 from copier import run_copy, run_update
 from copier.errors import UserMessageError
 
-from conftest import HF_ENDPOINT, assert_valid_lock, tool, tree_bytes
+from testkit import HF_ENDPOINT, assert_valid_lock, tool, tree_bytes
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info, model_dir
 
 # The images a project gets without modelServerVersion (the catalog's defaults) and with the seed
@@ -455,7 +455,7 @@ def test_update_keeps_user_edits_and_the_pin(copier_template, tmp_path, monkeypa
 
 def test_question_help_fits_an_80_column_prompt():
     """copier prints '? ' + help + '  ' before the prompt (issue: help texts wrapped)."""
-    from conftest import ROOT
+    from testkit import ROOT
     questions = yaml.safe_load((ROOT / "copier.yml").read_text())
     long = {k: len(v["help"]) for k, v in questions.items() if isinstance(v, dict) and len(v.get("help", "")) > 76}
     assert not long, long
@@ -467,7 +467,7 @@ def test_defaults_run_starts_the_wave_before_the_rest_of_the_hooks_load(tmp_path
     import threading
     import time
 
-    from conftest import copy_template
+    from testkit import copy_template
     template = copy_template(tmp_path / "tpl")   # a new location: its hooks load afresh in this process
     first_lookup: dict[str, float] = {}
 
@@ -499,7 +499,7 @@ def test_an_unwritable_cache_folder_is_no_error(tmp_path, fake_hub, monkeypatch)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    from conftest import copy_template
+    from testkit import copy_template
     dst = generate(copy_template(tmp_path / "tpl"), tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
     assert "Qwen/Qwen2.5-0.5B-Instruct" in (dst / "README.md").read_text()
 

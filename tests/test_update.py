@@ -13,7 +13,7 @@ import yaml
 from copier import run_copy, run_update
 
 import hubsim
-from conftest import copy_template, tree_bytes
+from testkit import copy_template, tree_bytes
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 NEW_SHA = "1" * 40
@@ -186,7 +186,7 @@ RELEASE_0_1_0 = "0a0a02a"
 def test_update_from_0_1_0_keeps_the_engine_and_moves_only_when_asked(tmp_path, fake_hub):
     """A project generated before the catalog keeps its seed image on `copier update`; the answers
     file then records the version; `-d modelServerVersion=...` moves it and the diff shows the FROM."""
-    from conftest import ROOT
+    from testkit import ROOT
     repo = tmp_path / "template"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     if subprocess.run(["git", "cat-file", "-e", f"{RELEASE_0_1_0}^{{commit}}"], cwd=repo).returncode:

@@ -49,7 +49,7 @@ def _answers(ctx) -> dict:
     return _dst(ctx) | {key: ctx.get(key) for key in (
         "framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline", "instanceType",
         "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion", "projectName",
-        "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins")
+        "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins", "modelSource", "acceptEula")
         if ctx.get(key) is not None and not _undefined(ctx.get(key))}
 
 
@@ -77,7 +77,7 @@ def _call(ctx, what: str):
         raise UserMessageError(str(exc)) from None
 
 
-QUESTIONS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline",
+QUESTIONS = ("modelSource", "acceptEula", "framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline",
              "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion",
              "projectName", "hfTokenSecretName", "loraAdapters", "enableLora", "loraPins", "modelPin", "ctx",
              "answers_check")

@@ -50,6 +50,8 @@ def start_model_read(answers: dict[str, Any]) -> None:
     call with the same model, revision and pin finds the first one's read and starts nothing."""
     if not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers):
         return
+    if str(answers.get("modelSource") or "hub") == "jumpstart":   # hooks/jumpstart.py: no hub read, no token
+        return
     token = resolve_token(str(answers.get("hfToken") or ""))
     hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),
                  pinned_sha=pinned_sha(answers), token=token, separate_process=READ_IN_CHILD)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import hub, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
+from . import hub, jumpstart, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
 from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
 from .errors import InvalidAnswer, TemplateError
@@ -46,6 +46,7 @@ EMPTY_MEANS = {
     "hfToken": "HF_TOKEN, then the saved login", "offline": "false", "chatTemplateFile": "the model's own template",
     "hfTokenSecretName": "<projectName>/hf-token", "modelPin": "pin the newest commit of modelRevision",
     "loraAdapters": "no LoRA adapters", "enableLora": "false", "loraPins": "pin each adapter's newest commit",
+    "acceptEula": "false",
 }
 LIST_QUESTIONS = ("loraAdapters", "loraPins")   # a list, or one string of items separated by commas
 INT_QUESTIONS = ("tensorParallelSize", "maxModelLen")
@@ -91,6 +92,10 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
         if not all(lora.PIN_RE.match(str(i).strip().strip("'\"")) for i in items if str(i).strip()):
             raise InvalidAnswer(f"loraPins '{lora_pins_given}' is not a list of org/name@<40-hex commit>. Leave it out "
                                 "to pin each adapter's newest commit, or give -d loraPins=refresh on update.")
+    for key in ("acceptEula",):
+        if key in data and not isinstance(data[key], bool) and (
+                str(data[key]).strip().lower() not in BOOL_WORDS and str(data[key]).strip() != ""):
+            raise InvalidAnswer(f"{key} must be true or false, not {data[key]!r}.")
     if "offline" in data and not isinstance(data["offline"], bool) and (
             str(data["offline"]).strip().lower() not in BOOL_WORDS and str(data["offline"]).strip() != ""):
         raise InvalidAnswer(f"offline must be true or false, not {data['offline']!r}.")
@@ -151,7 +156,8 @@ def check_destination(template_dir: Path, dst: Path, answers_file: str = ".copie
 
 QUESTION_KEYS = ("framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken",
                  "offline", "instanceType", "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget",
-                 "awsRegion", "projectName", "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins")
+                 "awsRegion", "projectName", "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins",
+                 "modelSource", "acceptEula")
 
 
 def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) -> None:
@@ -168,7 +174,17 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
         servers.check_server(str(answers["modelServer"]))
     if given("modelServerVersion"):   # of the server given, else of the default server
         servers.check_version(str(answers.get("modelServer") or "vllm"), str(answers["modelServerVersion"]))
-    if given("modelName") and not MODEL_ID_RE.match(str(answers["modelName"])):
+    if given("modelSource"):
+        jumpstart.check_source(str(answers["modelSource"]))
+    if jumpstart.selected(answers):   # modelName is a JumpStart id; no hub read, no token, no adapters
+        if given("modelName"):
+            jumpstart.check_id(str(answers["modelName"]))
+        if answers.get("loraAdapters"):
+            raise InvalidAnswer("loraAdapters are HF repos read from the hub, and modelSource=jumpstart makes no hub "
+                                "call: leave loraAdapters out (enableLora=true still serves adapters added at run "
+                                "time), or use modelSource=hub.")
+        read_in_background = False
+    elif given("modelName") and not MODEL_ID_RE.match(str(answers["modelName"])):
         raise InvalidAnswer(f"modelName '{answers['modelName']}' is not a HuggingFace repo id. Use the form "
                             "org/name, for example Qwen/Qwen2.5-0.5B-Instruct.")
     if given("modelRevision") and not REVISION_RE.match(str(answers["modelRevision"])):
@@ -311,12 +327,17 @@ def check_model(answers: dict[str, Any]) -> None:
 def model_pin(answers: dict[str, Any]) -> str:
     """``org/name@sha`` for the answers file, so updates and replays keep the same commit."""
     check_answers(answers)
+    if jumpstart.selected(answers):   # no commit: the lock records the JumpStart version read
+        jumpstart.read(answers, is_offline(answers))
+        return ""
     snap = _snapshot(answers)
     return f"{answers['modelName']}@{snap.sha}" if snap else ""
 
 
 def _adapters(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """The listed LoRA adapters, read (cached) with the token the model read uses."""
+    if jumpstart.selected(answers):   # none listed (check_answers): no hub read, no token
+        return []
     offline = is_offline(answers)
     token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
     adapters = lora.read_all(answers, token, offline)
@@ -368,9 +389,10 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     # LMI's ECR account differs by region (hooks/registry.py, the SageMaker SDK's map); refused where none
     server = {**server, "image": registry.image_for_region(server, str(answers.get("awsRegion") or "us-east-1"))}
     version = server["version"]
-    snap = _snapshot(answers)
-    facts = model_facts(snap, model, revision)
-    if snap is None and ("no-metadata", model) not in WARNED:
+    js = jumpstart.read(answers, is_offline(answers)) if jumpstart.selected(answers) else None
+    snap = js.snapshot if js else _snapshot(answers)
+    facts = model_facts(snap, model, js.version if js else revision)
+    if snap is None and not js and ("no-metadata", model) not in WARNED:
         WARNED.add(("no-metadata", model))
         print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
               "model facts, from the instanceType and maxModelLen given (a chat model also needs chatTemplateFile). "
@@ -413,6 +435,8 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         | sizing.host_memory(plan["instance_type"], plan["tensor_parallel_size"])
         | {"price": prices.for_lock(plan["instance_type"], answers.get("awsRegion") or "us-east-1")},
     }
+    if js:   # the weights: JumpStart's prepacked HF-format artifacts (S3Prefix), deployed by default
+        lock["weights"] = js.lock_entry()
     if lora_settings:
         lock["lora"] = {k: lora_settings[k] for k in ("max_lora_rank", "max_loras", "runtime_updates", "adapters")} \
             | {"memory_gib": plan.get("lora_memory_gib")}

@@ -233,8 +233,8 @@ def run_register(ctx) -> int:
                    InferenceSpecification={"Containers": [container], "SupportedContentTypes": CONTENT_TYPES,
                                            "SupportedResponseMIMETypes": CONTENT_TYPES,
                                            "SupportedRealtimeInferenceInstanceTypes": [lock.instance_type]},
-                   ModelApprovalStatus="PendingManualApproval", CustomerMetadataProperties=metadata,
-                   Tags=tags)["ModelPackageArn"]
+                   # No Tags: a version in a group takes the group's (botocore's CreateModelPackage docs).
+                   ModelApprovalStatus="PendingManualApproval", CustomerMetadataProperties=metadata)["ModelPackageArn"]
     number = arn.rsplit("/", 1)[-1]
     info(f"registered {arn}; approve it with `python -m deploy approve {number}`, then deploy it with "
          "`python -m deploy deploy --model-package latest-approved`")

@@ -119,6 +119,12 @@ class FakeAws:
         region = kwargs["request_signer"].region_name if kwargs.get("request_signer") else "us-east-1"
         params = (context or {}).get("fake_params", {})
         if model.service_model.service_name == "sagemaker" and model.name in MOTO_SAGEMAKER:
+            if model.name == "CreateModelPackage" and params.get("ModelPackageGroupName") and params.get("Tags"):
+                # botocore's documentation of CreateModelPackage: a version in a group takes the group's tags,
+                # "you cannot supply a tag argument" (moto accepts them).
+                return (AWSResponse("https://fake", 400, {}, None),
+                        {"Error": {"Code": "ValidationException", "Message": "Tags cannot be supplied for a model "
+                                   "package in a model package group."}, "ResponseMetadata": {"HTTPStatusCode": 400}})
             return None  # moto answers
         handler = getattr(self, "op_" + model.name, None)
         if handler is None:

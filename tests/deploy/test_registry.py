@@ -35,6 +35,8 @@ def test_register_approve_deploy_latest_approved_and_update(cli, aws, project):
     package = one(requests_for(calls, "CreateModelPackage"))
     assert package["ModelPackageGroupName"] == name
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "Tags" not in package  # a version takes its group's tags (AWS refuses its own)
+    assert group["Tags"] == [{"Key": "project", "Value": name}]
     spec = package["InferenceSpecification"]
     assert spec["Containers"] == [{"Image": IMAGE.format(name=name)}]  # not gated, no --env: no environment
     assert spec["SupportedContentTypes"] == ["application/json"] == spec["SupportedResponseMIMETypes"]

@@ -199,6 +199,17 @@ def run_register(ctx) -> int:
     # The image and the weights are found and checked as deploy does.
     finder = Deploy(ctx)
     finder.aws, finder.lock, finder.region, finder.repo = aws, lock, lock.region, lock.repo_name()
+    # modelSource=jumpstart (model.lock.json "weights", as deploy reads it): JumpStart's prepacked artifacts are
+    # the model data unless --model-data is given; AcceptEula only when the project accepted the EULA.
+    weights = lock.get("weights") or {}
+    finder.jumpstart = finder.accept_eula = False
+    if weights.get("source") == "jumpstart" and weights.get("s3_uri") and not model_data:
+        js = weights.get("jumpstart") or {}
+        if js.get("eula_required") and not js.get("eula_accepted"):
+            die(f"JumpStart model {js.get('model_id')} needs its EULA accepted ({js.get('eula_key')}); regenerate "
+                "with `copier update --trust --defaults -d acceptEula=true` if you accept it")
+        model_data = s3_prefix(weights["s3_uri"])
+        finder.jumpstart, finder.accept_eula = True, bool(js.get("eula_accepted"))
     finder.model_data, finder.async_uri = model_data, None
     finder.check_s3()
     image = finder.find_image()
@@ -210,6 +221,8 @@ def run_register(ctx) -> int:
     if model_data:
         container["ModelDataSource"] = {"S3DataSource": {"S3Uri": model_data, "S3DataType": "S3Prefix",
                                                          "CompressionType": "None"}}
+        if finder.accept_eula:
+            container["ModelDataSource"]["S3DataSource"]["ModelAccessConfig"] = {"AcceptEula": True}
     group = group_name(lock)
     tags = [{"Key": "project", "Value": lock.project_name}]
     if not group_exists(aws, group):

@@ -249,3 +249,28 @@ def test_cli_register_approve_deploy_against_moto_server(user):
     assert f"model package: {arn} (version 1, Approved)" in user("status").stdout
     result = user("cleanup", "--yes")
     assert f"Model Registry group {name} with 1 version(s), left alone" in result.stderr
+
+
+def test_jumpstart_project_registers_jumpstarts_artifacts(cli, aws, project):
+    prefix = "s3://jumpstart-private-cache-prod-us-east-1/meta-textgeneration/llama/artifacts/inference-prepack/v1.0.0/"
+
+    def jumpstart(lock, accepted):
+        lock["weights"] = {"source": "jumpstart", "s3_uri": prefix, "s3_data_type": "S3Prefix", "compression": "None",
+                           "jumpstart": {"model_id": "meta-textgeneration-llama-3-2-1b-instruct", "version": "1.0.0",
+                                         "spec_key": "community_models/x/specs_v1.0.0.json",
+                                         "huggingface_id": "meta-llama/Llama-3.2-1B-Instruct", "gated_bucket": True,
+                                         "eula_key": "fmhMetadata/eula/llama3_2Eula.txt", "eula_required": True,
+                                         "eula_accepted": accepted, "license": "llama3.2"}}
+    project.set_lock(lambda lock: jumpstart(lock, False))
+    aws.put_image(project.name)
+    result = cli("register")
+    assert result.code == 1 and "acceptEula=true" in one(result.errors)
+    assert "CreateModelPackage" not in ops(aws.take())
+    project.set_lock(lambda lock: jumpstart(lock, True))
+    register(cli)
+    calls = aws.take()
+    source = one(requests_for(calls, "CreateModelPackage"))["InferenceSpecification"]["Containers"][0][
+        "ModelDataSource"]["S3DataSource"]
+    assert source == {"S3Uri": prefix, "S3DataType": "S3Prefix", "CompressionType": "None",
+                      "ModelAccessConfig": {"AcceptEula": True}}
+    assert "HeadObject" not in ops(calls)  # AWS's bucket: SageMaker reads it, not the tool

@@ -5,6 +5,8 @@ tests/fixtures/jumpstart (sources: tests/fixtures/jumpstart/SOURCES.md); never t
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,32 @@ def test_bucket_url_and_sdk_overrides():
                                                   "jumpstart-private-cache-prod-eu-west-1")
     assert jumpstart.url_for("b", "eu-west-1", "models_manifest.json", {}) == \
         "https://b.s3.eu-west-1.amazonaws.com/models_manifest.json"
+
+
+# --------------------------------------------------------------------------- the deploy side (moto_server)
+@pytest.mark.aws
+def test_deploy_uses_the_jumpstart_artifacts_with_accept_eula(template_dir, tmp_path, bucket, tmp_path_factory):
+    """`python -m deploy deploy` with no --model-data: the lock's JumpStart prefix as S3Prefix model data, uncompressed, with
+    ModelAccessConfig.AcceptEula (acceptEula=true); no token secret. Every request checked against botocore."""
+    pytest.importorskip("flask", reason="moto_server needs moto[server]")
+    from aws import helpers
+    lock = copy(template_dir, tmp_path / "p", modelName=EULA, acceptEula=True, instanceType="ml.g5.48xlarge",
+                maxModelLen=8192)
+    moto = helpers.Moto(tmp_path_factory.mktemp("moto"))
+    try:
+        helpers.put_image(moto, lock["project"]["name"], "1.0.0-test")
+        moto.take_requests()
+        result = subprocess.run([sys.executable, "-m", "deploy", "deploy", "--tag", "1.0.0-test", "--no-wait"],
+                                cwd=tmp_path / "p", env=moto.env(), capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "weights from SageMaker JumpStart" in result.stdout + result.stderr
+        calls = moto.check_requests()
+    finally:
+        moto.stop()
+    model = [c["params"] for c in calls if c["operation"] == "CreateModel"]
+    assert len(model) == 1
+    source = model[0]["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]
+    assert source == {"S3Uri": lock["weights"]["s3_uri"], "S3DataType": "S3Prefix", "CompressionType": "None",
+                      "ModelAccessConfig": {"AcceptEula": True}}
+    assert "HF_TOKEN_SECRET_ID" not in model[0]["PrimaryContainer"].get("Environment", {})
+    assert not [c for c in calls if c["operation"] in ("DescribeSecret", "GetSecretValue")]

@@ -230,6 +230,18 @@ class Deploy:
         lock, a = self.ctx.lock, self.args
         self.lock = lock
         self.region = lock.region
+        # modelSource=jumpstart (model.lock.json "weights"): JumpStart's prepacked HF-format artifacts are the
+        # model data unless --model-data or --model-package is given; AcceptEula only if acceptEula was true.
+        weights = lock.get("weights") or {}
+        self.jumpstart = weights.get("source") == "jumpstart" and not a.model_data and not a.model_package
+        self.accept_eula = False
+        if self.jumpstart:
+            js = weights.get("jumpstart") or {}
+            if js.get("eula_required") and not js.get("eula_accepted"):
+                die(f"JumpStart model {js.get('model_id')} needs its EULA accepted ({js.get('eula_key')}); regenerate "
+                    "with `copier update --trust --defaults -d acceptEula=true` if you accept it")
+            self.model_data = s3_prefix(weights["s3_uri"])
+            self.accept_eula = bool(js.get("eula_accepted"))
         self.name = lock.endpoint_name(a.endpoint_name)
         self.repo = lock.repo_name()
         lock_type = lock.instance_type
@@ -385,7 +397,10 @@ class Deploy:
 
     def check_s3(self) -> None:
         s3 = self.aws.client("s3")
-        if self.model_data:
+        if getattr(self, "jumpstart", False):   # AWS's bucket (the gated one is read by SageMaker only, with AcceptEula)
+            info(f"weights from SageMaker JumpStart: {self.model_data}"
+                 + (" (EULA accepted: ModelAccessConfig.AcceptEula)" if self.accept_eula else ""))
+        elif self.model_data:
             bucket, key = split_s3(self.model_data)
             try:
                 s3.head_object(Bucket=bucket, Key=key + "config.json")
@@ -569,6 +584,8 @@ class Deploy:
             # the serve script serves that directory when it holds config.json.
             container["ModelDataSource"] = {"S3DataSource": {"S3Uri": self.model_data, "S3DataType": "S3Prefix",
                                                              "CompressionType": "None"}}
+            if getattr(self, "accept_eula", False):
+                container["ModelDataSource"]["S3DataSource"]["ModelAccessConfig"] = {"AcceptEula": True}
         return {"ModelName": model_name, "ExecutionRoleArn": self.role_arn,
                 **({"Containers": [container]} if self.package else {"PrimaryContainer": container}),
                 "Tags": [{"Key": "project", "Value": self.lock.project_name},

@@ -71,13 +71,18 @@ BAD = [
     ("enableLora", "maybe", r"enableLora must be true or false"),
     ("loraPins", "junk", r"loraPins 'junk' is not a list of org/name@<40-hex commit>"),
     ("loraPins", {"a": 1}, r"loraPins is given a dict"),
+    ("modelSource", "", r"modelSource is given empty"),
+    ("modelSource", 3, r"modelSource '3' is not supported"),
+    ("modelSource", "s3", r"Choose one of: hub, jumpstart"),
+    ("acceptEula", "maybe", r"acceptEula must be true or false"),
+    ("acceptEula", [True], r"acceptEula is given a list"),
     ("ctx", "{}", r"ctx is computed by the template, not a question"),
     ("answers_check", "x", r"answers_check is computed by the template, not a question"),
     ("modelRead", "x", r"modelRead is computed by the template, not a question"),
 ]
 # empty where empty has a meaning: (question, check of the answers file)
 EMPTY_OK = ["modelRevision", "modelServerVersion", "hfToken", "offline", "chatTemplateFile", "hfTokenSecretName",
-            "modelPin", "loraAdapters", "enableLora", "loraPins"]
+            "modelPin", "loraAdapters", "enableLora", "loraPins", "acceptEula"]
 
 
 @pytest.fixture

@@ -124,6 +124,8 @@ def endpoint_ics(aws, endpoint: str) -> list[str]:
 
 
 def pick_ic(aws, endpoint: str, wanted: str | None = None) -> str:
+    """``wanted`` when the endpoint hosts it; without it the endpoint's only component, or its only base
+    component (one without Specification.BaseInferenceComponentName) when adapters sit beside it."""
     names = endpoint_ics(aws, endpoint)
     if not names:
         die(f"endpoint '{endpoint}' hosts no inference component yet (see python -m deploy status)")
@@ -133,8 +135,20 @@ def pick_ic(aws, endpoint: str, wanted: str | None = None) -> str:
         return wanted
     if len(names) == 1:
         return names[0]
-    die(f"endpoint '{endpoint}' hosts several inference components ({' '.join(names)}); "
-        "choose one with --inference-component-name")
+    # Several: adapter components (python -m deploy adapter add, named <base>-<adapter>) beside the base,
+    # which deploy names after the endpoint; without a name the base is meant (deploy's update, test,
+    # stream, autoscale, logs). The names come first: only when one of them can be that base are the
+    # components described, and the base is the one without Specification.BaseInferenceComponentName.
+    bases = []
+    if any(n == endpoint or all(o == n or o.startswith(n + "-") for o in names) for n in names):
+        for name in names:
+            component = describe(aws, "inference-component", name)
+            if component is not None and not (component.get("Specification") or {}).get("BaseInferenceComponentName"):
+                bases.append(name)
+        if len(bases) == 1:
+            return bases[0]
+    die(f"endpoint '{endpoint}' hosts several {'base ' if len(bases) > 1 else ''}inference components "
+        f"({' '.join(bases if len(bases) > 1 else names)}); choose one with --inference-component-name")
 
 
 def print_logs(aws, group: str, lines: int = 50) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
-from deploy_support import ops, requests_for
+from deploy_support import one, ops, requests_for
 
 SHA = "a" * 40
 OTHER_SHA = "b" * 40
@@ -326,6 +326,54 @@ def test_test_and_stream_ask_the_adapter_component(cli, aws, lora):
     result = cli("test", "--adapter", "ad2", "--inference-component-name", name)
     assert result.code == 1 and "leave out --inference-component" in result.errors[0]
     assert runtime.seen == []
+
+
+
+def test_without_a_name_the_base_is_meant_beside_adapters(cli, aws, lora):
+    """With adapter components beside the base, no component name means the base: test, stream,
+    autoscale, logs and deploy's in-place update address it instead of asking for a name."""
+    name = deploy_base(cli, aws, lora)
+    for adapter in ("ad2", "zz"):
+        uri = put_adapter(aws, f"{adapter}.tar.gz", adapter_config(lora.lock["model"]["id"]))
+        assert cli("adapter", "add", adapter, "--s3", uri).code == 0
+    assert set(components(aws)) == {name, f"{name}-ad2", f"{name}-zz"}
+    runtime = Runtime(aws)
+
+    result = cli("test")
+    assert result.code == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == [f"answered by {name}"] * 2
+    assert {s["InferenceComponentName"] for s in runtime.seen} == {name}
+    result = cli("stream")
+    assert result.code == 0 and result.stdout.strip() == f"answered by {name}", result.stderr
+
+    result = cli("autoscale", "--max", "2")
+    assert result.code == 0, result.stderr
+    target = one(requests_for(aws.take(), "RegisterScalableTarget"))
+    assert target["ResourceId"] == f"inference-component/{name}"
+    assert cli("autoscale", "--off").code == 0
+
+    result = cli("logs", "--inference-component")
+    assert "several" not in result.stderr, result.stderr
+
+    aws.put_image(name, "2.0.0-new")
+    aws.take()
+    result = cli("deploy", "--inference-component", "--tag", "2.0.0-new")
+    assert result.code == 0, result.stderr
+    update = one(requests_for(aws.take(), "UpdateInferenceComponent"))
+    assert update["InferenceComponentName"] == name
+    assert set(components(aws)) == {name, f"{name}-ad2", f"{name}-zz"}
+
+    # Two bases: still a name to choose.
+    aws.client("sagemaker").create_inference_component(
+        InferenceComponentName=f"{name}-other", EndpointName=name, VariantName="AllTraffic",
+        Specification={"ModelName": components(aws)[name]["Specification"]["ModelName"],
+                       "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1,
+                                                       "MinMemoryRequiredInMb": 1024}},
+        RuntimeConfig={"CopyCount": 1})
+    result = cli("test", "--no-stream")
+    assert result.code == 1
+    assert result.errors == [f"error: endpoint '{name}' hosts several base inference components ({name} "
+                             f"{name}-other); choose one with --inference-component-name"]
 
 
 class Container:

@@ -386,6 +386,10 @@ class Deploy:
             container = package_container(self.package)
             source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
             self.model_data = s3_prefix(source["S3Uri"]) if source.get("S3Uri") else None
+            # A package registered from JumpStart's artifacts (AWS's bucket): not read by the tool, as without one.
+            if self.model_data and self.model_data == (self.lock.get("weights") or {}).get("s3_uri"):
+                self.jumpstart = True
+                self.accept_eula = bool((source.get("ModelAccessConfig") or {}).get("AcceptEula"))
             info(f"model package {self.package['ModelPackageArn']} (Approved)")
         self.check_s3()
         if self.package:

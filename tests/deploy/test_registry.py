@@ -274,3 +274,9 @@ def test_jumpstart_project_registers_jumpstarts_artifacts(cli, aws, project):
     assert source == {"S3Uri": prefix, "S3DataType": "S3Prefix", "CompressionType": "None",
                       "ModelAccessConfig": {"AcceptEula": True}}
     assert "HeadObject" not in ops(calls)  # AWS's bucket: SageMaker reads it, not the tool
+    cli("approve", "1")
+    result = cli("deploy", "--model-package", "latest-approved")
+    assert result.code == 0, result.stderr
+    calls = aws.take()
+    assert one(requests_for(calls, "CreateModel"))["Containers"][0]["ModelPackageName"].endswith("/1")
+    assert "HeadObject" not in ops(calls) and "weights from SageMaker JumpStart" in result.stderr

@@ -3,9 +3,9 @@ SageMaker Model Registry.
 
 register: a model package group named after the project (created once) and a new model package
 version in it: the pushed image (as deploy finds it: --image-uri, else the project's ECR image with
-the build command's tag), the weights in S3 with --model-data, the non-secret container environment
-(never the token: a gated model's container gets the ARN of its token secret), application/json in
-and out, the lock's instance type, ModelApprovalStatus PendingManualApproval, and the model id,
+the build command's tag), the weights in S3 with --model-data (a JumpStart project: JumpStart's
+artifacts), the non-secret container environment (never the token: a gated model's container
+gets the ARN of its token secret), application/json in and out, the lock's instance type, ModelApprovalStatus PendingManualApproval, and the model id,
 pinned commit, server, server version and template version as metadata.
 approve VERSION / reject VERSION --description TEXT: set a version's approval status; VERSION is
 the version number (see versions) or the model package ARN.
@@ -30,7 +30,8 @@ PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-
 
 
 def _describe(text: str) -> str:
-    return text.split(": ", 1)[1][:1].upper() + text.split(": ", 1)[1][1:]
+    """The module docstring without its first paragraph (the title)."""
+    return text.split("\n\n", 1)[1]
 
 
 def register(subparsers) -> None:

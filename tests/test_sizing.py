@@ -326,3 +326,40 @@ def test_a_small_model_on_sglang_gets_the_usable_share_not_a_sliver():
     plan = sizing.plan_deployment(facts("Qwen/Qwen2.5-0.5B-Instruct"),
                                   engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
     assert plan["instance_type"] == "ml.g6.xlarge" and plan["engine_memory_fraction"] == 0.859
+
+
+# -- inference component memory (MinMemoryRequiredInMb), moved from tests/test_deploy.py --------------
+
+def _instance_catalog() -> dict:
+    import json
+    from pathlib import Path
+    return json.loads((Path(__file__).resolve().parents[1] / "hooks" / "data" / "instances.json").read_text())
+
+
+@pytest.mark.parametrize("instance_type", list(_instance_catalog()["instances"]))
+def test_component_memory_fits_every_catalogued_instance(instance_type):
+    """MinMemoryRequiredInMb is host memory: for every catalogued type and tensor-parallel size,
+    the copies that fit on the GPUs also fit in the host memory, with room left for SageMaker."""
+    spec = _instance_catalog()["instances"][instance_type]
+    host_mb = spec["host_memory_gib"] * 1024
+    assert spec["host_memory_gib"] >= 16  # the smallest catalogued hosts (g5/g6.xlarge) have 16 GiB
+    for tp in [t for t in (1, 2, 4, 8) if t <= spec["gpu_count"] and spec["gpu_count"] % t == 0]:
+        got = sizing.host_memory(instance_type, tp)
+        assert got["host_memory_gib"] == spec["host_memory_gib"]
+        copies = spec["gpu_count"] // tp
+        memory = got["inference_component_memory_mb"]
+        assert memory >= 1024  # the SageMaker SDK's default reservation is the floor
+        assert memory * copies <= host_mb - 2048, (instance_type, tp, memory)
+
+
+def test_component_memory_in_the_lock_is_host_memory_not_weights():
+    """Llama-3.1-8B on ml.g6.xlarge: weights + KV cache (17,490 MB) exceed the 16 GiB host; the lock
+    reserves what the engine process needs instead, and knows the host's memory."""
+    from hooks import project
+
+    lock = project.build_context({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "offline": True,
+                                  "modelServer": "vllm", "projectName": "llama"})["lock"]
+    dep = lock["deployment"]
+    assert dep["instance_type"] == "ml.g6.xlarge" and dep["host_memory_gib"] == 16
+    assert (dep["weight_memory_gib"] + dep["kv_cache_memory_gib"]) * 1024 > 16 * 1024
+    assert 1024 <= dep["inference_component_memory_mb"] <= 16 * 1024 - 2048

@@ -219,3 +219,20 @@ def test_deploy_uses_the_jumpstart_artifacts_with_accept_eula(template_dir, tmp_
                       "ModelAccessConfig": {"AcceptEula": True}}
     assert "HF_TOKEN_SECRET_ID" not in model[0]["PrimaryContainer"].get("Environment", {})
     assert not [c for c in calls if c["operation"] in ("DescribeSecret", "GetSecretValue")]
+
+
+def test_chat_template_and_readme_come_from_the_artifacts(template_dir, tmp_path, bucket):
+    """tokenizer_config.json beside config.json gives the chat template (a test value, put in the cache
+    where the read finds it: artifact files are cached by key like the specs)."""
+    prefix = "openai-reasoning/openai-reasoning-gpt-oss-20b/artifacts/inference-prepack/v1.0.0/"
+    cached = jumpstart.cache_dir() / "jumpstart-cache-prod-us-east-1" / prefix / "tokenizer_config.json"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({"chat_template": "{% for m in messages %}{{ m['content'] }}{% endfor %}",
+                                  "eos_token": "<|return|>"}))
+    lock = copy(template_dir, tmp_path / "p", modelName=OPEN)
+    assert lock["model"]["has_chat_template"] is True
+    template = (tmp_path / "p" / "code" / "chat_template.jinja").read_text()
+    assert template == "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    readme = (tmp_path / "p" / "README.md").read_text()
+    assert f"`s3://jumpstart-cache-prod-us-east-1/{prefix}`" in readme and "huggingface.co/openai/gpt-oss-20b" in readme
+    assert not [k for _, k in bucket.requests if k.endswith("tokenizer_config.json")]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from .errors import die, from_client_error
+from .errors import DeployError, die, from_client_error
 from .naming import model_package_group
 from .ui import info, log
 
@@ -283,6 +283,28 @@ def run_reject(ctx) -> int:
     return _set_status(ctx, "Rejected", ctx.args.description)
 
 
+def serving_arns(aws, endpoint: str) -> set[str]:
+    """The model package ARNs the endpoint's models (or components' models) were made from."""
+    from . import endpoints
+
+    try:
+        facts = endpoints.endpoint_facts(aws, endpoint)
+        if facts is None:
+            return set()
+        models = list(facts.models)
+        if facts.mode == "ic":
+            models += [((endpoints.describe(aws, "inference-component", ic) or {}).get("Specification") or {})
+                       .get("ModelName") for ic in endpoints.endpoint_ics(aws, endpoint)]
+        found = set()
+        for name in filter(None, models):
+            for container in (endpoints.describe(aws, "model", name) or {}).get("Containers") or []:
+                if container.get("ModelPackageName"):
+                    found.add(container["ModelPackageName"])
+        return found
+    except DeployError:  # no permission to read the endpoint: the list without the marker
+        return set()
+
+
 def run_versions(ctx) -> int:
     aws, lock = ctx.aws, ctx.lock
     aws.identity()
@@ -290,10 +312,13 @@ def run_versions(ctx) -> int:
     if not group_exists(aws, group):
         log(f"no model package group {group} in {aws.region} yet (`python -m deploy register` makes it)")
         return 0
+    serving = serving_arns(aws, lock.endpoint_name())
     rows = [("VERSION", "STATUS", "CREATED", "DESCRIPTION")]
     for v in list_versions(aws, group):
         created = v.get("CreationTime")
-        rows.append((str(v.get("ModelPackageVersion") or "?"), str(v.get("ModelApprovalStatus") or "unset"),
+        status = str(v.get("ModelApprovalStatus") or "unset") + (" (serving)" if v.get("ModelPackageArn") in serving
+                                                                  else "")
+        rows.append((str(v.get("ModelPackageVersion") or "?"), status,
                      created.strftime("%Y-%m-%d %H:%M:%S") if hasattr(created, "strftime") else str(created or ""),
                      str(v.get("ModelPackageDescription") or "")))
     if len(rows) == 1:

@@ -88,6 +88,8 @@ def test_register_approve_deploy_latest_approved_and_update(cli, aws, project):
     sm = aws.client("sagemaker")
     assert [m["ModelName"] for m in sm.list_models()["Models"]] == [new["ModelName"]]
     assert f"model package: {arn2} (version 2, Approved)" in cli("status").stdout
+    listing = cli("versions").stdout.splitlines()
+    assert "Approved (serving)" in listing[2] and "serving" not in listing[1], listing
 
     # An explicit ARN works the same.
     result = cli("deploy", "--model-package", arn1)

@@ -1,22 +1,20 @@
-"""The request validator the AWS tests rely on, and the operations the deploy scripts name.
+"""The request validator the deploy tool's tests rely on.
 
-tests/aws/botocore_check.py validates every request the deploy scripts make in the
-AWS tests (tests/test_deploy_lifecycle.py, test_deploy_hosting.py, test_deploy_push.py
-record them). These tests prove that it catches what it must (a misspelt member, a
-wrong type, an unknown enum value, a name AWS would refuse), and that every
-`aws <service> <command>` in the scripts is an operation botocore knows, including
-the ones only failure paths reach.
+tests/aws/botocore_check.py validates every request `python -m deploy` makes in tests/deploy/
+(tests/deploy/test_cmd_operations.py and test_tool_basics.py's tour check that every operation
+the commands name is made, so validated, including the ones only failure paths reach). These
+tests prove that it catches what it must: a misspelt member, a wrong type, an unknown enum value,
+a name AWS would refuse.
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aws import botocore_check, helpers  # noqa: E402
+from aws import botocore_check  # noqa: E402
 
 GOOD_IC = {
     "InferenceComponentName": "my-model", "EndpointName": "my-model", "VariantName": "AllTraffic",
@@ -85,40 +83,3 @@ def test_unknown_operation_fails():
     assert problems("sagemaker", "CreateInferenceComponents", {}) == [
         "sagemaker has no operation CreateInferenceComponents"]
 
-
-def script_texts() -> dict[str, str]:
-    deploy = helpers.TEMPLATE_DEPLOY
-    return {p.name: p.read_text() for p in deploy.iterdir() if p.is_file() and p.name.endswith(".sh")}
-
-
-def test_every_aws_command_in_the_scripts_is_a_botocore_operation():
-    found = {}
-    for name, text in script_texts().items():
-        for service, operation in botocore_check.cli_operations(text):
-            found.setdefault((service, operation), name)
-    # The parser sees them all: the new hosting calls are among them.
-    ops = {op for _, op in found}
-    assert {"CreateInferenceComponent", "DeleteInferenceComponent", "ListInferenceComponents",
-            "RegisterScalableTarget", "PutScalingPolicy", "DeregisterScalableTarget", "PutMetricAlarm",
-            "DeleteAlarms", "CreateEndpointConfig", "InvokeEndpoint"} <= ops
-    assert len(found) >= 45, sorted(found)
-
-
-def test_unparsed_aws_calls_are_only_high_level_commands():
-    """Every line that runs `aws`/`awsr`/`aws_try` is one the parser reads, or a known
-    high-level command whose requests the CLI composes (validated when recorded)."""
-    allowed = re.compile(r"\b(s3 (sync|rb|cp|mb)|sagemaker wait|ecr get-login-password)\b")
-    for name, text in script_texts().items():
-        joined = re.sub(r"\\\n\s*", " ", text)
-        for line in joined.splitlines():
-            code = line.split("#", 1)[0]
-            if not re.search(r"(^|[\s(\"$])(awsr|aws_try \w+ \w+)\s+[a-z]", code):
-                continue
-            if botocore_check.cli_operations(code) or allowed.search(code):
-                continue
-            if re.search(r"awsr\(\)|aws_try\(\)|\"\$@\"|need_cmd aws", code):
-                continue  # the helpers' own definitions
-            if '"describe-$kind"' in code:
-                continue  # lib.sh sm_exists: DescribeEndpoint, DescribeEndpointConfig, DescribeModel
-
-            pytest.fail(f"{name}: an AWS call the validator cannot read: {line.strip()}")

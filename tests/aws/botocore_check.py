@@ -6,7 +6,8 @@ lengths/values; the client runs it too, but not for enums, maximums or patterns.
 not know (an instance type, a metric type, an AMI version) or an over-long name all
 fail a test before they could fail a real deployment.
 
-Requests come from tests/aws/recorder (AWS_REQUEST_LOG): one JSON line per API call.
+Requests come from tests/deploy/ (the ``aws`` fixture's recorder, cmdkit's) and tests/aws/recorder
+(AWS_REQUEST_LOG, for the CLI run end to end): one JSON line per API call.
 """
 from __future__ import annotations
 
@@ -124,29 +125,3 @@ def check_all(calls: list[dict]) -> list[str]:
             out.append(f"{call['service']} {call['operation']}: {problem}")
     return out
 
-
-CLI_SERVICES = {"s3api": "s3"}  # AWS CLI command names that differ from botocore's service names
-
-
-def cli_operations(text: str) -> set[tuple[str, str]]:
-    """(service, Operation) for every `aws <service> <command>` a shell script runs
-    through awsr/aws_try (lib.sh). High-level commands (s3 sync/cp/rb, ecr
-    get-login-password, sagemaker wait) are left out: the CLI composes their requests."""
-    found = set()
-    for match in re.finditer(r"(?:\bawsr|\baws_try\s+\w+\s+\w+)\s+([a-z0-9-]+)\s+([a-z0-9-]+)", text):
-        service, command = match.groups()
-        if service in ("s3",) or command in ("wait", "get-login-password"):
-            continue
-        service = CLI_SERVICES.get(service, service)
-        found.add((service, cli_to_operation(service, command)))
-    return found
-
-
-def cli_to_operation(service: str, command: str) -> str:
-    from botocore import xform_name
-
-    model = service_model(service)
-    for name in model.operation_names:
-        if xform_name(name, "-") == command:
-            return name
-    raise KeyError(f"aws {service} {command}: no such operation in botocore's {service} model")

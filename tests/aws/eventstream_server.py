@@ -3,7 +3,7 @@
 moto does not implement the streaming API. This stdlib HTTP server answers
 POST /endpoints/<name>/invocations-response-stream with an AWS event stream
 (application/vnd.amazon.eventstream) of PayloadPart events, sent as HTTP/1.1
-chunks, so boto3 (and deploy/stream_client.py) parse it like the real service.
+chunks, so boto3 (and python -m deploy stream, test, bench) parse it like the real service.
 It also answers POST /endpoints/<name>/invocations with a fixed chat completion.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared helpers for the deploy-script tests (tests/test_deploy*.py)."""
+"""Shared helpers for the deploy tool's tests (tests/deploy/): rendering, a hand-made project, moto_server."""
 from __future__ import annotations
 
 import json
@@ -16,10 +16,6 @@ TEMPLATE_DEPLOY = ROOT / "template" / "deploy"
 HERE = Path(__file__).resolve().parent
 FAKE_TOKEN = "hf_FAKEtokenDoNotLeak0123456789abcdef"
 ACCOUNT = "123456789012"
-SCRIPTS = ["lib.sh", "build.sh", "push.sh", "deploy.sh", "test.sh", "status.sh", "logs.sh",
-           "cleanup.sh", "secret.sh", "autoscale.sh", "upload_model.sh"]
-CLIENTS = ["stream_client.py", "async_client.py"]
-CODEBUILD_SCRIPTS = ["codebuild.sh"]
 
 # A generated project's lock: the golden vLLM project's (tests/golden/, which tests/test_golden.py keeps
 # equal to what the template renders now), for the tests that need a project without rendering one.
@@ -38,7 +34,7 @@ def render(dst: Path, **data) -> Path:
     answers.update(data)
     # Development aid while the template side is mid-change and does not render:
     # DEPLOY_TESTS_RENDER_REF=<commit> renders that commit, then puts the working
-    # tree's deploy/ scripts in (they are plain files, not templates). CI never sets it.
+    # tree's deploy/ files in (they are plain files, not templates). CI never sets it.
     ref = os.environ.get("DEPLOY_TESTS_RENDER_REF") or "HEAD"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -96,7 +92,7 @@ RECORDER = HERE / "recorder"
 class Moto:
     """moto_server (through tests/aws/moto_launcher.py) on 127.0.0.1.
 
-    Every AWS request the scripts make with env() is recorded (tests/aws/recorder) in
+    Every AWS request a command run with env() makes is recorded (tests/aws/recorder) in
     request_log; take_requests() returns and clears them, check_requests() validates
     them against botocore's service model (tests/aws/botocore_check.py).
     """
@@ -178,15 +174,8 @@ class Moto:
         self.log.close()
 
 
-def run(project: Path, script: str, *args: str, env: dict, stdin: str | None = None,
-        timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(project / "deploy" / script), *args], cwd=project, env=env,
-                          input=stdin if stdin is not None else "", capture_output=True, text=True,
-                          timeout=timeout)
-
-
 def put_image(moto: Moto, repo: str, tag: str, region: str = "us-east-1") -> None:
-    """Register an image in moto's ECR, for deploy.sh's check that it was pushed."""
+    """Register an image in moto's ECR, for deploy's check that it was pushed."""
     ecr = moto.client("ecr", region)
     ecr.create_repository(repositoryName=repo)
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",

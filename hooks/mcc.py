@@ -35,11 +35,11 @@ REFUSED_CONFIGS = {
 ACCEPTED_TARGETS = {
     "realtime-inference": "a real-time endpoint, as this template deploys",
     "managed-inference": "MCC's deprecated name of realtime-inference: a real-time endpoint",
-    "async-inference": "an asynchronous endpoint: deploy it with deploy/deploy.sh --async s3://bucket/prefix/",
+    "async-inference": "an asynchronous endpoint: deploy it with python -m deploy deploy --async s3://bucket/prefix/",
 }
 REFUSED_TARGETS = {
     "batch-transform": "a Batch Transform job, which needs no endpoint; this template deploys SageMaker endpoints "
-                       "(real-time, or asynchronous with deploy/deploy.sh --async)",
+                       "(real-time, or asynchronous with python -m deploy deploy --async)",
     "hyperpod-eks": "a HyperPod EKS cluster (Kubernetes); this template deploys SageMaker endpoints",
 }
 # buildTarget (docs: "Build target (codebuild)", default codebuild): the only value is codebuild
@@ -59,7 +59,8 @@ IGNORED = {
     "roleArn": "the deploy tool takes the role from SAGEMAKER_ROLE_ARN",
     "awsRoleArn": "the deploy tool takes the role from SAGEMAKER_ROLE_ARN",
     "hfTokenArn": "set hfTokenSecretName to the secret's name",
-    "includeTesting": "deploy/test.sh is always included", "testTypes": "deploy/test.sh is always included",
+    "includeTesting": "python -m deploy test is always included",
+    "testTypes": "python -m deploy test is always included",
     "includeSample": "no sample model here", "includeSampleModel": "no sample model here",
     "includeBenchmark": "the deploy tool has a bench command",
     "modelFormat": "HuggingFace models only", "customInstanceType": "give instanceType=ml.* instead",
@@ -71,7 +72,7 @@ IGNORED = {
     "icModelWeight": "the deploy tool sizes them",
     "enableLora": "no LoRA adapters at generation", "maxLoras": "no LoRA adapters at generation",
     "maxLoraRank": "no LoRA adapters at generation",
-    "asyncS3OutputPath": "pass it to deploy/deploy.sh --async", "asyncSnsSuccessTopic": "not supported",
+    "asyncS3OutputPath": "pass it to python -m deploy deploy --async", "asyncSnsSuccessTopic": "not supported",
     "asyncSnsErrorTopic": "not supported", "asyncMaxConcurrent": "not supported",
     "endpointInitialInstanceCount": "use the deploy tool's autoscale", "endpointDataCapturePercent": "not supported",
     "endpointVariantName": "the deploy tool names the variant", "endpointVolumeSize": "sized from the model",

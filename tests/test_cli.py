@@ -115,7 +115,7 @@ def test_mcc_config_json_and_answers_file_replay_identically(copier_template, hu
     # MCC's region is awsRegion (the real mapping, said once); a key with no counterpart is named with why
     assert first.stderr.count("note: MCC config: region=us-west-2 -> awsRegion=us-west-2.") == 1, first.stderr
     assert first.stderr.count("warning: ignored MCC settings that have no counterpart here: includeTesting "
-                              "(deploy/test.sh is always included).") == 1, first.stderr
+                              "(python -m deploy test is always included).") == 1, first.stderr
     assert "did you mean" not in first.stderr
     assert json.loads((tmp_path / "a" / "model.lock.json").read_text())["project"]["aws_region"] == "us-west-2"
     answers = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text())

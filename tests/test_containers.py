@@ -75,7 +75,7 @@ BAD_VALUE = {"vllm": "ENGINE_ARG_MAX_NUM_SEQS", "sglang": "ENGINE_ARG_MAX_RUNNIN
 CHAT = {"messages": [{"role": "user", "content": "Say hello."}], "max_tokens": N_TOKENS}
 # DJL Serving's HF Accelerate handler serves text generation, not chat (engines-2026.md section 4).
 REQUEST = {"djl": {"inputs": "Say hello.", "parameters": {"max_new_tokens": N_TOKENS}},
-           # as deploy/test.sh sends it: the model id, which LMI 29 answers only as its served name
+           # as python -m deploy test sends it: the model id, which LMI 29 answers only as its served name
            "lmi": dict(CHAT, model=MODEL)}
 HOST_NET_LOCK = threading.Lock()
 
@@ -406,8 +406,8 @@ def test_djl_refuses_chat_bodies(observations, projects, server):
     o = _obs(observations, server, "invoke_chat")
     assert o["invoke_chat"][0] >= 400
     proj = projects[server]
-    # deploy/test.sh's DJL branch (tested against a local endpoint in tests/test_deploy_hosting.py)
-    assert '{"inputs": prompt, "parameters"' in (proj / "deploy" / "test.sh").read_text()
+    # python -m deploy test's DJL body (tested in-process in tests/deploy/test_invoke.py)
+    assert '{"inputs": prompt, "parameters"' in (proj / "deploy" / "invoke_cmd.py").read_text()
     readme = (proj / "README.md").read_text()
     assert '"inputs": "Hello!"' in readme and "text generation, not chat" in readme
 

@@ -78,8 +78,8 @@ def test_a_current_format_config_keeps_its_server_region_and_build(template_dir,
     assert ("note: MCC config: deploymentConfig=transformers-sglang -> modelServer=sglang; region=us-west-2 -> "
             "awsRegion=us-west-2; buildTarget=codebuild -> deployTarget=codebuild; deploymentTarget="
             "realtime-inference: a real-time endpoint, as this template deploys.") in err
-    assert ("warning: ignored MCC settings that have no counterpart here: includeTesting (deploy/test.sh is always "
-            "included), roleArn (the deploy tool takes the role from SAGEMAKER_ROLE_ARN).") in err
+    assert ("warning: ignored MCC settings that have no counterpart here: includeTesting (python -m deploy test "
+            "is always included), roleArn (the deploy tool takes the role from SAGEMAKER_ROLE_ARN).") in err
     assert "did you mean" not in err and "not questions of this template" not in err
     # the answers file replays to the same project without the MCC keys
     replay = {k: v for k, v in answers.items() if not k.startswith("_")}
@@ -93,14 +93,14 @@ def test_an_old_format_config_is_read_as_is(template_dir, tmp_path, monkeypatch,
     assert lock["project"]["deploy_target"] == "codebuild"
     err = capsys.readouterr().err
     assert "awsRoleArn (the deploy tool takes the role from SAGEMAKER_ROLE_ARN)" in err
-    assert "testTypes (deploy/test.sh is always included)" in err
+    assert "testTypes (python -m deploy test is always included)" in err
 
 
 def test_async_target_is_accepted_and_says_how_to_deploy(template_dir, tmp_path, monkeypatch, capsys):
     lock, _ = _copy(template_dir, tmp_path / "p", {"deploymentConfig": "transformers-vllm",
                                                     "deploymentTarget": "async-inference"}, monkeypatch)
     assert lock["server"]["name"] == "vllm"
-    assert "deploy it with deploy/deploy.sh --async s3://bucket/prefix/" in capsys.readouterr().err
+    assert "deploy it with python -m deploy deploy --async s3://bucket/prefix/" in capsys.readouterr().err
 
 
 def test_a_refused_target_stops_before_anything_is_written(template_dir, tmp_path, monkeypatch):

@@ -258,14 +258,14 @@ def test_lmi_takes_vllms_tensor_parallel_size_as_its_degree(projects, stubs, pro
 @pytest.mark.parametrize(("project", "served"), [("lmi", QWEN), ("lmi-seed", None)])
 def test_lmi_serves_the_model_under_its_id(projects, stubs, project, served):
     """LMI 29 registers the model as "lmi" without option.served_model_name and refuses the model
-    id deploy/test.sh sends (djl-serving lmi_vllm/vllm_async_service.py ~137-147 at
+    id python -m deploy test sends (djl-serving lmi_vllm/vllm_async_service.py ~137-147 at
     0.36.0-lmi27-dlc): the serve script names it. LMI 14's rolling batch takes any request model
     (chat_completions/vllm_chat_utils.py ~42 at 0.32.0-dlc): nothing to set there."""
     code, err, out = run_serve(projects[project], stubs, wait_for="dockerd-entrypoint.sh.json")
     env = received(out, "dockerd-entrypoint.sh")["env"]
     assert env.get("OPTION_SERVED_MODEL_NAME") == served and code == 0
     lock = json.loads((projects[project] / "model.lock.json").read_text())
-    assert lock["model"]["id"] == QWEN      # what deploy/test.sh sends as the request's model
+    assert lock["model"]["id"] == QWEN      # what python -m deploy test sends as the request's model
 
 
 @pytest.mark.parametrize("env,message", [

@@ -92,6 +92,10 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
         if not all(lora.PIN_RE.match(str(i).strip().strip("'\"")) for i in items if str(i).strip()):
             raise InvalidAnswer(f"loraPins '{lora_pins_given}' is not a list of org/name@<40-hex commit>. Leave it out "
                                 "to pin each adapter's newest commit, or give -d loraPins=refresh on update.")
+    if "modelSource" in data and str(data["modelSource"]).strip():   # checked as given: copier asks it only
+        jumpstart.check_source(str(data["modelSource"]).strip())       # for a modelName without a slash
+        if data["modelSource"] == "jumpstart":
+            jumpstart.check_id(str(data.get("modelName") or model).strip())
     for key in ("acceptEula",):
         if key in data and not isinstance(data[key], bool) and (
                 str(data[key]).strip().lower() not in BOOL_WORDS and str(data[key]).strip() != ""):
@@ -186,7 +190,8 @@ def check_answers(answers: dict[str, Any], *, read_in_background: bool = False) 
         read_in_background = False
     elif given("modelName") and not MODEL_ID_RE.match(str(answers["modelName"])):
         raise InvalidAnswer(f"modelName '{answers['modelName']}' is not a HuggingFace repo id. Use the form "
-                            "org/name, for example Qwen/Qwen2.5-0.5B-Instruct.")
+                            "org/name, for example Qwen/Qwen2.5-0.5B-Instruct (for a SageMaker JumpStart model id, "
+                            "add -d modelSource=jumpstart).")
     if given("modelRevision") and not REVISION_RE.match(str(answers["modelRevision"])):
         raise InvalidAnswer(f"modelRevision '{answers['modelRevision']}' is not a branch, tag or commit.")
     if given("instanceType") and answers["instanceType"] != "auto":
@@ -402,7 +407,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         where = ("generated offline from the metadata in the local cache or shipped with the template"
                  if is_offline(answers) else "its metadata came from the local cache")
         print(f"note: {model} is gated; {where}, so no token was needed now. The endpoint will need a token "
-              "with access: store one with deploy/secret.sh before deploying.", file=sys.stderr)
+              "with access: store one with python -m deploy secret before deploying.", file=sys.stderr)
     template, template_source = _chat_template(answers, facts)
     _check_server_fit(server, facts, answers)
     lora_settings = _lora(answers, server, model)

@@ -127,7 +127,7 @@ def test_render_matrix(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck
     assert "hfToken" not in answers and "ctx" not in answers
 
     # Generated shell and data files are valid (deploy/ does not vary with the model: see
-    # test_deploy_scripts_pass_shellcheck).
+    # test_deploy_is_the_python_package_and_the_remaining_shell_passes_shellcheck).
     subprocess.run(["bash", "-n", str(dst / "code" / "serve")], check=True)
     result = subprocess.run([shellcheck, "code/serve"], cwd=dst, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
@@ -154,14 +154,31 @@ def test_seed_version_still_renders(template_dir, tmp_path, monkeypatch, fake_hu
 
 
 @pytest.mark.parametrize("target", ["sagemaker", "codebuild"])
-def test_deploy_scripts_pass_shellcheck(template_dir, tmp_path, monkeypatch, fake_hub, shellcheck, target):
+def test_deploy_is_the_python_package_and_the_remaining_shell_passes_shellcheck(
+        template_dir, tmp_path, monkeypatch, fake_hub, shellcheck, target):
+    """deploy/ is `python -m deploy` (no bash scripts, no AWS CLI); the CodeBuild target adds its buildspec
+    and the build role's policy; every shell script the project still has passes shellcheck."""
     dst = generate(template_dir, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm",
                    deployTarget=target)
-    scripts = sorted(str(p.relative_to(dst)) for p in (dst / "deploy").glob("*.sh"))
-    assert {"deploy/build.sh", "deploy/push.sh", "deploy/deploy.sh", "deploy/test.sh",
-            "deploy/cleanup.sh"} <= set(scripts)
+    deploy = dst / "deploy"
+    names = {p.name for p in deploy.iterdir()}
+    assert {"__main__.py", "deploy_cmd.py", "requirements.txt", "README.md"} <= names
+    assert not [n for n in names if n.endswith(".sh") or n in ("stream_client.py", "async_client.py",
+                                                               ".shellcheckrc")], names
+    codebuild = {"buildspec.yml", "iam"}
     if target == "codebuild":
-        assert (dst / "deploy" / "buildspec.yml").is_file()
+        assert codebuild <= names and (deploy / "iam" / "codebuild-policy.json").is_file()
+        assert "-m deploy build" in (deploy / "buildspec.yml").read_text()
+    else:
+        assert not codebuild & names
+    assert not [p for p in deploy.rglob("*") if "{" in p.name or p.suffix == ".jinja"]
+    scripts = []
+    for path in sorted(dst.rglob("*")):
+        if path.is_file() and ".git" not in path.parts:
+            head = path.read_bytes()[:64]
+            if path.suffix in (".sh", ".bash") or (head.startswith(b"#!") and (b"bash" in head or b"/sh" in head)):
+                scripts.append(str(path.relative_to(dst)))
+    assert scripts == ["code/serve"], scripts
     for script in scripts:
         subprocess.run(["bash", "-n", script], cwd=dst, check=True)
     result = subprocess.run([shellcheck, "-x", *scripts], cwd=dst, capture_output=True, text=True)
@@ -425,7 +442,7 @@ def test_offline_gated_model_without_a_token_says_so_once(template_dir, tmp_path
     assert json.loads((tmp_path / "p" / "model.lock.json").read_text())["model"]["gated"]
     err = capsys.readouterr().err
     assert err.count(f"note: {llama} is gated; generated offline") == 1, err
-    assert "store one with deploy/secret.sh before deploying" in err
+    assert "store one with python -m deploy secret before deploying" in err
     monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)      # a token at hand: nothing to say
     _forget_warnings()
     run_copy(str(template_dir), str(tmp_path / "q"), data={"modelName": llama}, defaults=True, unsafe=True,

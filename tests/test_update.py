@@ -243,3 +243,58 @@ def test_switching_server_says_the_project_name_still_names_the_old_one(releases
     assert "projectName is still" not in "".join(capfd.readouterr())
     lock = json.loads((dst / "model.lock.json").read_text())
     assert lock["project"]["name"] == "qwen2-5-0-5b-instruct-sglang" and lock["server"]["name"] == "sglang"
+
+
+BEFORE_DEPLOY_PACKAGE = "2b2d224"   # the last commit whose generated deploy/ was bash scripts (issue 21)
+BASH_SCRIPTS = ["lib.sh", "build.sh", "push.sh", "deploy.sh", "test.sh", "status.sh", "logs.sh", "cleanup.sh",
+                "secret.sh", "autoscale.sh", "upload_model.sh", "stream_client.py", "async_client.py"]
+
+
+def test_update_from_the_bash_scripts_to_the_python_deploy_tool(tmp_path, fake_hub, capfd):
+    """A project generated while deploy/ was bash scripts: `copier update` to this working tree removes the
+    scripts, brings the `python -m deploy` package, keeps the user's own edits, and says how commands map."""
+    from testkit import ROOT
+    repo = tmp_path / "template"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    if subprocess.run(["git", "cat-file", "-e", f"{BEFORE_DEPLOY_PACKAGE}^{{commit}}"], cwd=repo).returncode:
+        pytest.fail(f"commit {BEFORE_DEPLOY_PACKAGE} is not in this clone: run the tests in a full clone")
+    git(repo, "tag", "1.0.0", BEFORE_DEPLOY_PACKAGE)
+    # 2.0.0: this working tree (committed or not), with the files it no longer has removed.
+    git(repo, "checkout", "-q", "-b", "next")
+    git(repo, "rm", "-rq", "--ignore-unmatch", *[p for p in ("copier.yml", "template", "hooks", "extensions",
+                                                            "includes") if (repo / p).exists()])
+    copy_template(repo)
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "2.0.0", "--allow-empty")
+    git(repo, "tag", "2.0.0")
+
+    dst = tmp_path / "proj"
+    run_copy(str(repo), str(dst), data={"modelName": QWEN}, defaults=True, unsafe=True, quiet=True, vcs_ref="1.0.0")
+    assert {s for s in BASH_SCRIPTS if (dst / "deploy" / s).is_file()} == set(BASH_SCRIPTS)
+    assert not (dst / "deploy" / "__main__.py").exists()
+    dockerfile = dst / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# our team's note\n")
+    (dst / "notes.md").write_text("our runbook\n")
+    git(dst, "init", "-q")
+    git(dst, "add", "-A")
+    git(dst, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "generated, and our edits")
+
+    capfd.readouterr()
+    run_update(str(dst), defaults=True, overwrite=True, unsafe=True, vcs_ref="2.0.0")
+    message = " ".join("".join(capfd.readouterr()).split())
+    deploy = dst / "deploy"
+    assert [s for s in BASH_SCRIPTS if (deploy / s).exists()] == []
+    assert not list(deploy.glob("*.sh")) and not (deploy / ".shellcheckrc").exists()
+    for name in ("__init__.py", "__main__.py", "deploy_cmd.py", "requirements.txt", "README.md"):
+        assert (deploy / name).is_file(), name
+    assert "python -m deploy" in (dst / "README.md").read_text()
+    assert dockerfile.read_text().endswith("# our team's note\n")           # the user's edit is kept
+    assert (dst / "notes.md").read_text() == "our runbook\n"
+    for path in dst.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert not path.name.endswith(".rej"), path
+            assert b"<<<<<<< " not in path.read_bytes(), path
+    assert yaml.safe_load((dst / ".copier-answers.yml").read_text())["_commit"] == "2.0.0"
+    assert "deploy/deploy.sh -> python -m deploy deploy" in message, message
+    assert "upload_model.sh -> upload-model, async_client.py -> async, stream_client.py -> stream" in message
+    assert "overlapped" not in message

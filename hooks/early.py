@@ -28,6 +28,13 @@ def _bool(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on", "y"}
 
 
+def _undecided(value: Any) -> bool:
+    """An offline answer that is neither yes nor no: ``project.check_data`` refuses it before
+    anything is written, and no hub read may start for it first (the user may have meant yes)."""
+    return not isinstance(value, bool) and str(value).strip().lower() not in {
+        "", "1", "true", "yes", "on", "y", "0", "false", "no", "off", "n"}
+
+
 def is_offline(answers: dict[str, Any]) -> bool:
     return _bool(answers.get("offline", False)) or hub.offline_from_env()
 
@@ -48,7 +55,8 @@ def pinned_sha(answers: dict[str, Any]) -> str | None:
 def start_model_read(answers: dict[str, Any]) -> None:
     """The first question's read of the model, in the background (see ``hub.prefetch``). A second
     call with the same model, revision and pin finds the first one's read and starts nothing."""
-    if not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers):
+    if (not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers)
+            or _undecided(answers.get("offline", False))):
         return
     if str(answers.get("modelSource") or "hub") == "jumpstart":   # hooks/jumpstart.py: no hub read, no token
         return

@@ -196,7 +196,9 @@ def instance_choices(answers: dict[str, Any], interactive: bool) -> dict[str, An
     others: dict[str, Any] = {}
     for name in sizing.candidates():
         spec = sizing.instance(name)
-        price = f", ${spec['price_usd_per_hour']}/h" if spec.get("price_usd_per_hour") else ""
+        # the catalog's rates are us-west-2 SageMaker training rates (instances.json), used to rank
+        price = (f", ${spec['price_usd_per_hour']}/h training rate" if spec.get("price_usd_per_hour")
+                 else "")
         label = f"{name} ({spec['gpu_count']} x {spec['gpu']}, {spec['gpu_memory_gib']:.0f} GiB each{price})"
         if facts is None:
             fits[label] = name

@@ -209,3 +209,15 @@ def test_copy_into_a_folder_with_a_clashing_file_writes_nothing_and_says_how_to_
     third = copier_cli(["copy", "--trust", "--defaults", f"git+file://{copier_template}", "proj"], env, tmp_path)
     assert third.returncode == 1 and "It is a generated project: to take template changes or new answers, run " \
         "`copier update --trust` inside it" in third.stderr
+
+
+def test_an_offline_answer_that_is_neither_yes_nor_no_reads_nothing_first(copier_template, hub_server, tmp_path):
+    """`-d offline=maybe` is refused, and before the refusal no read may reach the hub: the user may
+    have meant to stay offline."""
+    result = copier_cli(["copy", "--trust", "--defaults", "-d", "offline=maybe",
+                         f"git+file://{copier_template}", "proj"], base_env(hub_server, tmp_path), tmp_path)
+    assert result.returncode == 1
+    assert "offline must be true or false, not 'maybe'" in result.stderr
+    assert "Reading" not in result.stderr + result.stdout
+    assert hub_server.hub.requests == []
+    assert not (tmp_path / "proj").exists()

@@ -424,6 +424,9 @@ def test_instance_choices_list_the_types_that_fit_first_cheapest_first(fake_hub)
     assert fits == [n for n in sizing.candidates() if n in fits]            # cheapest first
     assert all(o["validator"] == "does not fit this model" for o in others)
     assert "ml.g6.xlarge" in [o["value"] for o in others]
+    # the catalog's prices are training rates: the labels say so, never a bare "$/h"
+    priced = [label for label in choices if "/h" in label]
+    assert priced and all("/h training rate" in label for label in priced)
     from hooks.facts import model_facts
     facts = model_facts(hub.load(LLAMA_70B, "main", token=GRANTED_TOKEN), LLAMA_70B, "main")
     assert sizing.plan_deployment(facts, "auto")["instance_type"] == fits[0]

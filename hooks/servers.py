@@ -173,7 +173,12 @@ def check_version(name: str, version: str) -> None:
     check_server(name)
     if version not in catalog()[name]["versions"]:
         listed = ", ".join(f"{v} (default)" if v == default_version(name) else v for v in versions(name))
-        raise InvalidAnswer(f"modelServerVersion '{version}' is not in the {name} catalog.{suggest(version, versions(name))} "
+        owners = [other for other, entry in catalog().items() if other != name and version in entry["versions"]]
+        switched = (f" It is a version of {' and '.join(owners)}: an update that switches modelServer keeps the project's "
+                    f"version unless told otherwise, so add -d modelServerVersion= for {name}'s default "
+                    f"({default_version(name)})." if owners else "")
+        raise InvalidAnswer(f"modelServerVersion '{version}' is not in the {name} catalog.{switched}"
+                            f"{suggest(version, versions(name))} "
                             f"Choose one of: {listed}; leave it empty for the default.")
 
 

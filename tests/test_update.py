@@ -245,6 +245,21 @@ def test_switching_server_says_the_project_name_still_names_the_old_one(releases
     assert lock["project"]["name"] == "qwen2-5-0-5b-instruct-sglang" and lock["server"]["name"] == "sglang"
 
 
+def test_switching_server_without_a_version_says_how_to_take_the_new_servers_default(releases, tmp_path,
+                                                                                       fake_hub):
+    """The answers keep vLLM's 0.32.0, which SGLang has not got: one message that says it is vLLM's and
+    gives the exact -d that takes SGLang's default; nothing changes in the project."""
+    from copier.errors import UserMessageError
+    dst = generate(releases, tmp_path / "proj")
+    before = (dst / "model.lock.json").read_bytes()
+    with pytest.raises(UserMessageError) as refused:
+        run_update(str(dst), data={"modelServer": "sglang"}, defaults=True, unsafe=True, overwrite=True)
+    message = str(refused.value)
+    assert "modelServerVersion '0.32.0' is not in the sglang catalog. It is a version of vllm" in message, message
+    assert "add -d modelServerVersion= for sglang's default (0.5.23)" in message, message
+    assert (dst / "model.lock.json").read_bytes() == before
+
+
 BEFORE_DEPLOY_PACKAGE = "2b2d224"   # the last commit whose generated deploy/ was bash scripts (issue 21)
 BASH_SCRIPTS = ["lib.sh", "build.sh", "push.sh", "deploy.sh", "test.sh", "status.sh", "logs.sh", "cleanup.sh",
                 "secret.sh", "autoscale.sh", "upload_model.sh", "stream_client.py", "async_client.py"]

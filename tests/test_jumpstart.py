@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,63 @@ def test_chat_template_and_readme_come_from_the_artifacts(template_dir, tmp_path
     readme = (tmp_path / "p" / "README.md").read_text()
     assert f"`s3://jumpstart-cache-prod-us-east-1/{prefix}`" in readme and "huggingface.co/openai/gpt-oss-20b" in readme
     assert not [k for _, k in bucket.requests if k.endswith("tokenizer_config.json")]
+
+
+# --------------------------------------------------------------------------- the copier command line
+def _cli_env(tmp_path, sim, hub_url) -> dict:
+    import os
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE", "JUMPSTART_"))}
+    env.update(HF_ENDPOINT=hub_url, HF_TOKEN=TOKEN, XDG_CACHE_HOME=str(tmp_path / "cache"),
+               HF_HOME=str(tmp_path / "hf"), JUMPSTART_BUCKET_URL=sim.url, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    return env
+
+
+def test_cli_generates_with_no_hub_call_and_refuses_with_one_message(template_dir, tmp_path, bucket):
+    """`copier copy` in a subprocess: the hub stand-in (HF_ENDPOINT) sees no request; a refusal is one
+    message, exit 1, nothing written."""
+    from hubsim import HubServer
+    with HubServer() as hub:
+        env = _cli_env(tmp_path, bucket, hub.url)
+        run = lambda *a: subprocess.run([sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *a],  # noqa: E731
+                                        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path)
+        good = run("-d", "modelSource=jumpstart", "-d", f"modelName={OPEN}", str(template_dir), str(tmp_path / "ok"))
+        assert good.returncode == 0, good.stderr[-2000:]
+        bad = run("-d", "modelSource=jumpstart", "-d", f"modelName={EULA}", str(template_dir), str(tmp_path / "no"))
+        assert hub.hub.requests == []
+    assert json.loads((tmp_path / "ok" / "model.lock.json").read_text())["weights"]["source"] == "jumpstart"
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "-d acceptEula=true" in bad.stderr and not (tmp_path / "no").exists()
+    no_token_anywhere(tmp_path / "ok")
+
+
+def test_interactive_jumpstart_id_asks_the_source_and_the_eula_not_the_token(template_dir, tmp_path, bucket):
+    pexpect = pytest.importorskip("pexpect")
+    from hubsim import HubServer
+    with HubServer() as hub:
+        child = pexpect.spawn(sys.executable, ["-m", "copier", "copy", "--trust", str(template_dir),
+                                               str(tmp_path / "p")], env=_cli_env(tmp_path, bucket, hub.url),
+                              encoding="utf-8", timeout=60, dimensions=(60, 400))
+        steps = [("Model framework", "\r"), ("Generate without the HuggingFace Hub", "n"),   # a confirm takes "n"
+                 ("HuggingFace model id", "\x15" + OPEN + "\r"), ("Model source", "\x1b[B\r"),
+                 ("EULA", "\r")]
+        for prompt, keys in steps:
+            child.expect_exact(prompt)
+            time.sleep(0.4)
+            child.send(keys)
+        seen = ""
+        while True:   # every other question at its default (each prompt is drawn again with its answer)
+            index = child.expect(["\U0001f3a4", pexpect.EOF], timeout=120)
+            seen += child.before or ""
+            if index == 1:
+                break
+            time.sleep(0.4)
+            child.send("\r")
+        child.close()
+        assert hub.hub.requests == []
+    assert child.exitstatus == 0, seen[-3000:]
+    for never in ("HF token for hub calls", "LoRA adapters for this model", "run-time HF token"):
+        assert never not in seen
+    lock = json.loads((tmp_path / "p" / "model.lock.json").read_text())
+    assert lock["weights"]["jumpstart"]["model_id"] == OPEN
+    answers = (tmp_path / "p" / ".copier-answers.yml").read_text()
+    assert "modelSource: jumpstart" in answers and "acceptEula: false" in answers

@@ -297,3 +297,10 @@ def test_interactive_jumpstart_id_asks_the_source_and_the_eula_not_the_token(tem
     assert lock["weights"]["jumpstart"]["model_id"] == OPEN
     answers = (tmp_path / "p" / ".copier-answers.yml").read_text()
     assert "modelSource: jumpstart" in answers and "acceptEula: false" in answers
+
+
+def test_an_unreachable_bucket_is_one_message(template_dir, tmp_path, bucket, monkeypatch):
+    monkeypatch.setenv(jumpstart.URL_ENV, "http://127.0.0.1:9/{bucket}")   # nothing listens there
+    with pytest.raises(UserMessageError, match=r"Cannot reach SageMaker JumpStart's bucket.*-d offline=true"):
+        copy(template_dir, tmp_path / "p", modelName=OPEN)
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())

@@ -1,7 +1,7 @@
 """`python -m deploy autoscale`, in-process: instances of a real-time endpoint and of an
 asynchronous one (moto), copies of an inference component incl. scale to zero (a Stubber for
 SageMaker's components and for Application Auto Scaling, whose moto refuses the component
-dimension). Every request is checked against botocore's service model. Ported from
+dimension). Every request is checked against botocore's service model. Ported from the removed bash-script tests
 tests/test_deploy.py and test_deploy_hosting.py (autoscale.sh)."""
 from __future__ import annotations
 

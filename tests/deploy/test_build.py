@@ -3,7 +3,7 @@
 In-process: moto's ECR (repository, GetAuthorizationToken) and a stand-in `docker` executable on
 PATH that records its command lines and standard input (the registry password must reach
 `docker login` there, never on a command line). Then `codebuild` against moto (S3, IAM,
-CodeBuild). End to end (marked aws, as tests/test_deploy_push.py was): the real Docker builds
+CodeBuild). End to end (marked aws, as the removed tests/test_deploy_push.py was): the real Docker builds
 the generated vLLM project on the vLLM stand-in image and pushes it to a local registry
 (Debian's docker-registry) that stands in for ECR, with moto_server answering the ECR API, the
 CLI run as a user runs it (python -m deploy ... in a subprocess).

@@ -1,6 +1,6 @@
 """`python -m deploy deploy`, in-process: create, preflight, roll-back, hosting modes.
 
-Ported from tests/test_deploy.py (option checks), test_deploy_lifecycle.py and
+Ported from the removed bash-script tests tests/test_deploy.py (option checks), test_deploy_lifecycle.py and
 test_deploy_hosting.py (deploy.sh's assertions); every request is validated against botocore's
 service model by the ``aws`` fixture. In-place updates: test_deploy_update.py.
 """

@@ -5,7 +5,7 @@ a botocore Stubber answers what moto lacks (inference components, InvokeEndpoint
 locations); the streaming API goes to tests/aws/eventstream_server.py, a local HTTP stand-in
 that writes AWS event-stream frames, through AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, so botocore's
 own parser reads them. Every request is checked against botocore's service model.
-Ported from tests/test_deploy_stream.py, test_deploy_lifecycle.py (test.sh) and
+Ported from the removed bash-script tests tests/test_deploy_stream.py, test_deploy_lifecycle.py (test.sh) and
 test_deploy_hosting.py (components, DJL, no chat template, asynchronous).
 """
 from __future__ import annotations

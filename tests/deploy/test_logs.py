@@ -1,4 +1,4 @@
-"""`python -m deploy logs`, in-process against moto's CloudWatch Logs. Ported from
+"""`python -m deploy logs`, in-process against moto's CloudWatch Logs. Ported from the removed bash-script tests
 tests/test_deploy_lifecycle.py (logs.sh)."""
 from __future__ import annotations
 

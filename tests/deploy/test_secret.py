@@ -1,6 +1,7 @@
 """`python -m deploy secret`, in-process against moto's Secrets Manager: the token from stdin or
 HF_TOKEN, never from the command line, never in any output or error (a known fake token is
-looked for everywhere). Ported from tests/test_deploy.py and test_deploy_lifecycle.py (secret.sh)."""
+looked for everywhere). Ported from the removed bash-script tests tests/test_deploy.py and
+test_deploy_lifecycle.py (secret.sh)."""
 from __future__ import annotations
 
 import sys

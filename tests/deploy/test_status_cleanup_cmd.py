@@ -1,6 +1,6 @@
 """`python -m deploy status` and `python -m deploy cleanup`, in-process.
 
-Ported from test_deploy_lifecycle.py, test_deploy_hosting.py (status.sh and cleanup.sh's
+Ported from the removed bash-script tests test_deploy_lifecycle.py, test_deploy_hosting.py (status.sh and cleanup.sh's
 assertions): what status prints and its exit codes; cleanup's order (alarm, policies, targets,
 components, endpoint, config, model), --yes, "safe to run twice", what it keeps and says so.
 """

@@ -1,7 +1,7 @@
 """`python -m deploy upload-model`, in-process: the real huggingface_hub downloads from a local
 hub stand-in (HF_ENDPOINT) that serves a tiny snapshot at the pinned commit, and the snapshot
 goes to moto's S3. The token reaches the hub only as an Authorization header, never a command
-line, an output or an error. Ported from tests/test_deploy.py and test_deploy_hosting.py
+line, an output or an error. Ported from the removed bash-script tests tests/test_deploy.py and test_deploy_hosting.py
 (upload_model.sh)."""
 from __future__ import annotations
 

@@ -14,7 +14,11 @@ import sys
 if sys.version_info < (3, 10):  # noqa: UP036 - the message is the point
     sys.exit("error: the deploy tool needs Python 3.10 or newer")
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError  # noqa: E402
+try:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError  # noqa: E402
+except ImportError:  # the one runtime dependency: say how to install it, not a traceback
+    sys.exit("error: the deploy tool needs boto3: pip install -r deploy/requirements.txt "
+             "(from the project root)")
 
 from .context import Context  # noqa: E402
 from .errors import DeployError, from_client_error, redact  # noqa: E402

@@ -140,6 +140,18 @@ def test_python_3_10_syntax(rendered):
         ast.parse(path.read_text(), filename=str(path), feature_version=(3, 10))
 
 
+def test_without_boto3_help_says_how_to_install_it(rendered):
+    """`python -m deploy --help` in a Python without boto3 (here: no site-packages at all) is one
+    line naming the install command, not an ImportError traceback."""
+    import sys
+
+    result = subprocess.run([sys.executable, "-S", "-m", "deploy", "--help"], cwd=rendered,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "pip install -r deploy/requirements.txt" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # -- lock.py and naming.py ------------------------------------------------------------------------------
 def test_lock_errors(deploy_main, rendered, tmp_path, monkeypatch):
     from deploy.errors import DeployError

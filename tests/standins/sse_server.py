@@ -49,9 +49,11 @@ class Server:
                     number = len(outer.requests)
                     outer.in_flight += 1
                     outer.most_in_flight = max(outer.most_in_flight, outer.in_flight)
+                self.counted = True
                 try:
                     if outer.fail_every and number % outer.fail_every == 0:
                         payload = b'{"error": "overloaded"}'
+                        self.done()
                         self.send_response(503)
                         self.send_header("Content-Type", "application/json")
                         self.send_header("Content-Length", str(len(payload)))
@@ -60,8 +62,15 @@ class Server:
                         return
                     self.stream(body)
                 finally:
-                    with outer.lock:
+                    self.done()
+
+            def done(self) -> None:
+                """Out of the in-flight count just before the bytes that let the client finish: the
+                client's next request may arrive while this handler is still writing them."""
+                with outer.lock:
+                    if self.counted:
                         outer.in_flight -= 1
+                        self.counted = False
 
             def stream(self, body: dict) -> None:
                 asked = body.get("max_completion_tokens") or body.get("max_tokens") or 16
@@ -89,6 +98,7 @@ class Server:
                              "choices": [{"index": 0, "delta": {"content": "tok " * n}, "finish_reason": None}]}
                     self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                     sent += n
+                self.done()
                 if outer.usage and (body.get("stream_options") or {}).get("include_usage"):
                     words = len(prompt.split())
                     usage = {"id": "cmpl-1", "object": "chat.completion.chunk", "choices": [],

@@ -118,6 +118,7 @@ def test_empty_means_the_default(template_dir, tmp_path, offline, key):
         assert answers["modelPin"].startswith(QWEN + "@")
 
 
+@pytest.mark.cli
 def test_cli_empty_server_version_and_a_bad_value(template_dir, tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "XDG_CACHE_HOME": str(tmp_path / "c"), "HF_HOME": str(tmp_path / "hf"),
            "PATH": "/usr/bin:/bin"}

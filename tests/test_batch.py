@@ -5,10 +5,14 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from testkit import ROOT
 from hubsim import GRANTED_TOKEN, HubServer
+
+
+pytestmark = pytest.mark.cli   # the real command line: copier's CLI, a pty, git-based updates
 
 
 def batch(template_dir, tmp_path, files):

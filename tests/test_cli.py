@@ -14,6 +14,8 @@ import yaml
 from testkit import tree_bytes
 from hubsim import GRANTED_TOKEN, HubServer, info
 
+pytestmark = pytest.mark.cli   # the real command line: copier's CLI, a pty, git-based updates
+
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 

@@ -244,6 +244,7 @@ def test_vllm_034_is_catalogued_with_its_wheels_parser_and_the_default_stays_wha
 @pytest.mark.skipif(not (VLLM_VENV.exists() and VLLM_034_WHEEL.is_dir()),
                     reason="needs build/engine-venv (tools/engine_venv.sh) and the unzipped vllm 0.34.0 wheel "
                            "in build/wheels/vllm-0.34.0")
+@pytest.mark.engine
 def test_vllm_034_table_equals_a_fresh_extraction():
     from tools.flags import vllm
     fresh = vllm.extract("0.34.0", str(VLLM_034_WHEEL), "build/engine-venv/bin/python")

@@ -20,6 +20,8 @@ import yaml
 
 from hubsim import GRANTED_TOKEN, HubServer, info
 
+pytestmark = pytest.mark.cli   # the real command line: copier's CLI, a pty, git-based updates
+
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"

@@ -194,7 +194,7 @@ def test_bucket_url_and_sdk_overrides():
 
 
 # --------------------------------------------------------------------------- the deploy side (moto_server)
-@pytest.mark.aws
+@pytest.mark.cli
 def test_deploy_uses_the_jumpstart_artifacts_with_accept_eula(template_dir, tmp_path, bucket, tmp_path_factory):
     """`python -m deploy deploy` with no --model-data: the lock's JumpStart prefix as S3Prefix model data, uncompressed, with
     ModelAccessConfig.AcceptEula (acceptEula=true); no token secret. Every request checked against botocore."""
@@ -248,6 +248,7 @@ def _cli_env(tmp_path, sim, hub_url) -> dict:
     return env
 
 
+@pytest.mark.cli
 def test_cli_generates_with_no_hub_call_and_refuses_with_one_message(template_dir, tmp_path, bucket):
     """`copier copy` in a subprocess: the hub stand-in (HF_ENDPOINT) sees no request; a refusal is one
     message, exit 1, nothing written."""
@@ -266,6 +267,7 @@ def test_cli_generates_with_no_hub_call_and_refuses_with_one_message(template_di
     no_token_anywhere(tmp_path / "ok")
 
 
+@pytest.mark.cli
 def test_interactive_jumpstart_id_asks_the_source_and_the_eula_not_the_token(template_dir, tmp_path, bucket):
     pexpect = pytest.importorskip("pexpect")
     from hubsim import HubServer

@@ -322,6 +322,7 @@ def test_the_adapters_are_read_in_the_models_wave(template_dir, tmp_path, fake_h
     assert fake_hub.waves() == 1, sorted(fake_hub.timeline)
 
 
+@pytest.mark.cli
 def test_an_update_keeps_the_adapters_pins_and_reads_no_adapter_again(copier_template, tmp_path, fake_hub):
     import subprocess as sp
 

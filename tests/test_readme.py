@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from testkit import ROOT
@@ -28,6 +29,7 @@ def _git(cwd: Path, *args: str) -> None:
                    capture_output=True)
 
 
+@pytest.mark.cli
 def test_quick_start_project_updates(tmp_path):
     """README's setup command, word for word, in a clone of this repository; then the update a user
     runs next (issue: `_src_path: .` made `copier update` fail with 'Unknown revision')."""

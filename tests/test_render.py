@@ -278,6 +278,7 @@ def test_user_chat_template_is_used(template_dir, tmp_path, monkeypatch, fake_hu
     assert str(tmp_path) not in (dst / ".copier-answers.yml").read_text()
 
 
+@pytest.mark.cli
 def test_user_chat_template_replays_and_updates_on_another_machine(copier_template, tmp_path, monkeypatch, fake_hub):
     """The answers file names code/chat_template.jinja: the project moved elsewhere (the original file
     gone) updates from inside itself and from outside, and its answers replay into a new folder."""
@@ -453,6 +454,7 @@ def test_offline_gated_model_without_a_token_says_so_once(template_dir, tmp_path
 
 
 # ------------------------------------------------------------------------------ update
+@pytest.mark.cli
 def test_update_keeps_user_edits_and_the_pin(copier_template, tmp_path, monkeypatch, fake_hub):
     dst = generate(copier_template, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
     git = lambda *a: subprocess.run(["git", *a], cwd=dst, check=True, capture_output=True)  # noqa: E731

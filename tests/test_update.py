@@ -15,6 +15,8 @@ from copier import run_copy, run_update
 import hubsim
 from testkit import copy_template, tree_bytes
 
+pytestmark = pytest.mark.cli   # the real command line: copier's CLI, a pty, git-based updates
+
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 NEW_SHA = "1" * 40
 

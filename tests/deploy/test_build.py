@@ -464,7 +464,7 @@ def cli(project: Path, *args: str, env: dict) -> subprocess.CompletedProcess:
                           text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.aws
+@pytest.mark.container   # real Docker and a local registry
 def test_build_and_push_to_local_registry(docker_ready, tmp_path):
     from aws import helpers
     from container_helpers import grep_stream

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 from aws import helpers  # noqa: E402
 
 pytest.importorskip("flask", reason="moto's server needs moto[server]")
-pytestmark = pytest.mark.aws
+pytestmark = pytest.mark.cli
 PYTHON = os.environ.get("DEPLOY_TEST_PYTHON") or sys.executable
 COMMANDS = ["build", "push", "deploy", "test", "status", "logs", "cleanup", "secret", "autoscale", "upload-model"]
 

@@ -525,7 +525,7 @@ def test_option_mistakes_before_aws(proj, args, message):
 
 # end to end: the CLI as a user runs it, against moto_server ---------------------------------------
 
-@pytest.mark.aws
+@pytest.mark.cli
 def test_cli_end_to_end_against_moto_server(tmp_path):
     """python -m deploy secret/test/stream/async/logs/autoscale in subprocesses, against
     moto_server started by tests/aws/moto_launcher.py (which adds inference components), every

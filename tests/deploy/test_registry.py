@@ -227,7 +227,7 @@ except ImportError:
     HAVE_SERVER = False
 
 
-@pytest.mark.aws
+@pytest.mark.cli
 @pytest.mark.skipif(not HAVE_SERVER, reason="moto's server needs moto[server]")
 def test_cli_register_approve_deploy_against_moto_server(user):
     name = json.loads((user.project / "model.lock.json").read_text())["project"]["name"]

@@ -17,9 +17,6 @@ MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-
 PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
 
 
-# Whether the read may run in a forked child process (``hub._Forked``): set by the extension when
-# copier's own command line runs the copy. A program calling ``run_copy`` keeps it in a thread.
-READ_IN_CHILD = False
 
 
 def _bool(value: Any) -> bool:
@@ -62,7 +59,7 @@ def start_model_read(answers: dict[str, Any]) -> None:
         return
     token = resolve_token(str(answers.get("hfToken") or ""))
     hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),
-                 pinned_sha=pinned_sha(answers), token=token, separate_process=READ_IN_CHILD)
+                 pinned_sha=pinned_sha(answers), token=token)
     if answers.get("loraAdapters"):   # after the fork (a forked read needs this process single-threaded)
         from . import lora
         lora.start_reads(answers, token, False)

@@ -17,7 +17,6 @@ call (the info), plus one wave of files only if the branch moved to a commit not
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
@@ -470,126 +469,6 @@ class _Background:
         return self._result
 
 
-class _Forked:
-    """One ``load`` running in a forked child process, its outcome handed back through a pipe.
-
-    A thread shares the interpreter lock with copier's questions: ``import requests`` (0.1 s) and
-    preparing the wave's calls would run one after the other with them on one core. A child runs
-    them on the other core while the parent compiles the templates. Used only where that is safe
-    (see ``separate_process_ok``). The child writes the disk cache as a thread would, never runs
-    the parent's exit handlers, and is killed if the parent exits first. What the user must hear
-    (a ``TemplateError``: unknown model, gated, hub down; or Ctrl-C) is raised here as the child
-    raised it. Anything else (a child that dies without an answer, an unexpected exception) is not
-    trusted to the child: the read runs again in this process, as it would without a child.
-    ``in_child`` runs first in the child only."""
-
-    def __init__(self, fn: Callable[[], Snapshot | None], in_child: Callable[[], None] | None = None):
-        import atexit
-        import pickle
-        self._fn = fn
-        self._outcome: tuple[str, Any] | None = None
-        sys.stdout.flush()
-        sys.stderr.flush()
-        read_fd, write_fd = os.pipe()
-        # Pages stay shared until one side writes them, and the cyclic collector writes to every
-        # object it walks: frozen in the parent, off in the short-lived child (CPython's advice for
-        # a fork without exec). The parent unfreezes once the child is done.
-        gc.freeze()
-        try:
-            pid = os.fork()
-        except OSError:   # no process to be had (a limit, memory): the caller reads in a thread
-            gc.unfreeze()
-            os.close(read_fd)
-            os.close(write_fd)
-            raise
-        if pid == 0:   # the child: no return from this branch
-            try:
-                gc.disable()
-                os.close(read_fd)
-                try:
-                    if in_child is not None:
-                        in_child()
-                    payload = pickle.dumps(("ok", fn()))
-                except (errors.TemplateError, KeyboardInterrupt) as exc:
-                    try:
-                        payload = pickle.dumps(("raise", exc))
-                    except Exception:   # noqa: BLE001 (an error that cannot travel: its text does)
-                        payload = pickle.dumps(("raise", errors.HubError(str(exc))))
-                except BaseException:   # noqa: BLE001 (not for the child to report: the parent reads again)
-                    payload = pickle.dumps(("again", None))
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(write_fd, view):]
-            finally:
-                os._exit(0)
-        os.close(write_fd)
-        self._pid: int | None = pid
-        self._fd = read_fd
-        atexit.register(self._kill)
-
-    def _kill(self) -> None:
-        if self._outcome is None and self._pid is not None:
-            pid, self._pid = self._pid, None   # never signal a pid once reaped: it may be reused
-            try:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
-
-    def done(self) -> bool:
-        import select
-        return self._outcome is not None or bool(select.select([self._fd], [], [], 0)[0])
-
-    def result(self) -> Snapshot | None:
-        if self._outcome is None:
-            import pickle
-            chunks = []
-            try:
-                while chunk := os.read(self._fd, 1 << 16):
-                    chunks.append(chunk)
-            except BaseException:   # Ctrl-C while waiting: the child goes too
-                self._kill()
-                raise
-            finally:
-                os.close(self._fd)
-            try:
-                os.waitpid(self._pid, 0)
-            except OSError:
-                pass
-            self._pid = None
-            gc.unfreeze()
-            try:
-                outcome = pickle.loads(b"".join(chunks))
-            except Exception:   # noqa: BLE001 (the child died without an answer)
-                outcome = ("again", None)
-            if outcome[0] == "again":
-                outcome = ("ok", self._fn())
-            self._outcome = outcome
-        kind, value = self._outcome
-        if kind == "raise":
-            raise value
-        return value
-
-
-def _without_charset_detection() -> None:
-    """In the read's child only: tell ``requests`` that no character-set detector is installed, so
-    its import skips ``charset_normalizer`` (60 of its 120 ms). The child reads JSON, which
-    ``Response.json`` decodes without a detector; text without a declared charset is then taken
-    as UTF-8, which every hub answer is. The parent process keeps ``requests`` as installed."""
-    for name in ("charset_normalizer", "chardet"):
-        if name not in sys.modules:
-            sys.modules[name] = None   # `import name` raises ImportError, which requests allows
-    import warnings
-    warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
-
-
-def separate_process_ok() -> bool:
-    """Whether a read may run in a forked child: Linux (macOS frameworks do not survive a fork
-    without exec), and no other thread alive in this process (a lock held by one would stay held
-    in the child forever)."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
-
-
 def reading() -> bool:
     """Whether a background read (``prefetch``) is still waiting for the hub."""
     return any(not pending.done() for pending in _PENDING.values())
@@ -603,12 +482,11 @@ def _key(model_id: str, revision: str, pinned_sha: str | None, offline: bool, cl
 
 
 def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = None, offline: bool = False,
-             token: str | None = None, separate_process: bool = False) -> None:
+             token: str | None = None) -> None:
     """Start reading the model now; the next ``load`` of the same model waits for this read instead of
     starting its own. Copier goes on with the other questions meanwhile, so a slow hub's round trip
     overlaps that work. Errors (unknown model, hub down) are raised by that ``load``, before any file
-    is written. ``separate_process``: read in a forked child (``_Forked``) where that is safe; the
-    caller then never imports ``requests`` itself."""
+    is written."""
     revision = revision or "main"
     cache = DiskCache()
     key, want = _key(model_id, revision, pinned_sha, offline, None, cache)
@@ -622,12 +500,6 @@ def prefetch(model_id: str, revision: str = "main", *, pinned_sha: str | None = 
     def read() -> Snapshot | None:
         return load(model_id, revision, pinned_sha=pinned_sha, offline=offline, token=token, cache=cache,
                     _waiting=False)
-    if separate_process and not offline and separate_process_ok():
-        try:
-            _PENDING[key] = _Forked(read, in_child=_without_charset_detection)
-            return
-        except OSError:
-            pass
     if not offline:
         _requests()   # imported here: in the thread it would hold the GIL the questions need meanwhile
     _PENDING[key] = _Background(read)
@@ -664,7 +536,7 @@ def _load(model_id: str, revision: str, key: tuple, want: str | None, *, offline
           client: HubClient | None, cache: DiskCache, waiting: bool) -> Snapshot | None:
     if waiting and key in _PENDING:
         snap = _PENDING.pop(key).result()
-        _PROCESS_CACHE[key] = snap   # a forked read filled only its own process's cache
+        _PROCESS_CACHE[key] = snap
         return snap
     if key in _PROCESS_CACHE:
         return _PROCESS_CACHE[key]

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from .argtypes import whole_seconds as _seconds
 from . import endpoints
 from .errors import DeployError, code, die, from_client_error, is_not_found, redact
 from .naming import role_name
@@ -264,11 +265,6 @@ def grant_read(aws, endpoint: str, base: dict, bucket: str, key: str) -> bool:
 
 
 # -- commands --------------------------------------------------------------------------------------
-
-def _seconds(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"wants whole seconds, got '{text}'")
-    return int(text)
 
 
 def register(subparsers) -> None:

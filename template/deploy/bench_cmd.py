@@ -63,6 +63,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .argtypes import positive as _positive, whole as _whole, usd_per_hour as _price
 from .bench_report import Sample, markdown, summarize, table, write
 from .errors import DeployError, code, die
 from .invoke_cmd import StreamError, chunk_text, request_kind
@@ -430,34 +431,6 @@ def _levels(text: str) -> list[int]:
     if not levels or any(n < 1 for n in levels):
         raise argparse.ArgumentTypeError(f"wants whole numbers separated by commas (1,4,16), got '{text}'")
     return levels
-
-
-def _positive(text: str) -> int:
-    import argparse
-
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"wants a whole number of at least 1, got '{text}'")
-    return int(text)
-
-
-def _whole(text: str) -> int:
-    import argparse
-
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"wants a whole number, got '{text}'")
-    return int(text)
-
-
-def _price(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"wants USD per hour (e.g. 1.408), got '{text}'")
-    return value
 
 
 def register(subparsers) -> None:

@@ -25,6 +25,7 @@ import uuid
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
+from .argtypes import whole as _whole, seconds as _seconds
 from . import endpoints
 from .aws import CONFIG
 from .errors import DeployError, aws_message, code, from_client_error, is_not_found
@@ -363,26 +364,6 @@ def add_component_option(parser, help_text: str) -> None:
     parser.add_argument("--inference-component", dest="inference_component", nargs="?", const="", metavar="NAME",
                         help="the same; without NAME the endpoint's only component (an error for an endpoint "
                              "without components)")
-
-
-def _whole(text: str) -> int:
-    import argparse
-
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"wants a whole number, got '{text}'")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"wants seconds, got '{text}'")
-    return value
 
 
 def register(subparsers) -> None:

@@ -5,22 +5,16 @@ deploy.endpoints.print_logs.)
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 from botocore.exceptions import ClientError
 
+from .argtypes import whole as _whole
 from . import endpoints
 from .errors import DeployError, from_client_error, is_not_found
 from .naming import ic_log_group, log_group
 from .invoke_cmd import add_component_option
 from .ui import log
-
-
-def _whole(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"wants a whole number, got '{text}'")
-    return int(text)
 
 
 def register(subparsers) -> None:

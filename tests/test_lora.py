@@ -9,8 +9,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,6 +20,7 @@ from testkit import FAKE_TOKEN, assert_valid_lock
 from hooks import lora, servers, sizing
 from hooks.errors import InvalidAnswer
 from hubsim import FIXTURES, info
+from loopback import LoopbackServer  # noqa: E402
 
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 R8 = "template-tests/qwen2.5-0.5b-instruct-lora-r8"
@@ -213,30 +212,14 @@ def test_a_project_without_lora_passes_no_lora_flag(template_dir, tmp_path, fake
     assert "VLLM_ALLOW_RUNTIME_LORA_UPDATING" not in (project / "code" / "serve").read_text()
 
 
-class AdapterHub:
+class AdapterHub(LoopbackServer):
     """HEAD/GET as the Hub answers huggingface_hub's snapshot_download of one adapter at one commit:
     /api/models/<id>/revision/<sha> (siblings), /api/models/<id>/tree/<sha>, /<id>/resolve/<sha>/<file>. Records each request's
     Authorization header."""
 
     def __init__(self, repo: str, sha: str, files: dict[str, bytes]):
         self.repo, self.sha, self.files, self.requests = repo, sha, files, []
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_HEAD(self):  # noqa: N802
-                hub.answer(self, body=False)
-
-            def do_GET(self):  # noqa: N802
-                hub.answer(self, body=True)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__()
 
     def answer(self, handler, body: bool) -> None:
         path = unquote(urlparse(handler.path).path)
@@ -263,9 +246,6 @@ class AdapterHub:
         if body:
             handler.wfile.write(data)
 
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def test_an_adapter_not_in_model_dir_is_downloaded_at_its_pinned_commit(template_dir, tmp_path, fake_hub):

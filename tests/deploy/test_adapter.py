@@ -20,6 +20,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from deploy_support import one, ops, requests_for
+from loopback import LoopbackServer  # noqa: E402
 
 SHA = "a" * 40
 OTHER_SHA = "b" * 40
@@ -435,7 +436,7 @@ def test_local_container_gets_the_adapter_header(cli, aws, lora):
 
 # -- the Hub --------------------------------------------------------------------------------------
 
-class Hub:
+class Hub(LoopbackServer):
     """The Hub's model API as huggingface_hub reads it: /api/models/<id>/revision/<rev>, .../tree/<sha>,
     and HEAD/GET /<id>/resolve/<sha>/<file>, for the repos in ``repos`` ({id: (sha, {file: bytes})})."""
 
@@ -443,23 +444,7 @@ class Hub:
         self.repos: dict[str, tuple[str, dict[str, bytes]]] = {}
         self.revisions: dict[tuple[str, str], str] = {}
         self.requests: list[dict] = []
-        hub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_HEAD(self):  # noqa: N802
-                hub.answer(self, body=False)
-
-            def do_GET(self):  # noqa: N802
-                hub.answer(self, body=True)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__()
 
     def answer(self, handler, body: bool) -> None:
         path = unquote(urlparse(handler.path).path)

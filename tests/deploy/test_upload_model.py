@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,6 +17,7 @@ from moto import mock_aws
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
 from cmdkit import FAKE_TOKEN, run  # noqa: E402
+from loopback import LoopbackServer  # noqa: E402
 
 pytest.importorskip("huggingface_hub", reason="upload-model downloads with huggingface_hub (deploy/requirements.txt)")
 
@@ -26,34 +25,15 @@ FILES = {"config.json": b'{"model_type": "qwen2"}', "model.safetensors": b"weigh
          "tokenizer.json": b"{}", "original/consolidated.00.pth": b"duplicate checkpoint"}
 
 
-class Hub:
+class Hub(LoopbackServer):
     """GET /api/models/<id>/tree/<sha> and HEAD/GET /<id>/resolve/<sha>/<file>, as the Hub answers
     them; a gated repository answers 403 (GatedRepo) unless the request carries `granted`."""
 
     def __init__(self, model_id: str, sha: str, gated: bool = False, granted: str | None = None) -> None:
         self.model_id, self.sha, self.gated, self.granted = model_id, sha, gated, granted
         self.requests: list[dict] = []
-        hub = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_HEAD(self):  # noqa: N802
-                hub.answer(self, body=False)
-
-            def do_GET(self):  # noqa: N802
-                hub.answer(self, body=True)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def answer(self, handler, body: bool) -> None:
         path = unquote(urlparse(handler.path).path)

@@ -130,3 +130,16 @@ def test_a_context_nobody_set_is_explained():
     text = env.get_template("template/README.md.jinja").render(ctx=ctx, **answers)
     assert "engine default tokens" not in text
     assert row(text, "max model length") == "not set: vLLM takes the model's own maximum from its `config.json`"
+
+
+@pytest.mark.parametrize("server", ["vllm", "djl"])
+def test_the_readme_says_how_to_measure_the_endpoint(server, projects):
+    """The generated README's "Measure your endpoint": the bench command and its report files for a
+    streaming server; DJL, which does not stream, is told that bench refuses it."""
+    text = " ".join(readme(projects[server]).split())
+    assert "### Measure your endpoint" in text
+    if server == "djl":
+        assert "does not stream, so `python -m deploy bench` refuses this project" in text
+    else:
+        assert "python -m deploy bench --url http://127.0.0.1:8080" in text
+        assert "`bench.json`, `bench.md` and `bench.png`" in text and "--managed --s3" in text

@@ -66,7 +66,7 @@ from pathlib import Path
 from .argtypes import positive as _positive, whole as _whole, usd_per_hour as _price
 from .bench_report import Sample, markdown, summarize, table, write
 from .errors import DeployError, code, die
-from .invoke_cmd import StreamError, chunk_text, request_kind
+from .invoke_cmd import DONE, StreamError, chunk_text, request_kind, sse_event
 from .ui import info, log, warn
 
 PRICING_REGION = "us-east-1"  # the Price List API's endpoint (also eu-central-1, ap-south-1)
@@ -155,18 +155,14 @@ class Meter:
             self.line(line, now)
 
     def line(self, raw: bytes, now: float) -> None:
-        line = raw.decode("utf-8", errors="replace").strip()
-        if not line or self.done or line.startswith((":", "event:", "id:", "retry:")):
+        if self.done:
             return
-        if line.startswith("data:"):
-            line = line[5:].strip()
-            if line == "[DONE]":
-                self.done = True
-                return
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise StreamError(f"unexpected line in the stream: {line[:200]}") from None
+        obj = sse_event(raw)
+        if obj is DONE:
+            self.done = True
+            return
+        if obj is None:
+            return
         if isinstance(obj, dict) and isinstance(obj.get("usage"), dict) \
                 and obj["usage"].get("completion_tokens") is not None:
             self.usage = obj["usage"]

@@ -71,6 +71,26 @@ def chunk_text(obj) -> str:
     return ""
 
 
+DONE = object()   # sse_event's answer to "data: [DONE]"
+
+
+def sse_event(raw: bytes):
+    """One line of a server-sent event stream: None for a line to skip (blank, an SSE comment, a
+    field we do not need), DONE for ``data: [DONE]``, else the JSON object of a data line (or of a
+    bare JSON line, as LMI sends); anything else is a StreamError."""
+    line = raw.decode("utf-8", errors="replace").strip()
+    if not line or line.startswith((":", "event:", "id:", "retry:")):
+        return None
+    if line.startswith("data:"):
+        line = line[5:].strip()
+        if line == "[DONE]":
+            return DONE
+    try:
+        return json.loads(line)
+    except ValueError:
+        raise StreamError(f"unexpected line in the stream: {line[:200]}") from None
+
+
 class LineDecoder:
     """Turns byte parts into text pieces; reads SSE `data:` lines and JSON lines."""
 
@@ -90,23 +110,15 @@ class LineDecoder:
             yield from self.line(line)
 
     def line(self, raw: bytes):
-        line = raw.decode("utf-8", errors="replace").strip()
-        if not line or self.done:
+        if self.done:
             return
-        if line.startswith(":") or line.startswith(("event:", "id:", "retry:")):
-            return  # an SSE comment, or a field we do not need
-        if line.startswith("data:"):
-            line = line[5:].strip()
-            if line == "[DONE]":
-                self.done = True
-                return
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise StreamError(f"unexpected line in the stream: {line[:200]}") from None
-        text = chunk_text(obj)
-        if text:
-            yield text
+        obj = sse_event(raw)
+        if obj is DONE:
+            self.done = True
+        elif obj is not None:
+            text = chunk_text(obj)
+            if text:
+                yield text
 
 
 def answer_text(raw: bytes) -> str:

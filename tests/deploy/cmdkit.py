@@ -122,6 +122,18 @@ class Session(boto3.Session):
         return self.calls
 
 
+@contextlib.contextmanager
+def mocked_session():
+    """moto in-process and a recording Session on it; on the way out every request the test made is
+    checked against botocore's service model (``Session.check``)."""
+    from moto import mock_aws
+
+    with mock_aws():
+        session = Session()
+        yield session
+        session.check()
+
+
 @dataclass
 class Result:
     code: int

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
@@ -27,10 +26,8 @@ def proj(tmp_path, monkeypatch):
 
 @pytest.fixture
 def aws(proj):
-    with mock_aws():
-        session = cmdkit.Session()
+    with cmdkit.mocked_session() as session:
         yield session
-        session.check()
 
 
 @pytest.mark.parametrize("args, message", [

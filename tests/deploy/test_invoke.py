@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY
-from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
@@ -39,10 +38,8 @@ def proj(tmp_path, monkeypatch):
 
 @pytest.fixture
 def aws(proj):
-    with mock_aws():
-        session = cmdkit.Session()
+    with cmdkit.mocked_session() as session:
         yield session
-        session.check()
 
 
 @pytest.fixture

@@ -21,10 +21,8 @@ def proj(tmp_path, monkeypatch):
 
 @pytest.fixture
 def aws(proj):
-    with mock_aws():
-        session = cmdkit.Session()
+    with cmdkit.mocked_session() as session:
         yield session
-        session.check()
 
 
 def put_events(aws, group: str, stream: str, events: list[tuple[int, str]]) -> None:

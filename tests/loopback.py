@@ -1,6 +1,6 @@
-"""A threaded HTTP/1.1 server on 127.0.0.1 that hands each HEAD and GET to ``self.answer(handler,
-body)``: the scaffold of the tests' small hub stand-ins (each subclass answers as the Hub does for
-what it tests)."""
+"""A threaded HTTP/1.1 server on 127.0.0.1 that hands each HEAD and GET to the subclass's
+``answer(handler, body)``: the scaffold of the tests' small hub stand-ins (each subclass answers
+as the Hub does for what it tests)."""
 from __future__ import annotations
 
 import threading
@@ -27,8 +27,18 @@ class LoopbackServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def answer(self, handler: BaseHTTPRequestHandler, body: bool) -> None:
-        raise NotImplementedError
+    @staticmethod
+    def reply(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes,
+              body: bool) -> None:
+        """One answer with its Content-Length; the body only for a GET (``body``), as for HEAD the
+        Hub sends the headers alone."""
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        if body:
+            handler.wfile.write(data)
 
     def close(self) -> None:
         self.httpd.shutdown()

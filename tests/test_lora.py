@@ -238,13 +238,7 @@ class AdapterHub(LoopbackServer):
             status = 200
             headers = {"X-Repo-Commit": self.sha, "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
                        "Content-Type": "application/octet-stream"}
-        handler.send_response(status)
-        for key, value in headers.items():
-            handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if body:
-            handler.wfile.write(data)
+        self.reply(handler, status, headers, data, body)
 
 
 

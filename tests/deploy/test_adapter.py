@@ -466,13 +466,7 @@ class Hub(LoopbackServer):
                 data = files[path[len(f"/{repo}/resolve/{sha}/"):]]
                 status, headers = 200, {"X-Repo-Commit": sha, "ETag": f'"{hashlib.sha1(data).hexdigest()}"',
                                         "Content-Type": "application/octet-stream"}
-        handler.send_response(status)
-        for key, value in headers.items():
-            handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if body:
-            handler.wfile.write(data)
+        self.reply(handler, status, headers, data, body)
 
 
 @pytest.fixture

@@ -89,6 +89,18 @@ def clean_env(**extra) -> dict:
 RECORDER = HERE / "recorder"
 
 
+def stop_process(proc: subprocess.Popen, log) -> None:
+    """End a server the tests started (terminate, then kill after 10 s) and close its log."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.close()
+
+
 class Moto:
     """moto_server (through tests/aws/moto_launcher.py) on 127.0.0.1.
 
@@ -164,14 +176,7 @@ class Moto:
         urllib.request.urlopen(req, timeout=5).read()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 def put_image(moto: Moto, repo: str, tag: str, region: str = "us-east-1") -> None:

@@ -28,6 +28,7 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from aws import helpers  # noqa: E402
 from cmdkit import ACCOUNT, FAKE_TOKEN, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -448,14 +449,7 @@ class Registry:
             return json.load(resp).get("tags") or []
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        helpers.stop_process(self.proc, self.log)
 
 
 def cli(project: Path, *args: str, env: dict) -> subprocess.CompletedProcess:

@@ -19,21 +19,26 @@ PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
 
 
 
-def _bool(value: Any) -> bool:
+YES = {"1", "true", "yes", "on", "y"}
+NO = {"0", "false", "no", "off", "n"}
+
+
+def as_bool(value: Any) -> bool:
+    """A yes/no answer as given with -d or in a data file (anything but a yes word is no)."""
     if isinstance(value, bool):
         return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on", "y"}
+    return str(value).strip().lower() in YES
 
 
-def _undecided(value: Any) -> bool:
-    """An offline answer that is neither yes nor no: ``project.check_data`` refuses it before
-    anything is written, and no hub read may start for it first (the user may have meant yes)."""
-    return not isinstance(value, bool) and str(value).strip().lower() not in {
-        "", "1", "true", "yes", "on", "y", "0", "false", "no", "off", "n"}
+def undecided(value: Any) -> bool:
+    """A yes/no answer that is neither (empty means the default): ``project.check_data`` refuses it
+    before anything is written, and for ``offline`` no hub read may start first (the user may have
+    meant yes)."""
+    return not isinstance(value, bool) and str(value).strip().lower() not in YES | NO | {""}
 
 
 def is_offline(answers: dict[str, Any]) -> bool:
-    return _bool(answers.get("offline", False)) or hub.offline_from_env()
+    return as_bool(answers.get("offline", False)) or hub.offline_from_env()
 
 
 def pinned_sha(answers: dict[str, Any]) -> str | None:
@@ -53,7 +58,7 @@ def start_model_read(answers: dict[str, Any]) -> None:
     """The first question's read of the model, in the background (see ``hub.prefetch``). A second
     call with the same model, revision and pin finds the first one's read and starts nothing."""
     if (not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers)
-            or _undecided(answers.get("offline", False))):
+            or undecided(answers.get("offline", False))):
         return
     if str(answers.get("modelSource") or "hub") == "jumpstart":   # hooks/jumpstart.py: no hub read, no token
         return

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import errors, hub
+from .early import as_bool as _bool
 from .errors import InvalidAnswer
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -51,12 +52,6 @@ DEFAULT_MAX_LORAS_RUNTIME = 4   # enableLora with no listed adapter: slots for a
 
 
 # --------------------------------------------------------------------------- answers
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value or "").strip().lower() in {"1", "true", "yes", "on", "y"}
-
-
 def parse(value: Any) -> list[tuple[str, str]]:
     """``loraAdapters`` as [(name, repo id)]: a list, or one string of ids separated by commas or spaces;
     each ``org/repo`` (named after the repo, lower-case) or ``name=org/repo``."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import hub, jumpstart, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
-from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read
+from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read, undecided
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token, unset_reference
@@ -50,8 +50,6 @@ EMPTY_MEANS = {
 }
 LIST_QUESTIONS = ("loraAdapters", "loraPins")   # a list, or one string of items separated by commas
 INT_QUESTIONS = ("tensorParallelSize", "maxModelLen")
-BOOL_WORDS = {"true": True, "yes": True, "y": True, "on": True, "1": True,
-              "false": False, "no": False, "n": False, "off": False, "0": False}
 COMPUTED = ("ctx", "answers_check", "modelRead")   # hidden, computed by the template: never given
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")   # Secrets Manager's allowed characters
 
@@ -82,8 +80,7 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
         if isinstance(value, bool) or not re.fullmatch(r"\s*\+?\d+\s*", str(value)) and not (
                 isinstance(value, float) and value.is_integer() and value >= 0):
             raise InvalidAnswer(f"{key} must be a whole number, 0 or more (0 means automatic), not {value!r}.")
-    if "enableLora" in data and not isinstance(data["enableLora"], bool) and (
-            str(data["enableLora"]).strip().lower() not in BOOL_WORDS and str(data["enableLora"]).strip() != ""):
+    if "enableLora" in data and undecided(data["enableLora"]):
         raise InvalidAnswer(f"enableLora must be true or false, not {data['enableLora']!r}.")
     lora_pins_given = data.get("loraPins")
     if lora_pins_given not in (None, "", "refresh", []):
@@ -97,11 +94,9 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
         if data["modelSource"] == "jumpstart":
             jumpstart.check_id(str(data.get("modelName") or model).strip())
     for key in ("acceptEula",):
-        if key in data and not isinstance(data[key], bool) and (
-                str(data[key]).strip().lower() not in BOOL_WORDS and str(data[key]).strip() != ""):
+        if key in data and undecided(data[key]):
             raise InvalidAnswer(f"{key} must be true or false, not {data[key]!r}.")
-    if "offline" in data and not isinstance(data["offline"], bool) and (
-            str(data["offline"]).strip().lower() not in BOOL_WORDS and str(data["offline"]).strip() != ""):
+    if "offline" in data and undecided(data["offline"]):
         raise InvalidAnswer(f"offline must be true or false, not {data['offline']!r}.")
     for key, value in data.items():
         if key in EMPTY_MEANS or key in INT_QUESTIONS or key in COMPUTED or key.startswith("_"):

@@ -21,7 +21,7 @@ from hubsim import Hub  # noqa: E402
 SERVERS = ["vllm", "sglang", "tensorrt-llm", "lmi", "djl"]
 PROXIED = ["sglang", "tensorrt-llm"]
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
-TEMPLATE_PATHS = ["copier.yml", "template", "hooks", "extensions", "includes"]
+TEMPLATE_PATHS = ["copier.yml", "template", "generator", "extensions", "includes"]
 LATENCIES = [0.0, 0.2]
 TARGET_OVERHEAD_S = 0.8   # issue 22: within 0.8 s of the trivial floor at 0 ms, 1.0 s at 200 ms (one wave)
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
@@ -151,7 +151,7 @@ def copier_cli(args, env, cwd) -> tuple[float, subprocess.CompletedProcess]:
 
 def import_requests_after_copier(env: dict) -> float:
     """Seconds `import requests` takes in a fresh interpreter that has already imported copier: what
-    the hooks' hub client adds to a copy that must read the hub."""
+    the generator's hub client adds to a copy that must read the hub."""
     r = subprocess.run([sys.executable, "-c", "import time, copier; t = time.perf_counter(); import requests; "
                         "print(time.perf_counter() - t)"], env=env, capture_output=True, text=True, check=True)
     return float(r.stdout)

@@ -99,12 +99,12 @@ def profile_render(work: Path, url: str, plain: Path, server: str = "vllm") -> d
 
     buckets = {
         "run_copy total": r3(total),
-        "hub: hooks.project.build_context (incl. hub calls)": bucket(lambda k: k[2] == "build_context"),
-        "hub: HubClient.snapshot (HTTP)": bucket(lambda k: k[2] == "snapshot" and "hooks" in k[0]),
+        "hub: generator.project.build_context (incl. hub calls)": bucket(lambda k: k[2] == "build_context"),
+        "hub: HubClient.snapshot (HTTP)": bucket(lambda k: k[2] == "snapshot" and "generator" in k[0]),
         # with defaults=True the read runs in a thread cProfile does not see: what the main thread
         # spends starting it (`import requests`) and waiting for it
-        "hub: start of the background read (hub.prefetch)": bucket(lambda k: k[2] == "prefetch" and "hooks" in k[0]),
-        "hub: wait for the background read": bucket(lambda k: k[2] == "result" and "hooks/hub" in k[0]),
+        "hub: start of the background read (hub.prefetch)": bucket(lambda k: k[2] == "prefetch" and "generator" in k[0]),
+        "hub: wait for the background read": bucket(lambda k: k[2] == "result" and "generator/hub" in k[0]),
         "hooks import (_hook)": bucket(lambda k: k[2] == "_hook" and "extensions" in k[0]),
         "Jinja extension load (copier_template_extensions)": bucket(
             lambda k: "copier_template_extensions" in k[0] and k[2] in ("load", "__init__", "_load_module")),

@@ -122,7 +122,7 @@ def markdown(raw: dict, summ: dict, args_line: str) -> str:
         L += ["## Where the time goes: in-process `copier.run_copy` (plain folder, no git, hub 0 ms)", "",
               f"Python start: {rd['python_startup_s']:.3f} s; `python -m copier --version`: "
               f"{rd['copier_version_cli_s']:.3f} s; `import copier`: {rd['import_copier_s']:.3f} s; "
-              f"`import requests` after copier (the hooks' hub client): {rd['import_requests_after_copier_s']:.3f} s.",
+              f"`import requests` after copier (the generator's hub client): {rd['import_requests_after_copier_s']:.3f} s.",
               "",
               "| template | first run_copy in a process | second run_copy (same process, cold hub cache) |",
               "|---|---|---|",
@@ -227,7 +227,7 @@ def findings(raw: dict, summ: dict) -> list[str]:
         L.append(f"- In-process render (hub 0 ms): our template takes {ours1:.3f} s in a fresh process and "
                  f"{ours2:.3f} s when repeated in the same process, against {rd['floor']['first_s']:.3f} s for the "
                  f"trivial template. The difference between first and repeated run is mostly `import requests` "
-                 f"({rd['import_requests_after_copier_s']:.3f} s, the hooks' HTTP client; copier itself already "
+                 f"({rd['import_requests_after_copier_s']:.3f} s, the generator's HTTP client; copier itself already "
                  "loads `urllib.request` and `http.client`, which cost nothing more).")
     if p:
         b = p["buckets"]

@@ -1,4 +1,4 @@
-"""Thin Jinja extension: globals that call the plain-Python code in ``hooks/``.
+"""Thin Jinja extension: globals that call the plain-Python code in ``generator/``.
 
 Copier has no pre-render hook, so ``copier.yml`` computes everything through hidden
 questions whose defaults call these globals. Known failures become
@@ -24,38 +24,38 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def _hook(sub: str):
-    """One module of this template's ``hooks`` package, imported under a name unique to the checkout.
+    """One module of this template's ``generator`` package, imported under a name unique to the checkout.
 
     ``copier update`` renders the old and the new template checkout in one process: a plain
-    ``import hooks`` would give the new render the old checkout's code (or the reverse).
+    ``import generator`` would give the new render the old checkout's code (or the reverse).
     """
-    name = "_sm_llm_hooks_" + hashlib.sha1(str(_ROOT).encode()).hexdigest()[:12]
+    name = "_sm_llm_generator_" + hashlib.sha1(str(_ROOT).encode()).hexdigest()[:12]
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, _ROOT / "hooks" / "__init__.py", submodule_search_locations=[str(_ROOT / "hooks")])
+            name, _ROOT / "generator" / "__init__.py", submodule_search_locations=[str(_ROOT / "generator")])
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return importlib.import_module(f"{name}.{sub}")
 
 
-def _hooks():
+def _generator():
     return {sub: _hook(sub) for sub in ("project", "errors", "servers", "hub")}
 
 
-def _answers(ctx) -> dict:
+def _answers(jinja_ctx) -> dict:
     """The answers so far, and ``_dst_path``: the folder being generated (the project, or one of the
     temporary folders an update renders into)."""
-    return _dst(ctx) | {key: ctx.get(key) for key in (
+    return _dst(jinja_ctx) | {key: jinja_ctx.get(key) for key in (
         "framework", "modelName", "modelRevision", "modelServer", "modelServerVersion", "hfToken", "offline", "instanceType",
         "tensorParallelSize", "maxModelLen", "chatTemplateFile", "deployTarget", "awsRegion", "projectName",
         "hfTokenSecretName", "modelPin", "loraAdapters", "enableLora", "loraPins", "modelSource", "acceptEula")
-        if ctx.get(key) is not None and not _undefined(ctx.get(key))}
+        if jinja_ctx.get(key) is not None and not _undefined(jinja_ctx.get(key))}
 
 
-def _dst(ctx) -> dict:
+def _dst(jinja_ctx) -> dict:
     try:
-        return {"_dst_path": str(ctx.get("_copier_conf")["dst_path"])}
+        return {"_dst_path": str(jinja_ctx.get("_copier_conf")["dst_path"])}
     except (KeyError, TypeError):
         return {}
 
@@ -64,15 +64,15 @@ def _undefined(value) -> bool:
     return isinstance(value, jinja2.Undefined)
 
 
-def _call(ctx, what: str):
-    mods = _hooks()
+def _call(jinja_ctx, what: str):
+    mods = _generator()
     project = mods["project"]
-    answers = _answers(ctx)
+    answers = _answers(jinja_ctx)
     try:
         # the hidden first question checks the given values; given itself (-d answers_check=...), it is
         # not run, so the computed questions check them again (cheap)
-        project.safe_call(lambda a: project.check_data(_given_data(ctx), str(a.get("modelName") or "")), answers)
-        return project.safe_call(getattr(project, what), answers)
+        project.call_redacting_token(lambda a: project.check_data(_given_data(jinja_ctx), str(a.get("modelName") or "")), answers)
+        return project.call_redacting_token(getattr(project, what), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
 
@@ -84,36 +84,36 @@ QUESTIONS = ("modelSource", "acceptEula", "framework", "modelName", "modelRevisi
 
 
 @pass_context
-def check_answers(ctx) -> str:
+def check_answers(jinja_ctx) -> str:
     """The first, hidden question: check the values given with -d / --data-file, and the default
     model when none is given (copier validates a default only later, with a traceback on failure)."""
-    answers = _answers(ctx)
+    answers = _answers(jinja_ctx)
     answers.setdefault("modelName", _question_default("modelName"))
-    data = _given_data(ctx)
+    data = _given_data(jinja_ctx)
     answers = {**_hook("mcc").mapped(data), **answers}   # an MCC config's deploymentConfig, region, buildTarget
-    background = _defaults_only(ctx)
+    background = _defaults_only(jinja_ctx)
     if background:
-        # the wave goes on the wire first; the rest of the hooks load and check the answers meanwhile
+        # the wave goes on the wire first; the rest of the generator loads and check the answers meanwhile
         try:
-            _hook("early").start_model_read(answers)
+            _hook("answers").start_model_read(answers)
         except Exception:   # noqa: BLE001 (the same start below, after the checks, reports it)
             pass
-    mods = _hooks()
+    mods = _generator()
     try:
-        mods["project"].safe_call(lambda a: mods["project"].check_data(data, str(a["modelName"])), answers)
-        _check_destination(ctx, mods["project"])
-        mods["project"].safe_call(
+        mods["project"].call_redacting_token(lambda a: mods["project"].check_data(data, str(a["modelName"])), answers)
+        _check_destination(jinja_ctx, mods["project"])
+        mods["project"].call_redacting_token(
             lambda a: mods["project"].check_answers(a, read_in_background=background), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
-    _warn_unknown_keys(ctx)
+    _warn_unknown_keys(jinja_ctx)
     return ""
 
 
-def _check_destination(ctx, project) -> None:
+def _check_destination(jinja_ctx, project) -> None:
     """A copy into a folder holding files this template writes stops here, before any is written.
     Not with --overwrite (which replaces them; `copier update` and `recopy` run with it) nor --pretend."""
-    conf = ctx.get("_copier_conf")
+    conf = jinja_ctx.get("_copier_conf")
     try:
         if conf["overwrite"] or conf["pretend"]:
             return
@@ -125,9 +125,9 @@ def _check_destination(ctx, project) -> None:
         project.check_destination(template_dir, dst, answers_file)
 
 
-def _given_data(ctx) -> dict:
+def _given_data(jinja_ctx) -> dict:
     """The values given with -d / --data-file, as given (copier's ``_copier_conf.data``)."""
-    conf = ctx.get("_copier_conf")
+    conf = jinja_ctx.get("_copier_conf")
     try:
         return dict(conf["data"] or {})
     except (KeyError, TypeError):
@@ -142,20 +142,20 @@ def _question_default(key: str):
     return yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)[key].get("default")
 
 
-def _warn_unknown_keys(ctx) -> None:
+def _warn_unknown_keys(jinja_ctx) -> None:
     """Keys of a --data-file that are no question here, said once rather than dropped silently: an MCC
-    config's keys as what they became (hooks/mcc.py: the real mapping) or why they are ignored; any
+    config's keys as what they became (generator/mcc.py: the real mapping) or why they are ignored; any
     other key with the question it may be a typo of."""
     import difflib
     mcc = _hook("mcc")
-    unknown = sorted(key for key, value in ctx.get_all().items()
+    unknown = sorted(key for key, value in jinja_ctx.get_all().items()
                      if not key.startswith("_") and key not in QUESTIONS and not callable(value)
-                     and key not in ctx.environment.globals and not _undefined(value))
-    warned = _hooks()["project"].WARNED
+                     and key not in jinja_ctx.environment.globals and not _undefined(value))
+    warned = _generator()["project"].WARNED
     if not unknown or tuple(unknown) in warned:
         return
     warned.add(tuple(unknown))
-    data = _given_data(ctx)
+    data = _given_data(jinja_ctx)
     became = mcc.notes(data)
     if became:
         print(f"note: MCC config: {'; '.join(became)}.", file=sys.stderr)
@@ -171,11 +171,11 @@ def _warn_unknown_keys(ctx) -> None:
               f"The questions are: {', '.join(QUESTIONS[:-3])}.", file=sys.stderr)
 
 
-def _defaults_only(ctx) -> bool:
+def _defaults_only(jinja_ctx) -> bool:
     """``copier --defaults``: no question is asked, so nothing needs the model read at its question.
     The read then runs in the background from the first question on, and its errors come from
     ``model_pin`` (still before any file is written)."""
-    conf = ctx.get("_copier_conf")
+    conf = jinja_ctx.get("_copier_conf")
     try:
         return bool(conf["defaults"])
     except (KeyError, TypeError):
@@ -183,31 +183,31 @@ def _defaults_only(ctx) -> bool:
 
 
 @pass_context
-def model_pin(ctx) -> str:
-    return _call(ctx, "model_pin")
+def model_pin(jinja_ctx) -> str:
+    return _call(jinja_ctx, "model_pin")
 
 
 @pass_context
-def lora_pins(ctx) -> str:
+def lora_pins(jinja_ctx) -> str:
     """loraPins: each listed LoRA adapter's commit, as a JSON list (YAML) for the answers file."""
-    return json.dumps(_call(ctx, "lora_pins"))
+    return json.dumps(_call(jinja_ctx, "lora_pins"))
 
 
 @pass_context
-def project_context(ctx) -> str:
-    return _hooks()["project"].to_json(_call(ctx, "build_context"))
+def project_context(jinja_ctx) -> str:
+    return _generator()["project"].to_json(_call(jinja_ctx, "build_context"))
 
 
 @pass_context
-def server_version_choices(ctx, server: str) -> str:
+def server_version_choices(jinja_ctx, server: str) -> str:
     """Interactive choices for modelServerVersion, as YAML (JSON) {label: version}. A version given
     empty (-d modelServerVersion=) is one more choice: it means the default (the answers file then
     stores the version it resolved to)."""
-    servers = _hooks()["servers"]
+    servers = _generator()["servers"]
     if server not in servers.SERVERS:
         return "{}"
     out = {}
-    if ctx.get("modelServerVersion") == "":
+    if jinja_ctx.get("modelServerVersion") == "":
         out["(empty: the default)"] = ""
     for version in servers.versions(server):
         e = servers.entry(server, version)
@@ -218,22 +218,22 @@ def server_version_choices(ctx, server: str) -> str:
 
 
 @pass_context
-def server_version_default(ctx, server: str) -> str:
+def server_version_default(jinja_ctx, server: str) -> str:
     """The catalog default; for a project generated before versions existed (its answers have a
     modelPin but no modelServerVersion), the seed version, so an update never moves the engine."""
-    servers = _hooks()["servers"]
+    servers = _generator()["servers"]
     if server not in servers.SERVERS:
         return ""
-    if not _undefined(ctx.get("modelPin")) and ctx.get("modelPin") is not None:
+    if not _undefined(jinja_ctx.get("modelPin")) and jinja_ctx.get("modelPin") is not None:
         return servers.versions(server)[-1]
     return servers.default_version(server)
 
 
 @pass_context
-def mcc_default(ctx, key: str, fallback: str) -> str:
+def mcc_default(jinja_ctx, key: str, fallback: str) -> str:
     """A question's default from an MCC config's current-format key (deploymentConfig -> modelServer,
-    region -> awsRegion, buildTarget -> deployTarget; hooks/mcc.py), else ``fallback``."""
-    return _hook("mcc").mapped(_given_data(ctx)).get(key, fallback)
+    region -> awsRegion, buildTarget -> deployTarget; generator/mcc.py), else ``fallback``."""
+    return _hook("mcc").mapped(_given_data(jinja_ctx)).get(key, fallback)
 
 
 def region_question(region) -> str:

@@ -12,7 +12,7 @@ import responses
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from testkit import HF_ENDPOINT, TEMPLATE_PATHS, copy_template  # noqa: E402
-from hooks import hub as hub_module  # noqa: E402
+from generator import hub as hub_module  # noqa: E402
 from hubsim import Hub  # noqa: E402
 
 

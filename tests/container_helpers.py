@@ -25,7 +25,7 @@ TEST_LABEL = "sagemaker-llm-template.test"
 BUILT_IMAGES = False    # set once this process has built an image (conftest prunes at session end)
 
 def _catalog() -> dict:
-    data = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
+    data = json.loads((ROOT / "generator" / "data" / "engines.json").read_text())
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
@@ -107,7 +107,7 @@ def build_standin(case: str, workdir: pathlib.Path) -> None:
     context = workdir / case.replace("@", "-")
     shutil.copytree(STANDINS, context, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (context / "catalog").mkdir()
-    from hooks import servers      # the version's table as the project sees it (LMI: with its vLLM's flags)
+    from generator import servers      # the version's table as the project sees it (LMI: with its vLLM's flags)
     (context / "catalog" / "flags.json").write_text(json.dumps(servers.flag_table(server, version)))
     (context / "catalog" / "version").write_text(version + "\n")
     build_image(CASES[case], context, "-q", "-f", context / STANDIN_DIRS[server] / "Dockerfile",

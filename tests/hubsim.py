@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "hub"
-SHIPPED = ROOT / "hooks" / "data" / "models"
+SHIPPED = ROOT / "generator" / "data" / "models"
 
 FAKE_TOKEN = "hf_FakeTokenForTests0123456789abcdefXYZ"      # valid, no gated access
 GRANTED_TOKEN = "hf_GrantedTokenForTests0123456789abcdefQ"  # valid, access to gated models

@@ -1,6 +1,6 @@
 """A stand-in for SageMaker JumpStart's S3 buckets over HTTP, answering from tests/fixtures/jumpstart.
 
-Reached through ``JUMPSTART_BUCKET_URL=http://127.0.0.1:<port>/{bucket}`` (hooks/jumpstart.py), so a
+Reached through ``JUMPSTART_BUCKET_URL=http://127.0.0.1:<port>/{bucket}`` (generator/jumpstart.py), so a
 request's first path segment names the bucket: ``jumpstart-cache-prod-<region>`` serves the manifest
 (``models_manifest.json``), the specs (their manifest ``spec_key``) and the open models' artifacts;
 ``jumpstart-private-cache-prod-<region>`` (the gated bucket) answers 403 AccessDenied, as S3 does to an

@@ -14,7 +14,7 @@ from copier import run_copy
 from copier.errors import UserMessageError
 
 from testkit import ROOT
-from hooks import servers
+from generator import servers
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 QUESTIONS = [k for k, v in yaml.safe_load((ROOT / "copier.yml").read_text()).items()

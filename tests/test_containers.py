@@ -41,7 +41,7 @@ def version(case: str) -> str:
     return case.split("@", 1)[1]
 
 
-CATALOG = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
+CATALOG = json.loads((ROOT / "generator" / "data" / "engines.json").read_text())
 PROXIED = [c for c in SERVERS if CATALOG[name(c)]["versions"][version(c)]["proxy"]]
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 LOAD_DELAY = 3.0

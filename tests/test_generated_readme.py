@@ -1,5 +1,5 @@
 """The generated project's README.md says what is true (issue 20 items 2 and 20): its run steps
-work as written, its memory facts are the catalog's per server version (hooks/data/engines.json
+work as written, its memory facts are the catalog's per server version (generator/data/engines.json
 "memory", cited there), prices say what they are, and its examples are settings people change."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from copier import run_copy
 
-from hooks import servers
+from generator import servers
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
@@ -84,7 +84,7 @@ def test_sglang_readme_and_serve_pass_the_planned_fraction(projects):
                                      text=True, check=True).stdout)
     fraction = argv[argv.index("--mem-fraction-static") + 1]
     # L4: (22.35 - 1.0 in use before loading - 3.0 activations and graphs) / 21.35 = 0.859, which holds
-    # the 14.96 GiB of weights and the KV cache of 27,648 tokens (hooks/sizing.py static_fraction)
+    # the 14.96 GiB of weights and the KV cache of 27,648 tokens (generator/sizing.py static_fraction)
     assert fraction == "0.859" and argv[argv.index("--context-length") + 1] == "27648"
     assert f"`--mem-fraction-static {fraction}`" in row(readme(project), "engine memory")
 
@@ -117,11 +117,11 @@ def test_every_catalog_example_is_a_setting_of_its_version(server, version):
 
 
 def test_a_context_nobody_set_is_explained():
-    """Copier cannot reach this branch any more (an unknown model needs maxModelLen, hooks/project.py),
+    """Copier cannot reach this branch any more (an unknown model needs maxModelLen, generator/project.py),
     so the README template is rendered directly, with a real context whose plan sets no length."""
     import jinja2
     from testkit import ROOT
-    from hooks import project
+    from generator import project
     answers = {"modelName": QWEN, "modelServer": "vllm", "offline": True, "projectName": "p",
                "awsRegion": "us-east-1", "deployTarget": "sagemaker"}
     ctx = project.build_context(answers)

@@ -1,4 +1,4 @@
-"""hooks/hub.py against the recorded hub: calls, sha pinning, cache, every error path."""
+"""generator/hub.py against the recorded hub: calls, sha pinning, cache, every error path."""
 
 import json
 
@@ -7,8 +7,8 @@ import requests
 import responses
 
 from testkit import HF_ENDPOINT
-from hooks import errors, hub
-from hooks.hub import DiskCache, HubClient, load
+from generator import errors, hub
+from generator.hub import DiskCache, HubClient, load
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info
 
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
@@ -400,7 +400,7 @@ def test_a_run_served_from_the_cache_never_imports_requests(tmp_path):
 
     from testkit import ROOT
     DiskCache(tmp_path).put(hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))
-    code = ("import sys; from pathlib import Path; from hooks import hub; "
+    code = ("import sys; from pathlib import Path; from generator import hub; "
             f"snap = hub.load({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}, cache=hub.DiskCache(Path({str(tmp_path)!r}))); "
             "print(snap.source, 'requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -446,7 +446,7 @@ def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
     cache_dir = tmp_path / "xdg"
     DiskCache(cache_dir / "sagemaker-llm-template" / "hub").put(
         hub.Snapshot(QWEN, "main", QWEN_SHA, {"sha": QWEN_SHA}, {}, {}))
-    code = ("import sys, threading; from hooks import hub; "
+    code = ("import sys, threading; from generator import hub; "
             "reads = []; get = hub.DiskCache.get; "
             "hub.DiskCache.get = lambda self, *a: reads.append(a) or get(self, *a); "
             f"hub.prefetch({QWEN!r}, 'main', pinned_sha={QWEN_SHA!r}); "

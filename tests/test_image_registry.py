@@ -1,4 +1,4 @@
-"""hooks/registry.py: the LMI base image comes from its region's Deep Learning Containers account
+"""generator/registry.py: the LMI base image comes from its region's Deep Learning Containers account
 (issue 20 item 7), as the SageMaker Python SDK's image_uri_config/djl-lmi.json maps them; regions
 with no LMI image are refused with a message."""
 
@@ -10,8 +10,8 @@ import pytest
 from copier import run_copy
 from copier.errors import UserMessageError
 
-from hooks import registry, regions, servers
-from hooks.errors import InvalidAnswer
+from generator import registry, regions, servers
+from generator.errors import InvalidAnswer
 
 LMI = [(v,) for v in servers.versions("lmi")]
 

@@ -26,7 +26,7 @@ QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
-WAVE = 4   # one read: the model info and three files, in one concurrent wave (hooks/hub.py)
+WAVE = 4   # one read: the model info and three files, in one concurrent wave (generator/hub.py)
 PROMPTS = {   # question -> text of its prompt (copier prints the help)
     "framework": "Model framework", "offline": "Generate without the HuggingFace Hub",
     "modelName": "HuggingFace model id", "modelRevision": "Model revision", "hfToken": "HF token for hub calls",
@@ -344,7 +344,7 @@ def test_an_interactive_update_reads_nothing_and_judges_by_the_pinned_model(tmp_
 
 # ---------------------------------------------------------------- the checks themselves, in-process
 def test_the_model_question_checks_the_form_only_and_reads_nothing(fake_hub):
-    from hooks import prompts
+    from generator import prompts
     assert prompts.model_name_problem("acme/no-such-model") == ""
     assert prompts.model_name_problem(QWEN) == ""
     assert "Use the form org/name" in prompts.model_name_problem("not-a-repo-id")
@@ -354,7 +354,7 @@ def test_the_model_question_checks_the_form_only_and_reads_nothing(fake_hub):
 
 def test_checks_at_a_prompt_never_call_the_hub(fake_hub):
     """Before the model is read, the per-question checks pass (nothing is known yet) without a call."""
-    from hooks import prompts
+    from generator import prompts
     answers = {"modelName": QWEN, "modelServer": "vllm"}
     assert prompts.problem("tensorParallelSize", 3, answers) == ""
     assert prompts.problem("maxModelLen", 10 ** 7, answers) == ""
@@ -362,7 +362,7 @@ def test_checks_at_a_prompt_never_call_the_hub(fake_hub):
 
 
 def test_checks_at_a_prompt_use_the_one_read_and_make_the_plan_generation_makes(fake_hub, tmp_path):
-    from hooks import hub, prompts
+    from generator import hub, prompts
     hub.load(QWEN, "main")
     count = len(fake_hub.requests)
     answers = {"modelName": QWEN, "modelServer": "vllm"}
@@ -388,7 +388,7 @@ def test_checks_at_a_prompt_use_the_one_read_and_make_the_plan_generation_makes(
 def test_a_server_that_cannot_serve_the_model_is_listed_not_selectable_and_refused_at_once(fake_hub):
     """GPT-2 (GPT2LMHeadModel): TensorRT-LLM has no support for it. Once the model is read, its choice says
     so and cannot be picked; a -d or earlier answer of it is refused right after the server questions."""
-    from hooks import errors, hub, prompts
+    from generator import errors, hub, prompts
     gpt2 = "openai-community/gpt2"
     answers = {"modelName": gpt2, "modelServer": "vllm"}
     assert all(isinstance(v, str) for v in prompts.server_choices(answers, interactive=True).values())
@@ -411,7 +411,7 @@ def test_a_server_that_cannot_serve_the_model_is_listed_not_selectable_and_refus
 def test_instance_choices_list_the_types_that_fit_first_cheapest_first(fake_hub):
     """Llama-3.1-70B (141 GB of weights): the types that hold it are listed first, cheapest first; the
     others are still listed (the way to see all), after them and not selectable, with the reason."""
-    from hooks import hub, prompts, sizing
+    from generator import hub, prompts, sizing
     answers = {"modelName": LLAMA_70B, "modelServer": "vllm", "hfToken": GRANTED_TOKEN}
     everything = prompts.instance_choices(answers, interactive=True)
     assert list(everything.values())[0] == "auto" and len(everything) == len(sizing.candidates()) + 1
@@ -429,7 +429,7 @@ def test_instance_choices_list_the_types_that_fit_first_cheapest_first(fake_hub)
     # the catalog's prices are training rates: the labels say so, never a bare "$/h"
     priced = [label for label in choices if "/h" in label]
     assert priced and all("/h training rate" in label for label in priced)
-    from hooks.facts import model_facts
+    from generator.facts import model_facts
     facts = model_facts(hub.load(LLAMA_70B, "main", token=GRANTED_TOKEN), LLAMA_70B, "main")
     assert sizing.plan_deployment(facts, "auto")["instance_type"] == fits[0]
     assert f"the cheapest type that fits {LLAMA_70B}: {fits[0]}" in next(iter(choices))

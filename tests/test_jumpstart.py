@@ -1,4 +1,4 @@
-"""modelSource=jumpstart (hooks/jumpstart.py): JumpStart's manifest, spec and prepacked artifacts, read
+"""modelSource=jumpstart (generator/jumpstart.py): JumpStart's manifest, spec and prepacked artifacts, read
 from a local stand-in of the region's bucket (tests/jumpstart_sim.py) over the recorded fixtures of
 tests/fixtures/jumpstart (sources: tests/fixtures/jumpstart/SOURCES.md); never the HF hub."""
 
@@ -16,7 +16,7 @@ from copier.errors import UserMessageError
 
 from jumpstart_sim import BucketServer
 from testkit import HF_ENDPOINT, assert_valid_lock
-from hooks import jumpstart
+from generator import jumpstart
 
 OPEN = "openai-reasoning-gpt-oss-20b"          # open weights, HF format (openai/gpt-oss-20b)
 EULA = "meta-textgeneration-llama-3-1-70b"     # gated bucket, hosting_eula_key
@@ -108,7 +108,7 @@ def jumpstart_sim_fixtures() -> Path:
 
 
 def _read_with_spec(spec: dict, tmp_path: Path):
-    """hooks/jumpstart.read over a cache holding ``spec`` (specs are versioned, so cached ones are used)."""
+    """generator/jumpstart.read over a cache holding ``spec`` (specs are versioned, so cached ones are used)."""
     reader = jumpstart.Reader("us-east-1", offline=False)
     header = next(h for h in json.loads((jumpstart_sim_fixtures() / "models_manifest.json").read_text())
                   if h["model_id"] == spec["model_id"])

@@ -1,5 +1,5 @@
 """model.lock.json has one description, template/model.lock.schema.json: checked as the template
-computes the lock (hooks/lock_schema.py), in every rendered project (testkit.assert_valid_lock),
+computes the lock (generator/lock_schema.py), in every rendered project (testkit.assert_valid_lock),
 and by the project's deploy tool when it reads the lock (deploy/lock.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hooks import lock_schema
+from generator import lock_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

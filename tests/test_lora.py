@@ -17,8 +17,8 @@ from copier import run_copy
 from copier.errors import UserMessageError
 
 from testkit import FAKE_TOKEN, assert_valid_lock
-from hooks import lora, servers, sizing
-from hooks.errors import InvalidAnswer
+from generator import lora, servers, sizing
+from generator.errors import InvalidAnswer
 from hubsim import FIXTURES, info
 from loopback import LoopbackServer  # noqa: E402
 
@@ -288,7 +288,7 @@ def test_the_generated_readme_says_how_to_reach_the_adapters(template_dir, tmp_p
 
 
 def test_the_adapters_are_read_in_the_models_wave(template_dir, tmp_path, fake_hub):
-    """--defaults: the adapters' calls go out beside the model's (hooks/early.py start_model_read), so a
+    """--defaults: the adapters' calls go out beside the model's (generator/answers.py start_model_read), so a
     slow hub costs one round trip for all of them."""
     fake_hub.latency_s = 0.3
     generate(template_dir, tmp_path / "p", loraAdapters=[R8, R24])

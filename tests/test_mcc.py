@@ -11,8 +11,8 @@ import yaml
 from copier import run_copy
 from copier.errors import UserMessageError
 
-from hooks import mcc
-from hooks.errors import InvalidAnswer
+from generator import mcc
+from generator.errors import InvalidAnswer
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"

@@ -9,8 +9,8 @@ from botocore.loaders import create_loader
 from copier import run_copy
 from copier.errors import UserMessageError
 
-from hooks import regions
-from hooks.errors import InvalidAnswer
+from generator import regions
+from generator.errors import InvalidAnswer
 
 
 def test_every_region_botocore_lists_is_accepted_and_no_pseudo_region():

@@ -432,7 +432,7 @@ def test_offline_unknown_model_generates_with_a_warning(template_dir, tmp_path, 
 def _forget_warnings():
     """The notes said once per process: forgotten, so that this test sees its own."""
     for name, module in list(sys.modules.items()):
-        if name.startswith("_sm_llm_hooks_") and name.endswith(".project"):
+        if name.startswith("_sm_llm_generator_") and name.endswith(".project"):
             module.WARNED.clear()
 
 
@@ -482,19 +482,19 @@ def test_question_help_fits_an_80_column_prompt():
     assert not long, long
 
 
-def test_defaults_run_starts_the_wave_before_the_rest_of_the_hooks_load(tmp_path, fake_hub, monkeypatch):
-    """With --defaults only the read's own modules (early, hub, token, errors) load before the first
+def test_defaults_run_starts_the_wave_before_the_rest_of_the_generator_loads(tmp_path, fake_hub, monkeypatch):
+    """With --defaults only the read's own modules (answers, hub, token, errors) load before the first
     hub call; project, servers, sizing and facts load while the wave is on the wire."""
     import threading
     import time
 
     from testkit import copy_template
-    template = copy_template(tmp_path / "tpl")   # a new location: its hooks load afresh in this process
+    template = copy_template(tmp_path / "tpl")   # a new location: its generator loads afresh in this process
     first_lookup: dict[str, float] = {}
 
     class Spy:
         def find_spec(self, name, path=None, target=None):
-            if name.startswith("_sm_llm_hooks_") and "." in name:
+            if name.startswith("_sm_llm_generator_") and "." in name:
                 first_lookup.setdefault(name.rsplit(".", 1)[1], time.perf_counter())
             return None
 
@@ -511,7 +511,7 @@ def test_defaults_run_starts_the_wave_before_the_rest_of_the_hooks_load(tmp_path
     fake_hub.latency_s = 0.5
     generate(template, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
     assert len(started) == 1
-    assert max(first_lookup[m] for m in ("early", "hub", "token", "errors")) < started[0], first_lookup
+    assert max(first_lookup[m] for m in ("answers", "hub", "token", "errors")) < started[0], first_lookup
     assert started[0] < min(first_lookup[m] for m in ("project", "servers", "sizing", "facts")), first_lookup
     assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
 

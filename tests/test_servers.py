@@ -1,6 +1,6 @@
 """The version catalog against the engines' own flag tables, for every catalog entry.
 
-hooks/data/flags/<server>-<version>.json are produced by `python -m tools.flags` from each
+generator/data/flags/<server>-<version>.json are produced by `python -m tools.flags` from each
 engine's own code (tests/test_flag_tools.py and tests/test_engine_parsers.py keep them equal to a
 fresh extraction). Here: every flag a generated serve script passes, and every ENGINE_ARG_ name it
 accepts, exists in the chosen version's table; the catalog's images and AMIs are well formed.
@@ -16,7 +16,7 @@ import botocore.session
 import pytest
 from copier import run_copy
 
-from hooks import servers
+from generator import servers
 
 CASES = [(s, v) for s in servers.SERVERS for v in servers.versions(s)]
 IDS = [f"{s}@{v}" for s, v in CASES]
@@ -158,7 +158,7 @@ def test_seed_images_stay_selectable():
 
 
 def test_unknown_version_is_refused_with_the_list():
-    from hooks.errors import InvalidAnswer
+    from generator.errors import InvalidAnswer
     with pytest.raises(InvalidAnswer) as err:
         servers.check_version("vllm", "0.32")
     assert "Did you mean '0.32.0'?" in str(err.value)

@@ -1,5 +1,5 @@
-"""hooks/sizing.py, table-driven. Expected values are worked out by hand below from the
-models' published configs and the catalog (hooks/data/instances.json); they were not
+"""generator/sizing.py, table-driven. Expected values are worked out by hand below from the
+models' published configs and the catalog (generator/data/instances.json); they were not
 produced by running the code.
 
 Per-GPU usable memory = GPU MiB / 1024 x 0.9 - 2 GiB:
@@ -13,9 +13,9 @@ Timeouts: 600 + ceil(20 x weight GiB), within 600..3600 s. Volume: ceil((1.5 x w
 
 import pytest
 
-from hooks import sizing
-from hooks.errors import InvalidAnswer, SizingError
-from hooks.facts import model_facts
+from generator import sizing
+from generator.errors import InvalidAnswer, SizingError
+from generator.facts import model_facts
 from test_facts import snapshot
 
 
@@ -176,8 +176,8 @@ def test_catalog_covers_the_issue_families_with_sources():
     ("tensorrt-llm", "1.2.1", "GPT2LMHeadModel", r"TensorRT-LLM \(trtllm-serve\) 1\.2\.1 has no support we can vouch for GPT2LMHeadModel"),
 ])
 def test_servers_that_cannot_run_the_architecture_say_so(server, version, arch, message):
-    from hooks import servers
-    from hooks.project import _check_server_fit
+    from generator import servers
+    from generator.project import _check_server_fit
     f = facts("Qwen/Qwen2.5-0.5B-Instruct")
     f["architecture"] = arch
     with pytest.raises(InvalidAnswer, match=message):
@@ -185,8 +185,8 @@ def test_servers_that_cannot_run_the_architecture_say_so(server, version, arch, 
 
 
 def test_a_newer_catalog_version_runs_what_the_seed_cannot():
-    from hooks import servers
-    from hooks.project import _check_server_fit
+    from generator import servers
+    from generator.project import _check_server_fit
     f = facts("Qwen/Qwen2.5-0.5B-Instruct")
     f["architecture"] = "Qwen3ForCausalLM"
     _check_server_fit(servers.entry("lmi", "0.38.0-lmi29.0.0"), f, {})     # vLLM 0.28.0: no refusal
@@ -240,7 +240,7 @@ def test_unknown_instance_type_gets_a_did_you_mean(given, guess):
 
 
 def test_unknown_server_gets_a_did_you_mean():
-    from hooks import servers
+    from generator import servers
     with pytest.raises(InvalidAnswer, match="Did you mean 'vllm'"):
         servers.check_server("vlm")
 
@@ -251,7 +251,7 @@ MEMORY_MODELS = ["Qwen/Qwen2.5-0.5B-Instruct", "meta-llama/Llama-3.1-8B-Instruct
 
 
 def _catalog_entries():
-    from hooks import servers
+    from generator import servers
     return [(s, v) for s in servers.SERVERS for v in servers.versions(s)]
 
 
@@ -259,7 +259,7 @@ def _catalog_entries():
 @pytest.mark.parametrize("model", MEMORY_MODELS, ids=lambda m: m.split("/")[1])
 @pytest.mark.parametrize("max_len", [0, 4096])
 def test_the_fraction_the_engine_gets_covers_the_planned_weights_and_kv(server, version, model, max_len):
-    from hooks import servers
+    from generator import servers
     entry = servers.entry(server, version)
     memory = entry["memory"]
     assert memory["source"] and memory["summary"] and 0 < memory["fraction"] <= 1
@@ -292,7 +292,7 @@ def _sglang_0523_default_fraction(gpu_mib: float, tp: int = 1) -> float:
 
 
 def test_sglang_0523_left_alone_would_not_hold_the_plan_so_the_plan_passes_its_fraction():
-    from hooks import servers
+    from generator import servers
     entry = servers.entry("sglang", "0.5.23")
     plan = sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"),
                                   engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
@@ -309,7 +309,7 @@ def test_sglang_0523_left_alone_would_not_hold_the_plan_so_the_plan_passes_its_f
 
 
 def test_vllm_032_plans_with_its_own_default_of_092():
-    from hooks import servers
+    from generator import servers
     entry = servers.entry("vllm", "0.32.0")
     assert entry["memory"]["fraction"] == 0.92 and "cache.py" in entry["memory"]["source"]
     plan = sizing.plan_deployment(facts("meta-llama/Llama-3.1-8B-Instruct"),
@@ -321,7 +321,7 @@ def test_vllm_032_plans_with_its_own_default_of_092():
 def test_a_small_model_on_sglang_gets_the_usable_share_not_a_sliver():
     """The fraction is what the plan counts usable, not the least that holds one sequence: for a
     0.5B model that least would be 0.07 (1.3 GiB of 21.35), a KV pool of one 32k sequence."""
-    from hooks import servers
+    from generator import servers
     entry = servers.entry("sglang", "0.5.23")
     plan = sizing.plan_deployment(facts("Qwen/Qwen2.5-0.5B-Instruct"),
                                   engine_overhead_gib=entry["engine_overhead_gib"], memory=entry["memory"])
@@ -333,7 +333,7 @@ def test_a_small_model_on_sglang_gets_the_usable_share_not_a_sliver():
 def _instance_catalog() -> dict:
     import json
     from pathlib import Path
-    return json.loads((Path(__file__).resolve().parents[1] / "hooks" / "data" / "instances.json").read_text())
+    return json.loads((Path(__file__).resolve().parents[1] / "generator" / "data" / "instances.json").read_text())
 
 
 @pytest.mark.parametrize("instance_type", list(_instance_catalog()["instances"]))
@@ -355,7 +355,7 @@ def test_component_memory_fits_every_catalogued_instance(instance_type):
 def test_component_memory_in_the_lock_is_host_memory_not_weights():
     """Llama-3.1-8B on ml.g6.xlarge: weights + KV cache (17,490 MB) exceed the 16 GiB host; the lock
     reserves what the engine process needs instead, and knows the host's memory."""
-    from hooks import project
+    from generator import project
 
     lock = project.build_context({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "offline": True,
                                   "modelServer": "vllm", "projectName": "llama"})["lock"]

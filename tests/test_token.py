@@ -1,4 +1,4 @@
-"""hooks/token.py: resolution order, $VAR references, the token file, redaction."""
+"""generator/token.py: resolution order, $VAR references, the token file, redaction."""
 
 import re
 
@@ -6,8 +6,8 @@ import pytest
 from copier import run_copy
 from copier.errors import UserMessageError
 
-from hooks.errors import InvalidAnswer
-from hooks.token import redact, resolve_token, token_file, unset_reference
+from generator.errors import InvalidAnswer
+from generator.token import redact, resolve_token, token_file, unset_reference
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN
 
 

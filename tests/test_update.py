@@ -278,7 +278,7 @@ def test_update_from_the_bash_scripts_to_the_python_deploy_tool(tmp_path, fake_h
     git(repo, "tag", "1.0.0", BEFORE_DEPLOY_PACKAGE)
     # 2.0.0: this working tree (committed or not), with the files it no longer has removed.
     git(repo, "checkout", "-q", "-b", "next")
-    git(repo, "rm", "-rq", "--ignore-unmatch", *[p for p in ("copier.yml", "template", "hooks", "extensions",
+    git(repo, "rm", "-rq", "--ignore-unmatch", *[p for p in ("copier.yml", "template", "hooks", "generator", "extensions",
                                                             "includes") if (repo / p).exists()])
     copy_template(repo)
     git(repo, "add", "-A")

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN  # noqa: E402,F401
 
-TEMPLATE_PATHS = ["copier.yml", "template", "hooks", "extensions", "includes"]
+TEMPLATE_PATHS = ["copier.yml", "template", "generator", "extensions", "includes"]
 HF_ENDPOINT = "https://hub.test"
 
 def copy_template(dst: Path) -> Path:

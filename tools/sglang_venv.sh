@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-build/sglang-venv}"
-version="${SGLANG_VERSION:-$(python3 -c 'import json; print(json.load(open("hooks/data/engines.json"))["sglang"]["default"])' 2>/dev/null || echo 0.5.23)}"
+version="${SGLANG_VERSION:-$(python3 -c 'import json; print(json.load(open("generator/data/engines.json"))["sglang"]["default"])' 2>/dev/null || echo 0.5.23)}"
 torch_version="${TORCH_VERSION:-2.13.0}"
 pip_q=(--quiet --disable-pip-version-check --no-input)
 # What sglang.srt.server_args (and the modules it imports) needs at import time.

@@ -138,7 +138,7 @@ def pick_target(aws, endpoint: str, wanted_ic: str | None, adapter: str | None, 
 
 def same_base(base: str, model: str) -> bool:
     """PEFT's base_model_name_or_path names this model: the same repo id (case-insensitive), or a local path
-    whose last part is the model's name (as hooks/lora.py decides at generation)."""
+    whose last part is the model's name (as generator/lora.py decides at generation)."""
     base, model = base.strip().rstrip("/"), model.strip()
     if base.lower() == model.lower():
         return True

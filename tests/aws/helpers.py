@@ -19,7 +19,7 @@ ACCOUNT = "123456789012"
 
 # A generated project's lock: the golden vLLM project's (tests/golden/, which tests/test_golden.py keeps
 # equal to what the template renders now), for the tests that need a project without rendering one.
-VLLM_DEFAULT = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())["vllm"]["default"]
+VLLM_DEFAULT = json.loads((ROOT / "generator" / "data" / "engines.json").read_text())["vllm"]["default"]
 GENERATED_LOCK = json.loads((ROOT / "tests" / "golden" / f"vllm-{VLLM_DEFAULT}" / "model.lock.json").read_text())
 HAND_MADE_LOCK = GENERATED_LOCK   # the name tests/deploy/ still uses
 

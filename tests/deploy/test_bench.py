@@ -277,7 +277,7 @@ def test_no_price_anywhere_means_no_cost_columns(tmp_path, monkeypatch):
 
 
 def test_the_lock_carries_a_labelled_price():
-    from hooks import prices
+    from generator import prices
 
     assert prices.for_lock("ml.g6.xlarge", "us-east-2")["kind"] == "hosting"
     assert prices.for_lock("ml.g6.xlarge", "us-east-2")["usd_per_hour"] == 1.1267

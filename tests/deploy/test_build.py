@@ -411,7 +411,7 @@ def docker_ready(tmp_path_factory):
         ensure_base_image(tmp_path_factory.mktemp("base"))
     except Exception as exc:  # noqa: BLE001
         _unavailable(f"the stand-in base image ({exc})")
-    engines = json.loads((ROOT / "hooks" / "data" / "engines.json").read_text())
+    engines = json.loads((ROOT / "generator" / "data" / "engines.json").read_text())
     build_standin(f"vllm@{engines['vllm']['default']}", tmp_path_factory.mktemp("standin"))
     return True
 

@@ -513,9 +513,9 @@ def test_inference_component_deploy(cli, aws, project):
 def llama_on_g6_xlarge(project) -> dict:
     """The lock's deployment as generated for Llama-3.1-8B (vLLM): ml.g6.xlarge, 16 GiB of host memory,
     14.96 GiB of weights plus its KV cache (more than the host has)."""
-    from hooks import project as hooks_project
+    from generator import project as generator_project
 
-    llama = hooks_project.build_context({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "offline": True,
+    llama = generator_project.build_context({"modelName": "meta-llama/Llama-3.1-8B-Instruct", "offline": True,
                                          "modelServer": "vllm", "projectName": "llama"})["lock"]["deployment"]
     return project.set_lock(lambda lk: lk["deployment"].update(llama))
 

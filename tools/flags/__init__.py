@@ -2,7 +2,7 @@
 
 Each server module (vllm, sglang, trtllm, djl) exposes
 ``extract(version, source, python) -> dict`` returning the table written to
-hooks/data/flags/<server>-<version>.json (format: see tools/flags/argparse_table.py and the
+generator/data/flags/<server>-<version>.json (format: see tools/flags/argparse_table.py and the
 shared notes). This package also holds the wheel helpers the vLLM and SGLang modules share.
 """
 

@@ -1,7 +1,7 @@
 """python -m tools.flags <server> <version> [--source DIR] [--python PY] [--out FILE]
 
 Writes the flag table of one server version, read from the engine's own code, to
-hooks/data/flags/<server>-<version>.json (or FILE; '-' prints it). Servers and modules:
+generator/data/flags/<server>-<version>.json (or FILE; '-' prints it). Servers and modules:
 vllm (tools/flags/vllm.py), sglang (sglang.py), tensorrt-llm (trtllm.py), lmi and djl (djl.py).
 Run from the repository root. Bumping a version: run this, review the diff, run the tests.
 """
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("version")
     ap.add_argument("--source", help="the engine's source: unpacked wheel or checkout (default: download)")
     ap.add_argument("--python", help="an interpreter where the engine imports: read its real parser")
-    ap.add_argument("--out", help="output file (default hooks/data/flags/<server>-<version>.json; - for stdout)")
+    ap.add_argument("--out", help="output file (default generator/data/flags/<server>-<version>.json; - for stdout)")
     args = ap.parse_args(argv)
 
     try:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out == "-":
         sys.stdout.write(text)
         return 0
-    out = Path(args.out) if args.out else ROOT / "hooks" / "data" / "flags" / f"{args.server}-{args.version}.json"
+    out = Path(args.out) if args.out else ROOT / "generator" / "data" / "flags" / f"{args.server}-{args.version}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"{out}: {len(table['flags'])} flags ({table['source']})", file=sys.stderr)

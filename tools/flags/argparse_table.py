@@ -1,5 +1,5 @@
 """Turn a real ``argparse.ArgumentParser`` into a flag table (the rows of
-hooks/data/flags/<server>-<version>.json), in this interpreter or inside another one.
+generator/data/flags/<server>-<version>.json), in this interpreter or inside another one.
 
 The engines' parsers need the engines' own packages (torch, vLLM, SGLang), which live in their
 own virtual environments (tools/engine_venv.sh, tools/sglang_venv.sh), not in the interpreter

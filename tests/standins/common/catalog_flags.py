@@ -1,7 +1,7 @@
 """The stand-in's flag table: the catalog's table for the version this image stands in for.
 
 tests/container_helpers.py builds each stand-in image with /opt/standin/flags.json (a copy of
-hooks/data/flags/<server>-<version>.json, produced by tools/flags from the engine's own code) and
+generator/data/flags/<server>-<version>.json, produced by tools/flags from the engine's own code) and
 /opt/standin/version. Rows are turned into (option strings, kind, extra) for argparse_flags.
 """
 import json

@@ -1,6 +1,6 @@
 """Stand-in for `python3 -m sglang.launch_server` of lmsysorg/sglang (any catalog version).
 
-Flags: /opt/standin/flags.json, the catalog's table for the image's version (hooks/data/flags/,
+Flags: /opt/standin/flags.json, the catalog's table for the image's version (generator/data/flags/,
 produced by `python -m tools.flags sglang <version>` from ServerArgs.add_cli_args).
 Behaviour imitated (same wheel: srt/entrypoints/http_server.py, srt/managers/template_manager.py;
 see docs/reference/servers.md section 4):

@@ -1,7 +1,7 @@
 """Stand-in for `vllm serve` and `python3 -m vllm.entrypoints.openai.api_server` of vllm/vllm-openai
 (any catalog version); /usr/local/bin/vllm (tests/standins/vllm/vllm) runs serve_cli().
 
-Flags: /opt/standin/flags.json, the catalog's table for the image's version (hooks/data/flags/,
+Flags: /opt/standin/flags.json, the catalog's table for the image's version (generator/data/flags/,
 produced by `python -m tools.flags vllm <version>` from vLLM's own argument parser).
 Behaviour imitated (source: the same wheel, see docs/reference/servers.md section 3):
 - FlexibleArgumentParser: '--a_b' == '--a-b'; bool fields take --x / --no-x; bad values exit 2.

@@ -11,7 +11,7 @@ Memory model, per GPU, in GiB (GIB = 2**30 bytes):
   kv cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes (16-bit cache)
              x max length x CONCURRENCY / TP  (GQA/MQA aware through the KV-head count)
   usable   = GPU memory x the engine's memory fraction - memory in use before the engine loads
-             - the engine's overhead. Per server version, from the catalog (hooks/data/engines.json,
+             - the engine's overhead. Per server version, from the catalog (generator/data/engines.json,
              which cites the engine's code): ``memory.fraction`` is the share of the GPU the engine
              takes with its defaults (vLLM 0.32 gpu_memory_utilization 0.92, LMI, TensorRT-LLM), or
              1.0 where the project passes the engine's fraction itself (SGLang); ``memory.preload_gib``
@@ -246,7 +246,7 @@ def plan_deployment(facts: dict[str, Any], instance_type: str = "auto", *, tenso
                     memory: dict[str, Any] | None = None, lora: dict[str, Any] | None = None) -> dict[str, Any]:
     """Choose (auto) or validate (explicit) instance type, TP and max length; estimate memory and timeouts.
 
-    ``memory`` is the server version's catalog ``memory`` (hooks/data/engines.json): how much of the
+    ``memory`` is the server version's catalog ``memory`` (generator/data/engines.json): how much of the
     GPU the engine takes, and whether the project passes the engine's fraction (SGLang). ``lora``:
     {"max_lora_rank", "max_loras"} when LoRA is on: its slots come out of the KV budget (``lora_bytes``)."""
     budget = _budget(engine_overhead_gib, memory)

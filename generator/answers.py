@@ -1,4 +1,7 @@
-"""The start of the model read, loadable without the rest of the hooks.
+"""The forms of the answers (model id, pin, yes/no words, offline) and the start of the model read.
+
+Loadable without the rest of the generator: copier.yml's validators and ``-d`` checking use the same
+forms from here.
 
 With ``copier --defaults`` the hub read begins at the first question; only this module, ``hub``,
 ``token`` and ``errors`` need loading for that, so the wave is on the wire while ``project``,
@@ -60,7 +63,7 @@ def start_model_read(answers: dict[str, Any]) -> None:
     if (not MODEL_ID_RE.match(str(answers.get("modelName") or "")) or is_offline(answers)
             or undecided(answers.get("offline", False))):
         return
-    if str(answers.get("modelSource") or "hub") == "jumpstart":   # hooks/jumpstart.py: no hub read, no token
+    if str(answers.get("modelSource") or "hub") == "jumpstart":   # generator/jumpstart.py: no hub read, no token
         return
     token = resolve_token(str(answers.get("hfToken") or ""))
     hub.prefetch(str(answers["modelName"]), str(answers.get("modelRevision") or "main"),

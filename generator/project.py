@@ -1,6 +1,6 @@
 """Everything the template needs, computed from the answers before any file is written.
 
-Called by ``extensions/context.py``; raises only :class:`hooks.errors.TemplateError`
+Called by ``extensions/context.py``; raises only :class:`generator.errors.TemplateError`
 subclasses for failures a user can fix.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from . import hub, jumpstart, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
-from .early import MODEL_ID_RE, is_offline, pinned_sha, start_model_read, undecided
+from .answers import MODEL_ID_RE, is_offline, pinned_sha, start_model_read, undecided
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token, unset_reference
@@ -358,7 +358,7 @@ def lora_pins(answers: dict[str, Any]) -> list[str]:
 
 
 def _lora(answers: dict[str, Any], server: dict[str, Any], model: str) -> dict[str, Any] | None:
-    """LoRA settings (hooks/lora.py), or None when off; refusals before anything is written."""
+    """LoRA settings (generator/lora.py), or None when off; refusals before anything is written."""
     if not lora.enabled(answers):
         return None
     problem = lora.refusal(server)
@@ -386,7 +386,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     revision = str(answers.get("modelRevision") or "main")
     server_name = str(answers.get("modelServer") or "vllm")
     server = servers.entry(server_name, str(answers.get("modelServerVersion") or "") or None)
-    # LMI's ECR account differs by region (hooks/registry.py, the SageMaker SDK's map); refused where none
+    # LMI's ECR account differs by region (generator/registry.py, the SageMaker SDK's map); refused where none
     server = {**server, "image": registry.image_for_region(server, str(answers.get("awsRegion") or "us-east-1"))}
     version = server["version"]
     js = jumpstart.read(answers, is_offline(answers)) if jumpstart.selected(answers) else None
@@ -485,7 +485,7 @@ def _check_server_fit(server: dict, facts: dict[str, Any], answers: dict[str, An
             "serve chat and completions. Pick a text-generation model.")
 
 
-def safe_call(fn, answers: dict[str, Any]):
+def call_redacting_token(fn, answers: dict[str, Any]):
     """Run ``fn`` and make sure no token leaks through a message."""
     try:
         return fn(answers)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import hub, project, servers, sizing
-from .early import MODEL_ID_RE, is_offline, pinned_sha
+from .answers import MODEL_ID_RE, is_offline, pinned_sha
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 
@@ -83,7 +83,7 @@ def _server(answers: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _plan(facts: dict[str, Any], answers: dict[str, Any], instance_type: str | None = None) -> dict[str, Any]:
-    """The deployment plan as hooks/project.py's build_context makes it (raises what it would raise)."""
+    """The deployment plan as generator/project.py's build_context makes it (raises what it would raise)."""
     server = _server(answers) or {}
     plan = sizing.plan_deployment(facts, instance_type or str(answers.get("instanceType") or "auto"),
                                   tensor_parallel_size=project._int(answers, "tensorParallelSize"),

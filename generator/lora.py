@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import errors, hub
-from .early import as_bool as _bool
+from .answers import as_bool as _bool
 from .errors import InvalidAnswer
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -225,7 +225,7 @@ def allowed_ranks(server: str, version: str) -> tuple[list[int], str]:
     for row in servers.flag_table(server, version)["flags"]:
         if "--max-lora-rank" in row["names"] and row.get("choices"):
             return sorted(int(c) for c in row["choices"]), (
-                f"the --max-lora-rank choices of vLLM {version}'s own parser (hooks/data/flags/"
+                f"the --max-lora-rank choices of vLLM {version}'s own parser (generator/data/flags/"
                 f"{server}-{version}.json; vllm/config/lora.py MaxLoRARanks)")
     if version in CONFIG_RANKS:
         ranks, source = CONFIG_RANKS[version]
@@ -252,7 +252,7 @@ def refusal(server: dict[str, Any]) -> str | None:
                 "X-Amzn-SageMaker-Adapter-Identifier header and it has no /adapters routes, which SageMaker adapter "
                 f"inference components use. This template does not serve adapters on SGLang yet. {fix}")
     if name == "tensorrt-llm":
-        return (f"{label}: trtllm-serve has no LoRA flag (its flag table, hooks/data/flags/tensorrt-llm-"
+        return (f"{label}: trtllm-serve has no LoRA flag (its flag table, generator/data/flags/tensorrt-llm-"
                 f"{server['version']}.json, from its own code, has none); LoRA there goes through "
                 "--extra_llm_api_options (lora_config) and a per-request lora_request, not the SageMaker adapter "
                 f"header. {fix}")
@@ -262,7 +262,7 @@ def refusal(server: dict[str, Any]) -> str | None:
                 "header), which this template does not configure yet and cannot prove here (no LMI engine runs on "
                 f"this CI; its vLLM mode also registers the model as 'lmi', findings-2026-12.md section 2). {fix}")
     if name == "djl":
-        return (f"{label}: DJL Serving's HF Accelerate handler has an enable_lora option (its flag table, hooks/data/"
+        return (f"{label}: DJL Serving's HF Accelerate handler has an enable_lora option (its flag table, generator/data/"
                 f"flags/djl-{server['version']}.json), but the path this template generates serves text generation "
                 "without chat and its rolling batch does not work as generated (engines-2026.md section 4), so this "
                 f"template serves no LoRA adapters on DJL. {fix}")

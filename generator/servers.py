@@ -1,8 +1,8 @@
 """The five supported servers and their version catalog.
 
-The catalog is data: ``hooks/data/engines.json`` (images, engine versions, CUDA major, the
+The catalog is data: ``generator/data/engines.json`` (images, engine versions, CUDA major, the
 SageMaker ``InferenceAmiVersion`` each image needs, how the routes are answered, where each tag
-was verified) and one flag table per version in ``hooks/data/flags/``, produced by
+was verified) and one flag table per version in ``generator/data/flags/``, produced by
 ``python -m tools.flags <server> <version>`` from the engine's own code (vLLM and SGLang: their
 argument parsers; TensorRT-LLM: ``commands/serve.py`` at the tag; LMI/DJL: their properties
 classes at the tag). The serve script accepts as ``ENGINE_ARG_<NAME>`` exactly the flags of the

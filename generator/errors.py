@@ -12,7 +12,23 @@ class InvalidAnswer(TemplateError):
 
 
 class HubError(TemplateError):
-    """Any failure talking to the HuggingFace Hub."""
+    """Any failure talking to the HuggingFace Hub.
+
+    Besides the message it carries what the hub answered, as huggingface_hub's ``HfHubHTTPError``
+    does (huggingface_hub 1.33.0, ``errors.py``): ``status`` (the HTTP status; None when no answer
+    came: a timeout, a refused connection), ``url`` (the URL asked for) and ``request_id`` (the
+    hub's ``X-Request-Id``, else ``X-Amzn-Trace-Id``, else CloudFront's ``X-Amz-Cf-Id``; None when
+    the answer had none). The message names the request id when there is one (see
+    ``generator/hub_http.py``). All three are optional: code that re-raises a hub error with another
+    message (``type(exc)(message)``) still works, it only drops them.
+    """
+
+    def __init__(self, message: str = "", *, status: int | None = None, url: str | None = None,
+                 request_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.request_id = request_id
 
 
 class RepoNotFound(HubError):

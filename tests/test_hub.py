@@ -7,7 +7,7 @@ import requests
 import responses
 
 from testkit import HF_ENDPOINT
-from generator import errors, hub
+from generator import errors, hub, hub_http
 from generator.hub import DiskCache, HubClient, load
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info
 
@@ -32,7 +32,7 @@ OTHER_SHA = "b" * 40
 
 def test_branch_reads_info_and_files_in_one_wave(fake_hub):
     fake_hub.latency_s = 0.1      # long enough that a second round trip cannot hide inside the first
-    snap = client().snapshot(QWEN, "main")
+    snap = hub.snapshot(client(), QWEN, "main")
     assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}", *at("main", *FILES)])
     assert fake_hub.waves() == 1
     assert snap.sha == QWEN_SHA and snap.calls == 4
@@ -43,7 +43,7 @@ def test_branch_reads_info_and_files_in_one_wave(fake_hub):
 
 def test_pinned_sha_fetches_everything_in_one_wave(fake_hub):
     fake_hub.latency_s = 0.1
-    snap = client().snapshot(QWEN, QWEN_SHA)
+    snap = hub.snapshot(client(), QWEN, QWEN_SHA)
     assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}/revision/{QWEN_SHA}", *at(QWEN_SHA, *FILES)])
     assert fake_hub.waves() == 1 and snap.sha == QWEN_SHA
 
@@ -71,7 +71,7 @@ def test_file_answers_not_from_the_infos_commit_are_refetched_at_the_sha(fake_hu
     Without the header nothing proves which commit a file came from, so it is refetched too."""
     _moved(fake_hub, monkeypatch, header)
     fake_hub.latency_s = 0.05
-    snap = client().snapshot(QWEN, "main")
+    snap = hub.snapshot(client(), QWEN, "main")
     assert snap.sha == QWEN_SHA and snap.config["architectures"] == ["Qwen2ForCausalLM"]
     # chat_template.jinja is not listed in the info, so its answer is dropped, not refetched
     assert sorted(fake_hub.requests) == sorted([f"/api/models/{QWEN}", *at("main", *FILES),
@@ -92,7 +92,7 @@ def test_commit_header_on_the_hubs_redirect_counts(fake_hub, monkeypatch):
     monkeypatch.setattr(fake_hub, "_answer", answer)
     fake_hub.mock.add(responses.GET, "https://cdn.test/config.json",
                       body=(hub.PACKAGE_DATA / "Qwen--Qwen2.5-0.5B-Instruct" / "config.json").read_bytes())
-    snap = client().snapshot(QWEN, "main")
+    snap = hub.snapshot(client(), QWEN, "main")
     assert snap.config["architectures"] == ["Qwen2ForCausalLM"]
     assert not [r for r in fake_hub.requests if QWEN_SHA in r], "no refetch: the redirect named the commit"
 
@@ -106,7 +106,7 @@ def test_file_missing_at_the_branch_with_the_commit_header_is_trusted(fake_hub, 
         return real(method, path, headers)
 
     monkeypatch.setattr(fake_hub, "_answer", answer)
-    snap = client().snapshot(QWEN, "main")
+    snap = hub.snapshot(client(), QWEN, "main")
     assert snap.tokenizer_config is None and snap.config is not None
     assert len(fake_hub.requests) == 4
 
@@ -121,7 +121,7 @@ def test_an_unlisted_chat_template_that_fails_does_not_matter(fake_hub, monkeypa
         return real(method, path, headers)
 
     monkeypatch.setattr(fake_hub, "_answer", answer)
-    snap = client().snapshot(QWEN, "main")
+    snap = hub.snapshot(client(), QWEN, "main")
     assert snap.config is not None and snap.chat_template_file is None
 
 
@@ -135,7 +135,7 @@ def test_a_needed_file_that_fails_raises_its_typed_error(fake_hub, monkeypatch):
 
     monkeypatch.setattr(fake_hub, "_answer", answer)
     with pytest.raises(errors.BadToken, match="HTTP 403") as caught:
-        client(FAKE_TOKEN).snapshot(QWEN, "main")
+        hub.snapshot(client(FAKE_TOKEN), QWEN, "main")
     assert FAKE_TOKEN not in str(caught.value)
 
 
@@ -153,31 +153,31 @@ def test_separate_chat_template_file_comes_in_the_same_wave_when_listed(fake_hub
 
     monkeypatch.setattr(fake_hub, "_answer", answer)
     fake_hub.latency_s = 0.1
-    snap = client().snapshot(QWEN, "main")
+    snap = hub.snapshot(client(), QWEN, "main")
     assert f"/{QWEN}/resolve/main/chat_template.jinja" in fake_hub.requests
     assert snap.chat_template_file == "{{ messages }}\n"
     assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
 
 
 def test_token_is_sent_as_bearer(fake_hub):
-    client(GRANTED_TOKEN).snapshot(LLAMA, "main")
+    hub.snapshot(client(GRANTED_TOKEN), LLAMA, "main")
     sent = [c.request.headers.get("Authorization") for c in fake_hub.mock.calls]
     assert sent and all(h == f"Bearer {GRANTED_TOKEN}" for h in sent)
 
 
 def test_unknown_model(fake_hub):
     with pytest.raises(errors.RepoNotFound, match=r"no-such-org/no-such-model was not found.*org/name.*HF_TOKEN"):
-        client().snapshot("no-such-org/no-such-model", "main")
+        hub.snapshot(client(), "no-such-org/no-such-model", "main")
 
 
 def test_unknown_revision(fake_hub):
     with pytest.raises(errors.RevisionNotFound, match="modelRevision"):
-        client().snapshot(QWEN, "v9-does-not-exist")
+        hub.snapshot(client(), QWEN, "v9-does-not-exist")
 
 
 def test_gated_without_token_names_access_page_and_how_to_pass_token(fake_hub):
     with pytest.raises(errors.GatedRepo) as caught:
-        client().snapshot(LLAMA, "main")
+        hub.snapshot(client(), LLAMA, "main")
     message = str(caught.value)
     assert f"{HF_ENDPOINT}/{LLAMA}" in message and "no HuggingFace token" in message
     assert "export HF_TOKEN=" in message and "hfToken" in message
@@ -185,19 +185,19 @@ def test_gated_without_token_names_access_page_and_how_to_pass_token(fake_hub):
 
 def test_gated_with_token_without_access(fake_hub):
     with pytest.raises(errors.GatedRepo, match="has not been granted access") as caught:
-        client(FAKE_TOKEN).snapshot(LLAMA, "main")
+        hub.snapshot(client(FAKE_TOKEN), LLAMA, "main")
     assert FAKE_TOKEN not in str(caught.value)
 
 
 def test_gated_with_access(fake_hub):
-    snap = client(GRANTED_TOKEN).snapshot(LLAMA, "main")
+    snap = hub.snapshot(client(GRANTED_TOKEN), LLAMA, "main")
     assert snap.sha == LLAMA_SHA and snap.info["gated"] == "manual"
 
 
 def test_rejected_token(fake_hub):
     bad = "hf_ThisTokenIsNotValid000000000000000"
     with pytest.raises(errors.BadToken, match="rejected the token") as caught:
-        client(bad).snapshot(QWEN, "main")
+        hub.snapshot(client(bad), QWEN, "main")
     assert bad not in str(caught.value)
 
 
@@ -218,7 +218,7 @@ def test_rate_limit_honours_retry_after_then_succeeds(fake_hub, monkeypatch):
 
     monkeypatch.setattr(fake_hub, "answer", answer)
     sleeps = []
-    snap = client(sleeps=sleeps).snapshot(QWEN, "main")
+    snap = hub.snapshot(client(sleeps=sleeps), QWEN, "main")
     assert limited == [f"/api/models/{QWEN}"] and sleeps == [7.0] and snap.sha == QWEN_SHA
 
 
@@ -255,7 +255,7 @@ def test_a_wave_retried_for_one_outage_says_so_once(fake_hub, monkeypatch, capsy
     monkeypatch.setattr(fake_hub, "answer", lambda method, path, headers: calls.append(path) or (503, {}, b"{}"))
     sleeps = []
     with pytest.raises(errors.HubUnreachable, match="looks down"):
-        client(sleeps=sleeps).snapshot(QWEN, "main")
+        hub.snapshot(client(sleeps=sleeps), QWEN, "main")
     assert len(calls) == 4 * (hub.MAX_RETRIES + 1)
     err = capsys.readouterr().err
     assert err.count("retrying") == 1, err
@@ -287,7 +287,7 @@ def test_reachable_is_a_connection_not_a_request(fake_hub, monkeypatch):
     server.close()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     assert hub.reachable() is True            # asked once per process and endpoint
-    hub._REACHABLE.clear()
+    hub_http._REACHABLE.clear()
     assert hub.reachable() is False
     assert fake_hub.requests == []
 

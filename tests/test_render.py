@@ -414,7 +414,6 @@ def test_offline_unknown_model_is_refused_with_a_did_you_mean(template_dir, tmp_
 
 def test_offline_unknown_model_generates_with_a_warning(template_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _forget_warnings()
     run_copy(str(template_dir), str(tmp_path / "p"),
              data={"modelName": "some-org/unknown-model", "instanceType": "ml.g5.xlarge", "maxModelLen": 4096},
              defaults=True, unsafe=True, quiet=True)
@@ -429,16 +428,8 @@ def test_offline_unknown_model_generates_with_a_warning(template_dir, tmp_path, 
     assert "readonly MODEL_SHA=''" in (tmp_path / "p" / "code" / "serve").read_text()
 
 
-def _forget_warnings():
-    """The notes said once per process: forgotten, so that this test sees its own."""
-    for name, module in list(sys.modules.items()):
-        if name.startswith("_sm_llm_generator_") and name.endswith(".project"):
-            module.WARNED.clear()
-
-
 def test_offline_gated_model_without_a_token_says_so_once(template_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _forget_warnings()
     llama = "meta-llama/Llama-3.1-8B-Instruct"
     run_copy(str(template_dir), str(tmp_path / "p"), data={"modelName": llama}, defaults=True, unsafe=True,
              quiet=True)
@@ -447,7 +438,6 @@ def test_offline_gated_model_without_a_token_says_so_once(template_dir, tmp_path
     assert err.count(f"note: {llama} is gated; generated offline") == 1, err
     assert "store one with python -m deploy secret before deploying" in err
     monkeypatch.setenv("HF_TOKEN", GRANTED_TOKEN)      # a token at hand: nothing to say
-    _forget_warnings()
     run_copy(str(template_dir), str(tmp_path / "q"), data={"modelName": llama}, defaults=True, unsafe=True,
              quiet=True)
     assert "is gated" not in capsys.readouterr().err
@@ -483,8 +473,8 @@ def test_question_help_fits_an_80_column_prompt():
 
 
 def test_defaults_run_starts_the_wave_before_the_rest_of_the_generator_loads(tmp_path, fake_hub, monkeypatch):
-    """With --defaults only the read's own modules (answers, hub, token, errors) load before the first
-    hub call; project, servers, sizing and facts load while the wave is on the wire."""
+    """With --defaults only the read's own modules (answers, hub, hub_http, hub_cache, token, errors) load
+    before the first hub call; project, servers, sizing and facts load while the wave is on the wire."""
     import threading
     import time
 
@@ -511,7 +501,7 @@ def test_defaults_run_starts_the_wave_before_the_rest_of_the_generator_loads(tmp
     fake_hub.latency_s = 0.5
     generate(template, tmp_path / "p", monkeypatch, "Qwen/Qwen2.5-0.5B-Instruct", "vllm")
     assert len(started) == 1
-    assert max(first_lookup[m] for m in ("answers", "hub", "token", "errors")) < started[0], first_lookup
+    assert max(first_lookup[m] for m in ("answers", "hub", "hub_http", "hub_cache", "token", "errors")) < started[0], first_lookup
     assert started[0] < min(first_lookup[m] for m in ("project", "servers", "sizing", "facts")), first_lookup
     assert fake_hub.waves() == 1 and len(fake_hub.requests) == 4
 

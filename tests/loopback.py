@@ -25,7 +25,8 @@ class LoopbackServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # shutdown() waits up to one poll interval (0.5 s by default): the tests stop many servers
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @staticmethod
     def reply(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes,

@@ -325,7 +325,7 @@ class SecretsManager(BaseHTTPRequestHandler):
 
 def test_token_from_secrets_manager(projects, stubs):
     server = ThreadingHTTPServer(("127.0.0.1", 0), SecretsManager)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         code, err, out = run_serve(projects["gated"], stubs, {
             "HF_TOKEN_SECRET_ID": "llama/hf-token", "AWS_REGION": "us-east-1",
@@ -391,7 +391,7 @@ def test_nginx_takes_what_sagemaker_can_send(projects, tmp_path, project):
             .replace("listen 8080", f"listen 127.0.0.1:{front_port}").replace("/tmp/", f"{work}/"))
     (work / "nginx.conf").write_text(conf)
     engine = ThreadingHTTPServer(("127.0.0.1", engine_port), EchoLength)
-    threading.Thread(target=engine.serve_forever, daemon=True).start()
+    threading.Thread(target=engine.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     proc = subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"],
                             stderr=subprocess.PIPE, text=True)
     try:

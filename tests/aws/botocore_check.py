@@ -18,10 +18,31 @@ import json
 import re
 from pathlib import Path
 
+import botocore.loaders
 import botocore.session
 from botocore.validate import ParamValidator
 
-_SESSION = botocore.session.get_session()
+# One botocore Loader for every session the in-process tests make: each service model (and
+# endpoints.json) is read and decoded once per process instead of once per test's session.
+LOADER = botocore.loaders.create_loader()
+
+
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session (its own events, credentials and config, as a test needs) that reads
+    the service models through the shared LOADER (``register_component("data_loader", ...)``).
+    Give it to ``boto3.Session(botocore_session=...)``."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", LOADER)
+    return core
+
+
+def tidy_loader() -> None:
+    """boto3.Session adds its resource-model folder to the loader's search paths each time it is
+    made: keep each folder once on the shared loader."""
+    LOADER.search_paths[:] = list(dict.fromkeys(LOADER.search_paths))
+
+
+_SESSION = botocore_session()
 _MODELS: dict = {}
 
 

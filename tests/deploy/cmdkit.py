@@ -79,7 +79,9 @@ class Session(boto3.Session):
             kwargs.setdefault("aws_access_key_id", "testing")
             kwargs.setdefault("aws_secret_access_key", "testing")
         kwargs.setdefault("region_name", REGION)
+        kwargs.setdefault("botocore_session", botocore_check.botocore_session())  # the shared model loader
         super().__init__(**kwargs)
+        botocore_check.tidy_loader()
         self.calls: list[dict] = []
         self.stubbers: dict[str, Stubber] = {}
         self._stubbed: dict[str, object] = {}
@@ -180,8 +182,9 @@ def moto_endpoint_results(results: list[dict]) -> None:
 
 def plain_endpoint(session, name: str, instance_type: str = "ml.g4dn.xlarge", async_output: str | None = None) -> None:
     """A real-time (or asynchronous) endpoint made directly in moto: model, config, endpoint."""
-    sm = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                       region_name=REGION).client("sagemaker")
+    sm = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION,
+                       botocore_session=botocore_check.botocore_session()).client("sagemaker")
+    botocore_check.tidy_loader()
     sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
                     PrimaryContainer={"Image": "x"})
     config = {"EndpointConfigName": name, "ProductionVariants": [{

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -120,10 +118,6 @@ class World:
         ecr.put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
-# One loader for every test's session: service models are read (JSON) once per run, not per test.
-LOADER = botocore.loaders.create_loader()
-
-
 @pytest.fixture
 def aws(monkeypatch):
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "SAGEMAKER_ROLE_ARN", "ECR_REGISTRY",
@@ -138,12 +132,12 @@ def aws(monkeypatch):
     monkeypatch.setenv("DEPLOY_POLL_SECONDS", "1")
     with mock_aws():
         fake, recorder = FakeAws(), Recorder()
-        core = botocore.session.Session()
-        core.register_component("data_loader", LOADER)
+        core = botocore_check.botocore_session()  # service models read once per process (its shared loader)
         events = core.get_component("event_emitter")
         events.register_last("before-parameter-build", recorder, unique_id="deploy-tests-recorder")
         fake.register(events)
         world = World(boto3.Session(botocore_session=core), fake, recorder)
+        botocore_check.tidy_loader()
         yield world
         world.take()
         problems = [p for p in botocore_check.check_all(world.checked) if not any(a in p for a in world.allow)]

@@ -4,11 +4,15 @@ Copier has no pre-render hook, so ``copier.yml`` computes everything through hid
 questions whose defaults call these globals. Known failures become
 ``UserMessageError`` (one plain message, exit 1, nothing written); the HF token never
 appears in a message.
+
+What a render computes (the checks, the project context, the warnings said) is kept in one
+``Render`` (generator/answers.py) per Jinja environment, registered with ``Environment.extend``:
+copier builds one environment per render of a template (``Worker.jinja_env``, a cached property),
+and renders a question's default more than once, so the context is computed once per render.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import json
@@ -64,15 +68,26 @@ def _undefined(value) -> bool:
     return isinstance(value, jinja2.Undefined)
 
 
+def _render(jinja_ctx):
+    """This render's ``Render``: the one of its Jinja environment (see ``ContextExtension``)."""
+    return jinja_ctx.environment.sm_llm_render
+
+
+def _check_data(render, project, data: dict, model: str) -> None:
+    render.once("check_data", [data, model], lambda: project.check_data(data, model))
+
+
 def _call(jinja_ctx, what: str):
     mods = _generator()
     project = mods["project"]
     answers = _answers(jinja_ctx)
+    render = _render(jinja_ctx)
     try:
         # the hidden first question checks the given values; given itself (-d answers_check=...), it is
-        # not run, so the computed questions check them again (cheap)
-        project.call_redacting_token(lambda a: project.check_data(_given_data(jinja_ctx), str(a.get("modelName") or "")), answers)
-        return project.call_redacting_token(getattr(project, what), answers)
+        # not run, so the computed questions check them again (once per render)
+        project.call_redacting_token(
+            lambda a: _check_data(render, project, _given_data(jinja_ctx), str(a.get("modelName") or "")), answers)
+        return project.call_redacting_token(lambda a: getattr(project, what)(a, render), answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
 
@@ -88,7 +103,8 @@ def check_answers(jinja_ctx) -> str:
     """The first, hidden question: check the values given with -d / --data-file, and the default
     model when none is given (copier validates a default only later, with a traceback on failure)."""
     answers = _answers(jinja_ctx)
-    answers.setdefault("modelName", _question_default("modelName"))
+    render = _render(jinja_ctx)
+    answers.setdefault("modelName", _question_default(render, "modelName"))
     data = _given_data(jinja_ctx)
     answers = {**_hook("mcc").mapped(data), **answers}   # an MCC config's deploymentConfig, region, buildTarget
     background = _defaults_only(jinja_ctx)
@@ -100,10 +116,12 @@ def check_answers(jinja_ctx) -> str:
             pass
     mods = _generator()
     try:
-        mods["project"].call_redacting_token(lambda a: mods["project"].check_data(data, str(a["modelName"])), answers)
-        _check_destination(jinja_ctx, mods["project"])
-        mods["project"].call_redacting_token(
-            lambda a: mods["project"].check_answers(a, read_in_background=background), answers)
+        project = mods["project"]
+        project.call_redacting_token(lambda a: _check_data(render, project, data, str(a["modelName"])), answers)
+        render.once("check_destination", None, lambda: _check_destination(jinja_ctx, project))
+        project.call_redacting_token(lambda a: render.once(
+            "check_answers", [a, background], lambda: project.check_answers(a, read_in_background=background)),
+            answers)
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
     _warn_unknown_keys(jinja_ctx)
@@ -134,12 +152,13 @@ def _given_data(jinja_ctx) -> dict:
         return {}
 
 
-@functools.lru_cache(maxsize=None)
-def _question_default(key: str):
-    """A question's default from copier.yml (read once per render: copier re-executes this file for each)."""
-    import yaml
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml where installed (PyYAML's documented choice)
-    return yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)[key].get("default")
+def _question_default(render, key: str):
+    """A question's default from copier.yml (read once per render)."""
+    def read():
+        import yaml
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml where installed (PyYAML's documented choice)
+        return yaml.load((_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=loader)
+    return render.once("copier.yml", None, read)[key].get("default")
 
 
 def _warn_unknown_keys(jinja_ctx) -> None:
@@ -151,7 +170,7 @@ def _warn_unknown_keys(jinja_ctx) -> None:
     unknown = sorted(key for key, value in jinja_ctx.get_all().items()
                      if not key.startswith("_") and key not in QUESTIONS and not callable(value)
                      and key not in jinja_ctx.environment.globals and not _undefined(value))
-    warned = _generator()["project"].WARNED
+    warned = _render(jinja_ctx).warned
     if not unknown or tuple(unknown) in warned:
         return
     warned.add(tuple(unknown))
@@ -180,6 +199,11 @@ def _defaults_only(jinja_ctx) -> bool:
         return bool(conf["defaults"])
     except (KeyError, TypeError):
         return False
+
+
+def server_names() -> list[str]:
+    """The servers of the catalog (generator/servers.py), for copier.yml's messages."""
+    return list(_hook("servers").SERVERS)
 
 
 @pass_context
@@ -259,7 +283,10 @@ def conflict_files(root) -> list[str]:
 class ContextExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
+        # this render's state: one per environment (extensions/prompts.py registers the same one)
+        environment.extend(sm_llm_render=_hook("answers").Render())
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, lora_pins=lora_pins,
+                                   server_names=server_names,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,

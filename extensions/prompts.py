@@ -4,6 +4,9 @@ Validators run on every keystroke and defaults, help and choices are rendered se
 each of these is cheap, silent and off the network; the one hub read is ``read_model``, a hidden
 question after the token question. Under ``--defaults`` nothing is asked: the checks give way to
 the background read and to ``check_answers`` / ``project_context`` (extensions/context.py).
+
+The validators of copier.yml call ``question_problem``: the forms and lists they check (the model id,
+the project name, the servers) are the generator's, the ones ``-d`` values are checked with.
 """
 
 from __future__ import annotations
@@ -70,10 +73,6 @@ def offline_help(jinja_ctx) -> str:
     return _hook("prompts").offline_help(_interactive(jinja_ctx))
 
 
-def model_name_problem(name) -> str:
-    return _hook("prompts").model_name_problem(str(name or ""))
-
-
 @pass_context
 def read_model(jinja_ctx) -> str:
     """The hidden question after the token: the interactive run's one hub read (errors: one message)."""
@@ -82,7 +81,9 @@ def read_model(jinja_ctx) -> str:
     mods = {sub: _hook(sub) for sub in ("prompts", "project", "errors")}
     given = _given(jinja_ctx)
     try:
-        mods["project"].call_redacting_token(lambda a: mods["prompts"].read_model(a, given), _answers(jinja_ctx))
+        render = jinja_ctx.environment.sm_llm_render   # this render's (extensions/context.py)
+        mods["project"].call_redacting_token(lambda a: mods["prompts"].read_model(a, given, render),
+                                             _answers(jinja_ctx))
     except mods["errors"].TemplateError as exc:
         raise UserMessageError(str(exc)) from None
     return ""
@@ -90,8 +91,9 @@ def read_model(jinja_ctx) -> str:
 
 @pass_context
 def question_problem(jinja_ctx, key: str, value) -> str:
-    """A validator: the problem with ``value`` for question ``key``, '' when none. Values given with -d
-    are checked by read_model instead (a validator's message there would be a traceback)."""
+    """A validator: the problem with ``value`` for question ``key``, '' when none (generator/prompts.py
+    ``problem``). Values given with -d, and every value under --defaults, are checked by check_answers /
+    read_model instead (a validator's message there would be a traceback)."""
     if not _interactive(jinja_ctx) or key in _given(jinja_ctx):
         return ""
     dst = _conf(jinja_ctx, "dst_path")
@@ -121,7 +123,8 @@ def instance_type_choices(jinja_ctx) -> str:
 class PromptExtension(Extension):
     def __init__(self, environment):
         super().__init__(environment)
+        environment.extend(sm_llm_render=_hook("answers").Render())   # the render's one (if not made yet)
         environment.globals.update(offline_default=offline_default, offline_help=offline_help,
-                                   model_name_problem=model_name_problem, read_model=read_model,
+                                   read_model=read_model,
                                    question_problem=question_problem, instance_type_choices=instance_type_choices,
                                    server_choices=server_choices)

@@ -10,8 +10,10 @@ With ``copier --defaults`` the hub read begins at the first question; only this 
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+import sys
+from typing import Any, Callable
 
 from . import hub
 from .token import resolve_token
@@ -20,6 +22,30 @@ MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-
 PIN_RE = re.compile(r"^(?P<model>.+)@(?P<sha>[0-9a-f]{40})$")
 
 
+class Render:
+    """What one render computes once and says once: the checks, the project context and the warnings
+    already printed. Owned by the render, never by a module: ``extensions/`` keeps one per Jinja
+    environment, and copier makes one environment per render of a template (a ``Worker``); copier
+    renders a question's default several times, so each computation is kept, by the answers it was
+    computed from. The generator's functions take one (``render=None``: a fresh one, nothing kept)."""
+
+    def __init__(self) -> None:
+        self.warned: set = set()
+        self._kept: dict[tuple, Any] = {}
+
+    def warn(self, key: Any, message: str) -> None:
+        """Print ``message`` (stderr) unless this render printed the one of ``key`` already."""
+        if key not in self.warned:
+            self.warned.add(key)
+            print(message, file=sys.stderr)
+
+    def once(self, what: str, answers: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``'s value, kept for ``what`` and these ``answers`` (errors are not kept: copier
+        stops at the first)."""
+        key = (what, json.dumps(answers, sort_keys=True, default=repr))
+        if key not in self._kept:
+            self._kept[key] = compute()
+        return self._kept[key]
 
 
 YES = {"1", "true", "yes", "on", "y"}

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from . import hub
+from .answers import Render
 from .errors import InvalidAnswer, TemplateError
 
 SOURCES = ("hub", "jumpstart")
@@ -63,7 +64,6 @@ DEFAULT_URL = "https://{bucket}.s3.{region}.amazonaws.com"           # utils.py:
 ARTIFACT_FILES = ("config.json", "tokenizer_config.json", hub.CHAT_TEMPLATE_FILE)
 TIMEOUT_S = 5.0
 ABSENT = ".absent"
-WARNED: set = set()
 
 
 class JumpStartError(TemplateError):
@@ -247,8 +247,20 @@ def _facts_given(answers: dict[str, Any]) -> bool:
 _PROCESS: dict[tuple, Source] = {}
 
 
-def read(answers: dict[str, Any], offline: bool) -> Source:
-    """The model's JumpStart source: manifest, spec and artifact files (cached). Raises TemplateError."""
+def read(answers: dict[str, Any], offline: bool, render: Render | None = None) -> Source:
+    """The model's JumpStart source: manifest, spec and artifact files (cached). Raises TemplateError.
+    ``render``: where a warning is said once (generator/answers.py ``Render``)."""
+    source = _read(answers, offline)
+    if source.snapshot is None:   # gated artifacts, and the facts given instead (the one way to get none)
+        (render or Render()).warn(
+            ("gated-facts", source.model_id),
+            f"warning: {source.model_id}'s artifacts are in JumpStart's gated bucket ({source.bucket}), which only "
+            "SageMaker reads (with the EULA accepted); generating without the model's facts, from the "
+            "instanceType and maxModelLen given.")
+    return source
+
+
+def _read(answers: dict[str, Any], offline: bool) -> Source:
     model_id = str(answers.get("modelName") or "").strip()
     check_id(model_id)
     region = str(answers.get("awsRegion") or "us-east-1")
@@ -294,12 +306,7 @@ def read(answers: dict[str, Any], offline: bool) -> Source:
         texts = dict(zip(ARTIFACT_FILES, pool.map(lambda n: reader.text(bucket, f"{prefix}{n}"), ARTIFACT_FILES)))
     if texts["config.json"] is None:
         if gated and _facts_given(answers):
-            if ("gated-facts", model_id) not in WARNED:
-                WARNED.add(("gated-facts", model_id))
-                print(f"warning: {model_id}'s artifacts are in JumpStart's gated bucket ({bucket}), which only "
-                      "SageMaker reads (with the EULA accepted); generating without the model's facts, from the "
-                      "instanceType and maxModelLen given.", file=sys.stderr)
-            _PROCESS[key] = source
+            _PROCESS[key] = source   # read() says what this means, once per render
             return source
         if gated:
             raise JumpStartError(

@@ -1,13 +1,18 @@
 """Everything the template needs, computed from the answers before any file is written.
 
 Called by ``extensions/context.py``; raises only :class:`generator.errors.TemplateError`
-subclasses for failures a user can fix.
+subclasses for failures a user can fix. The checks are pure functions of the answers; what a render
+computes once (the context, the checks, the warnings said) it keeps in its ``Render``
+(generator/answers.py), which the caller owns: no state here. Each computation of the project context
+logs one DEBUG record on the logger ``sm_llm.generator``, ``context computed for <model> on <server>
+<version> into <folder>`` (tests/test_compute_path.py counts them).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 import sys
@@ -16,7 +21,7 @@ from typing import Any
 
 from . import hub, jumpstart, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
-from .answers import MODEL_ID_RE, is_offline, pinned_sha, start_model_read, undecided
+from .answers import MODEL_ID_RE, Render, is_offline, pinned_sha, start_model_read, undecided
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token, unset_reference
@@ -24,7 +29,7 @@ from .token import redact, resolve_token, unset_reference
 PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 FRAMEWORKS = ("transformers",)
-WARNED: set = set()   # warnings already printed in this process (copier renders several times)
+LOG = logging.getLogger("sm_llm.generator")
 DEPLOY_TARGETS = ("sagemaker", "codebuild")
 
 
@@ -254,7 +259,7 @@ def _token_quietly(answers: dict[str, Any]) -> bool:
         return False
 
 
-def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
+def _snapshot(answers: dict[str, Any], render: Render | None = None) -> hub.Snapshot | None:
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
     pinned = pinned_sha(answers)
@@ -264,10 +269,11 @@ def _snapshot(answers: dict[str, Any]) -> hub.Snapshot | None:
                             "Add -d offline=false (and unset HF_HUB_OFFLINE).")
     token = None if offline else resolve_token(str(answers.get("hfToken") or ""))
     unset = None if offline or token else unset_reference(str(answers.get("hfToken") or ""))
-    if unset and ("unset-token-var", unset) not in WARNED:
-        WARNED.add(("unset-token-var", unset))
-        print(f"note: hfToken refers to ${unset}, which is not set; reading the hub without a token (enough "
-              f"for a public model). For a gated or private model: export {unset}=hf_...", file=sys.stderr)
+    if unset:
+        (render or Render()).warn(
+            ("unset-token-var", unset),
+            f"note: hfToken refers to ${unset}, which is not set; reading the hub without a token (enough "
+            f"for a public model). For a gated or private model: export {unset}=hf_...")
     lora.start_reads(answers, token, offline)   # the adapters' calls go out beside the model's wave
     try:
         snap = hub.load(model, revision, pinned_sha=pinned, offline=offline, token=token)
@@ -312,29 +318,39 @@ def offline_models() -> list[str]:
     return sorted(names)
 
 
-def check_model(answers: dict[str, Any]) -> None:
+def check_model(answers: dict[str, Any], render: Render | None = None) -> None:
     """At the modelName question: read the model now (the same cached read generation makes, so
     nothing is read twice), and report what the user must fix there: an unknown model, a hub that
     is down. A gated model without a token is not reported here: the token question comes next."""
     if not MODEL_ID_RE.match(str(answers.get("modelName") or "")):
         return
     try:
-        _snapshot(answers)
+        _snapshot(answers, render)
     except (errors.GatedRepo, errors.BadToken):
         return
 
 
-def model_pin(answers: dict[str, Any]) -> str:
+def checked(answers: dict[str, Any], render: Render | None = None) -> None:
+    """``check_answers``, once per render for the same answers."""
+    (render or Render()).once("check_answers", answers, lambda: check_answers(answers))
+
+
+def model_pin(answers: dict[str, Any], render: Render | None = None) -> str:
     """``org/name@sha`` for the answers file, so updates and replays keep the same commit."""
-    check_answers(answers)
+    render = render or Render()
+    return render.once("model_pin", answers, lambda: _model_pin(answers, render))
+
+
+def _model_pin(answers: dict[str, Any], render: Render) -> str:
+    checked(answers, render)
     if jumpstart.selected(answers):   # no commit: the lock records the JumpStart version read
-        jumpstart.read(answers, is_offline(answers))
+        jumpstart.read(answers, is_offline(answers), render)
         return ""
-    snap = _snapshot(answers)
+    snap = _snapshot(answers, render)
     return f"{answers['modelName']}@{snap.sha}" if snap else ""
 
 
-def _adapters(answers: dict[str, Any]) -> list[dict[str, Any]]:
+def _adapters(answers: dict[str, Any], render: Render) -> list[dict[str, Any]]:
     """The listed LoRA adapters, read (cached) with the token the model read uses."""
     if jumpstart.selected(answers):   # none listed (check_answers): no hub read, no token
         return []
@@ -343,28 +359,29 @@ def _adapters(answers: dict[str, Any]) -> list[dict[str, Any]]:
     adapters = lora.read_all(answers, token, offline)
     pinned = lora.pins(answers)
     unpinned = [a["id"] for a in adapters if a["id"] not in pinned]
-    if pinned and unpinned and ("lora-unpinned", tuple(unpinned)) not in WARNED:
-        WARNED.add(("lora-unpinned", tuple(unpinned)))   # loraPins is kept from before the adapter was listed
-        print(f"note: loraPins does not pin {', '.join(unpinned)}: it is read at its newest commit on every update. "
-              "To pin it: copier update --trust --defaults -d loraPins=refresh (moves every adapter to its newest "
-              "commit).", file=sys.stderr)
+    if pinned and unpinned:   # loraPins is kept from before the adapter was listed
+        render.warn(("lora-unpinned", tuple(unpinned)),
+                    f"note: loraPins does not pin {', '.join(unpinned)}: it is read at its newest commit on every "
+                    "update. To pin it: copier update --trust --defaults -d loraPins=refresh (moves every adapter to "
+                    "its newest commit).")
     return adapters
 
 
-def lora_pins(answers: dict[str, Any]) -> list[str]:
+def lora_pins(answers: dict[str, Any], render: Render | None = None) -> list[str]:
     """``org/adapter@sha`` of every listed adapter, for the answers file (``loraPins``)."""
-    check_answers(answers)
-    return [f"{a['id']}@{a['sha']}" for a in _adapters(answers)]
+    render = render or Render()
+    checked(answers, render)
+    return render.once("lora_pins", answers, lambda: [f"{a['id']}@{a['sha']}" for a in _adapters(answers, render)])
 
 
-def _lora(answers: dict[str, Any], server: dict[str, Any], model: str) -> dict[str, Any] | None:
+def _lora(answers: dict[str, Any], server: dict[str, Any], model: str, render: Render) -> dict[str, Any] | None:
     """LoRA settings (generator/lora.py), or None when off; refusals before anything is written."""
     if not lora.enabled(answers):
         return None
     problem = lora.refusal(server)
     if problem:
         raise InvalidAnswer("LoRA adapters (loraAdapters / enableLora): " + problem)
-    adapters = _adapters(answers)
+    adapters = _adapters(answers, render)
     lora.check(adapters, model, server)
     return lora.settings(adapters, server, True)
 
@@ -379,9 +396,15 @@ def _chat_template(answers: dict[str, Any], facts: dict[str, Any]) -> tuple[str 
     return None, "none"
 
 
-def build_context(answers: dict[str, Any]) -> dict[str, Any]:
-    """Model facts, server, deployment plan and the model.lock.json content."""
-    check_answers(answers)
+def build_context(answers: dict[str, Any], render: Render | None = None) -> dict[str, Any]:
+    """Model facts, server, deployment plan and the model.lock.json content: computed once per render
+    for the same answers (``render``; copier renders the ``ctx`` default more than once)."""
+    render = render or Render()
+    return render.once("context", answers, lambda: _build_context(answers, render))
+
+
+def _build_context(answers: dict[str, Any], render: Render) -> dict[str, Any]:
+    checked(answers, render)
     model = str(answers["modelName"])
     revision = str(answers.get("modelRevision") or "main")
     server_name = str(answers.get("modelServer") or "vllm")
@@ -389,23 +412,24 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
     # LMI's ECR account differs by region (generator/registry.py, the SageMaker SDK's map); refused where none
     server = {**server, "image": registry.image_for_region(server, str(answers.get("awsRegion") or "us-east-1"))}
     version = server["version"]
-    js = jumpstart.read(answers, is_offline(answers)) if jumpstart.selected(answers) else None
-    snap = js.snapshot if js else _snapshot(answers)
+    js = jumpstart.read(answers, is_offline(answers), render) if jumpstart.selected(answers) else None
+    snap = js.snapshot if js else _snapshot(answers, render)
     facts = model_facts(snap, model, js.version if js else revision)
-    if snap is None and not js and ("no-metadata", model) not in WARNED:
-        WARNED.add(("no-metadata", model))
-        print(f"warning: offline and no metadata for {model} in the cache or the template; generating without "
-              "model facts, from the instanceType and maxModelLen given (a chat model also needs chatTemplateFile). "
-              "Run `copier update --trust --defaults -d offline=false` online to fill them in.", file=sys.stderr)
-    if facts.get("gated") and ("gated", model) not in WARNED and not _token_quietly(answers):
-        WARNED.add(("gated", model))
+    if snap is None and not js:
+        render.warn(("no-metadata", model),
+                    f"warning: offline and no metadata for {model} in the cache or the template; generating without "
+                    "model facts, from the instanceType and maxModelLen given (a chat model also needs "
+                    "chatTemplateFile). Run `copier update --trust --defaults -d offline=false` online to fill them "
+                    "in.")
+    if facts.get("gated") and ("gated", model) not in render.warned and not _token_quietly(answers):
         where = ("generated offline from the metadata in the local cache or shipped with the template"
                  if is_offline(answers) else "its metadata came from the local cache")
-        print(f"note: {model} is gated; {where}, so no token was needed now. The endpoint will need a token "
-              "with access: store one with python -m deploy secret before deploying.", file=sys.stderr)
+        render.warn(("gated", model),
+                    f"note: {model} is gated; {where}, so no token was needed now. The endpoint will need a token "
+                    "with access: store one with python -m deploy secret before deploying.")
     template, template_source = _chat_template(answers, facts)
     _check_server_fit(server, facts, answers)
-    lora_settings = _lora(answers, server, model)
+    lora_settings = _lora(answers, server, model, render)
     plan = sizing.plan_deployment(facts, str(answers.get("instanceType") or "auto"),
                                   tensor_parallel_size=_int(answers, "tensorParallelSize"),
                                   max_model_len=_int(answers, "maxModelLen"),
@@ -441,6 +465,7 @@ def build_context(answers: dict[str, Any]) -> dict[str, Any]:
         lock["lora"] = {k: lora_settings[k] for k in ("max_lora_rank", "max_loras", "runtime_updates", "adapters")} \
             | {"memory_gib": plan.get("lora_memory_gib")}
     lock_schema.validate(lock)
+    LOG.debug("context computed for %s on %s %s into %s", model, server_name, version, answers.get("_dst_path"))
     return {
         "facts": facts, "server": server, "plan": plan, "lock": lock, "lora": lora_settings,
         "pin": f"{model}@{facts['sha']}" if facts["sha"] else "",

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import hub, project, servers, sizing
-from .answers import MODEL_ID_RE, is_offline, pinned_sha
+from . import hub, jumpstart, project, servers, sizing
+from .answers import MODEL_ID_RE, Render, is_offline, pinned_sha
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 
@@ -44,18 +44,18 @@ def model_name_problem(name: str) -> str:
     return "Use the form org/name, for example Qwen/Qwen2.5-0.5B-Instruct."
 
 
-def read_model(answers: dict[str, Any], given: dict[str, Any]) -> None:
+def read_model(answers: dict[str, Any], given: dict[str, Any], render: Render | None = None) -> None:
     """The interactive run's one read of the model (cached for everything after it), then the sizing
     answers given with -d / --data-file, which copier does not ask (their validators cannot give a
     plain message). Raises :class:`TemplateError` with the message."""
     if not MODEL_ID_RE.match(str(answers.get("modelName") or "")):
         return
-    project._snapshot(answers)
+    project._snapshot(answers, render)
     facts = _facts(answers)
     if facts is None:
         return
     server = str(given.get("modelServer") or "")
-    if server in SERVER_LABELS and not given.get("modelServerVersion") and _refused(answers, facts, server):
+    if server in servers.SERVERS and not given.get("modelServerVersion") and _refused(answers, facts, server):
         raise InvalidAnswer(_fit_problem(answers, facts, server, None))   # its choice would not be selectable
     if any(given.get(key) not in (None, "") for key in SIZING_KEYS):
         _plan(facts, answers)
@@ -107,10 +107,28 @@ def _plan_problem(answers: dict[str, Any]) -> str:
 
 
 def problem(key: str, value: Any, answers: dict[str, Any], dst: str | None = None) -> str:
-    """A question's check at its own prompt: '' when the value is fine, else what to change."""
+    """A question's check at its own prompt (copier.yml's validators): '' when the value is fine, else what
+    to change. The forms and lists are the ones ``-d`` values are checked with (generator/project.py
+    ``check_answers``): MODEL_ID_RE, jumpstart.ID_RE, PROJECT_RE, servers.SERVERS, FRAMEWORKS."""
     answers = {**answers, key: value}
     try:
+        if key == "framework" and value not in project.FRAMEWORKS:
+            return f"Only {', '.join(repr(f) for f in project.FRAMEWORKS)} is supported."
+        if key == "modelName":
+            name = str(value or "")
+            if "/" in name:
+                return model_name_problem(name)
+            if not jumpstart.ID_RE.match(name):
+                return ("Use the form org/name (HuggingFace), or a JumpStart model id (lower-case letters, digits "
+                        "and dashes).")
+            return ""
+        if key == "modelServer" and value not in servers.SERVERS:
+            return f"Choose one of: {', '.join(servers.SERVERS)}."
+        if key == "projectName" and not project.PROJECT_RE.match(str(value or "")):
+            return "Use lower-case letters, digits and dashes (at most 63)."
         if key in ("tensorParallelSize", "maxModelLen"):
+            if isinstance(value, int) and value < 0:
+                return "Use 0 (automatic) or a positive number."
             project._int(answers, key)
             return _plan_problem(answers)
         if key == "chatTemplateFile":
@@ -139,6 +157,7 @@ def _chat_template_problem(given: str, answers: dict[str, Any], dst: str | None)
             "use the model's own.")
 
 
+# How modelServer's choices name the servers of generator/servers.py SERVERS (the one list of servers)
 SERVER_LABELS = {
     "vllm": "vLLM", "sglang": "SGLang", "tensorrt-llm": "TensorRT-LLM (trtllm-serve behind nginx)",
     "lmi": "AWS LMI (DJL Serving with vLLM)", "djl": "DJL Serving (HF Accelerate; text generation, no chat)",
@@ -164,10 +183,10 @@ def server_choices(answers: dict[str, Any], interactive: bool) -> dict[str, Any]
     versions can serve it (TensorRT-LLM and an architecture it lacks, say) is listed but not selectable,
     with the reason. When no server can (not a text-generation model), all stay: server_fit says why."""
     facts = _facts(answers) if interactive else None
-    out: dict[str, Any] = dict(zip(SERVER_LABELS.values(), SERVER_LABELS))
+    out: dict[str, Any] = {SERVER_LABELS.get(name, name): name for name in servers.SERVERS}
     if facts is None:
         return out
-    refused = {name: _refused(answers, facts, name) for name in SERVER_LABELS}
+    refused = {name: _refused(answers, facts, name) for name in servers.SERVERS}
     if all(refused.values()):
         return out
     return {label: ({"value": name, "validator": "cannot serve this model"} if refused[name] else name)

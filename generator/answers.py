@@ -83,6 +83,17 @@ def pinned_sha(answers: dict[str, Any]) -> str | None:
     return pin.group("sha")
 
 
+def stale_pin(pin: Any, model: Any) -> bool:
+    """A modelPin kept in the answers that no longer pins modelName (another model, or not the form
+    org/name@<40-hex commit>): copier.yml's validator drops it, so that it is computed again. Empty and
+    "refresh" are not stale (they mean: pin the newest commit)."""
+    pin = str(pin or "")
+    if pin in ("", "refresh"):
+        return False
+    found = PIN_RE.match(pin)
+    return not found or found.group("model") != str(model or "")
+
+
 def start_model_read(answers: dict[str, Any]) -> None:
     """The first question's read of the model, in the background (see ``hub.prefetch``). A second
     call with the same model, revision and pin finds the first one's read and starts nothing."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import hub, jumpstart, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
-from .answers import MODEL_ID_RE, Render, is_offline, pinned_sha, start_model_read, undecided
+from .answers import MODEL_ID_RE, PIN_RE, Render, is_offline, pinned_sha, start_model_read, undecided
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token, unset_reference
@@ -114,7 +114,7 @@ def check_data(data: dict[str, Any], model: str = "") -> None:
         raise InvalidAnswer(f"hfTokenSecretName '{name}' is not a Secrets Manager secret name: use letters, "
                             "digits and /_+=.@- (at most 512).")
     pin = str(data.get("modelPin") or "").strip()
-    if pin and pin != "refresh" and not (re.fullmatch(r".+@[0-9a-f]{40}", pin)):
+    if pin and pin != "refresh" and not PIN_RE.match(pin):
         raise InvalidAnswer(f"modelPin '{pin}' is not org/name@<40-hex commit>. Leave it out (or empty) to pin "
                             "the newest commit of modelRevision, or give -d modelPin=refresh on update.")
     model = str(data.get("modelName") or model).strip()

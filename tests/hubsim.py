@@ -2,8 +2,10 @@
 
 One function, :func:`answer`, decides every reply from the method, path and headers, with
 the real hub's status codes and ``X-Error-Code`` / ``X-Error-Message`` headers (as read by
-huggingface_hub ``utils/_http.py`` ``hf_raise_for_status``). ``responses`` uses it
-in-process; :class:`HubServer` serves it over HTTP for CLI runs through ``HF_ENDPOINT``.
+huggingface_hub ``utils/_http.py`` ``hf_raise_for_status``), and on every reply an
+``X-Request-Id`` of the real hub's shape, ``Root=1-<8 hex>-<24 hex>`` (the hub sends one on its
+200s, redirects and errors alike; ``access-control-expose-headers`` names it). ``responses``
+uses it in-process; :class:`HubServer` serves it over HTTP for CLI runs through ``HF_ENDPOINT``.
 
 Token rules: ``GRANTED_TOKEN`` can read every gated model, ``FAKE_TOKEN`` is a valid token
 without gated access, anything else starting with ``hf_`` is rejected as invalid.
@@ -61,6 +63,7 @@ class Hub:
     """Behaviour switches and a log of the requests served (paths, and when each started and ended)."""
 
     requests: list[str] = field(default_factory=list)
+    request_ids: list[str] = field(default_factory=list)   # the X-Request-Id of each reply, in order
     latency_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     timeline: list[tuple[float, float, str]] = field(default_factory=list)
@@ -69,10 +72,13 @@ class Hub:
         start = time.perf_counter()
         with self.lock:
             self.requests.append(path)
+            request_id = f"Root=1-{int(time.time()):08x}-{len(self.request_ids) + 1:024x}"
+            self.request_ids.append(request_id)
         try:
             if self.latency_s:
                 time.sleep(self.latency_s)
-            return self._answer(method, path, headers)
+            status, reply_headers, body = self._answer(method, path, headers)
+            return status, {"X-Request-Id": request_id} | reply_headers, body
         finally:
             with self.lock:
                 self.timeline.append((start, time.perf_counter(), path.split("?", 1)[0]))
@@ -80,6 +86,7 @@ class Hub:
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.request_ids.clear()
             self.timeline.clear()
 
     def waves(self) -> int:

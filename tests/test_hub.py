@@ -1,6 +1,7 @@
-"""generator/hub.py against the recorded hub: calls, sha pinning, cache, every error path."""
+"""generator/hub.py (and hub_http.py, hub_cache.py) against the recorded hub: calls, sha pinning, cache, every error path."""
 
 import json
+import re
 
 import pytest
 import requests
@@ -70,7 +71,7 @@ def test_file_answers_not_from_the_infos_commit_are_refetched_at_the_sha(fake_hu
     """The branch moved between the calls (or a proxy dropped X-Repo-Commit): never mix two commits.
     Without the header nothing proves which commit a file came from, so it is refetched too."""
     _moved(fake_hub, monkeypatch, header)
-    fake_hub.latency_s = 0.05
+    fake_hub.latency_s = 0.1     # as in the other wave tests: a loaded machine must not split a wave
     snap = hub.snapshot(client(), QWEN, "main")
     assert snap.sha == QWEN_SHA and snap.config["architectures"] == ["Qwen2ForCausalLM"]
     # chat_template.jinja is not listed in the info, so its answer is dropped, not refetched
@@ -187,6 +188,10 @@ def test_gated_with_token_without_access(fake_hub):
     with pytest.raises(errors.GatedRepo, match="has not been granted access") as caught:
         hub.snapshot(client(FAKE_TOKEN), LLAMA, "main")
     assert FAKE_TOKEN not in str(caught.value)
+    error = caught.value   # the recorded hub sends X-Request-Id on every answer, as the real one does
+    assert error.status == 403 and error.url.startswith(f"{HF_ENDPOINT}/{LLAMA}/resolve/main/")
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", error.request_id) and error.request_id in fake_hub.request_ids
+    assert str(error).endswith(f" (HTTP 403, request id {error.request_id})")
 
 
 def test_gated_with_access(fake_hub):

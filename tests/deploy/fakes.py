@@ -453,10 +453,9 @@ class FakeAws:
     def _quota_list(self):
         if self.quotas is not None:
             return sorted(self.quotas.items())
-        import botocore.session
+        from aws import botocore_check  # its model, read once per process
 
-        enum = botocore.session.get_session().get_service_model("sagemaker").shape_for(
-            "ProductionVariantInstanceType").enum
+        enum = botocore_check.service_model("sagemaker").shape_for("ProductionVariantInstanceType").enum
         return [(f"{t} for endpoint usage", 4.0) for t in enum]
 
     def op_ListServiceQuotas(self, region, p):

@@ -66,6 +66,15 @@ def undecided(value: Any) -> bool:
     return not isinstance(value, bool) and str(value).strip().lower() not in YES | NO | {""}
 
 
+def facts_given(answers: dict[str, Any]) -> bool:
+    """The user gave what a model without metadata cannot supply: an instance type and a context length."""
+    try:
+        length = int(answers.get("maxModelLen") or 0)
+    except (TypeError, ValueError):
+        length = 0
+    return str(answers.get("instanceType") or "auto") != "auto" and length > 0
+
+
 def is_offline(answers: dict[str, Any]) -> bool:
     return as_bool(answers.get("offline", False)) or hub.offline_from_env()
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from . import hub
-from .answers import Render
+from .answers import Render, facts_given
 from .errors import InvalidAnswer, TemplateError
 
 SOURCES = ("hub", "jumpstart")
@@ -236,14 +236,6 @@ def _pick(manifest: list, model_id: str, version: str) -> dict[str, Any]:
                         "modelRevision names a JumpStart version with modelSource=jumpstart (main: the newest).")
 
 
-def _facts_given(answers: dict[str, Any]) -> bool:
-    try:
-        length = int(answers.get("maxModelLen") or 0)
-    except (TypeError, ValueError):
-        length = 0
-    return str(answers.get("instanceType") or "auto") != "auto" and length > 0
-
-
 _PROCESS: dict[tuple, Source] = {}
 
 
@@ -305,7 +297,7 @@ def _read(answers: dict[str, Any], offline: bool) -> Source:
     with ThreadPoolExecutor(max_workers=len(ARTIFACT_FILES)) as pool:
         texts = dict(zip(ARTIFACT_FILES, pool.map(lambda n: reader.text(bucket, f"{prefix}{n}"), ARTIFACT_FILES)))
     if texts["config.json"] is None:
-        if gated and _facts_given(answers):
+        if gated and facts_given(answers):
             _PROCESS[key] = source   # read() says what this means, once per render
             return source
         if gated:

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import hub, jumpstart, lock_schema, lora, mcc, prices, regions, registry, servers, sizing
 from . import errors
-from .answers import MODEL_ID_RE, PIN_RE, Render, is_offline, pinned_sha, start_model_read, undecided
+from .answers import MODEL_ID_RE, PIN_RE, Render, facts_given, is_offline, pinned_sha, start_model_read, undecided
 from .errors import InvalidAnswer, TemplateError
 from .facts import model_facts
 from .token import redact, resolve_token, unset_reference
@@ -284,7 +284,7 @@ def _snapshot(answers: dict[str, Any], render: Render | None = None) -> hub.Snap
     if snap is None and pinned:
         raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
                             "generation is offline. Run once with -d offline=false (and a network) to cache it.")
-    if snap is None and not _facts_given(answers):
+    if snap is None and not facts_given(answers):
         known = offline_models()
         close = difflib.get_close_matches(model, known, n=1, cutoff=0.6) or difflib.get_close_matches(
             model.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
@@ -296,15 +296,6 @@ def _snapshot(answers: dict[str, Any], render: Render | None = None) -> hub.Snap
             "To generate for a model nothing is known about, give what the project cannot derive: "
             "-d instanceType=ml.g5.xlarge (or another ml.* type) and -d maxModelLen=<tokens>.")
     return snap
-
-
-def _facts_given(answers: dict[str, Any]) -> bool:
-    """The user gave what a model without metadata cannot supply: an instance type and a context length."""
-    try:
-        length = int(answers.get("maxModelLen") or 0)
-    except (TypeError, ValueError):
-        length = 0
-    return str(answers.get("instanceType") or "auto") != "auto" and length > 0
 
 
 def offline_models() -> list[str]:

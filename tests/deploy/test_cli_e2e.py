@@ -50,13 +50,7 @@ def moto_server(tmp_path_factory):
                 raise RuntimeError((workdir / "moto.log").read_text())
             time.sleep(0.2)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    helpers.stop_process(proc, log)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ class HubError(TemplateError):
     came: a timeout, a refused connection), ``url`` (the URL asked for) and ``request_id`` (the
     hub's ``X-Request-Id``, else ``X-Amzn-Trace-Id``, else CloudFront's ``X-Amz-Cf-Id``; None when
     the answer had none). The message names the request id when there is one (see
-    ``generator/hub_http.py``). All three are optional: code that re-raises a hub error with another
-    message (``type(exc)(message)``) still works, it only drops them.
+    ``generator/hub_http.py``). Code that says a hub error with other words uses ``reworded`` (the
+    fields stay).
     """
 
     def __init__(self, message: str = "", *, status: int | None = None, url: str | None = None,
@@ -29,6 +29,13 @@ class HubError(TemplateError):
         self.status = status
         self.url = url
         self.request_id = request_id
+
+
+def reworded(error: TemplateError, message: str) -> TemplateError:
+    """An error of the same kind with another message; a hub error keeps its status, URL and request id."""
+    if isinstance(error, HubError):
+        return type(error)(message, status=error.status, url=error.url, request_id=error.request_id)
+    return type(error)(message)
 
 
 class RepoNotFound(HubError):

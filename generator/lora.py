@@ -140,11 +140,12 @@ def _fetch(repo: str, revision: str, token: str | None) -> dict[str, Any]:
         file_f = pool.submit(client.fetch, repo, revision, ADAPTER_CONFIG)
         try:
             info = info_f.result()
-        except errors.RepoNotFound:
-            raise errors.RepoNotFound(
+        except errors.RepoNotFound as exc:
+            said = f" (request id {exc.request_id})" if exc.request_id else ""
+            raise errors.reworded(exc,
                 f"LoRA adapter {repo} was not found on {client.base_url}. Check loraAdapters (org/name, as in "
-                "the adapter page's URL); a private or gated adapter needs a token with access "
-                "(export HF_TOKEN=hf_...).") from None
+                f"the adapter page's URL); a private or gated adapter needs a token with access "
+                f"(export HF_TOKEN=hf_...).{said}") from None
         try:
             config, commit = file_f.result()
         except errors.HubError:

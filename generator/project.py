@@ -280,7 +280,7 @@ def _snapshot(answers: dict[str, Any], render: Render | None = None) -> hub.Snap
     except (errors.GatedRepo, errors.RepoNotFound) as exc:
         if not unset:
             raise
-        raise type(exc)(f"{exc} (hfToken refers to ${unset}, which is not set.)") from None
+        raise errors.reworded(exc, f"{exc} (hfToken refers to ${unset}, which is not set.)") from None
     if snap is None and pinned:
         raise InvalidAnswer(f"{model} is pinned to commit {pinned[:12]}, which is not in the local cache, and "
                             "generation is offline. Run once with -d offline=false (and a network) to cache it.")
@@ -507,7 +507,7 @@ def call_redacting_token(fn, answers: dict[str, Any]):
         return fn(answers)
     except TemplateError as exc:
         answer = str(answers.get("hfToken") or "")
-        raise type(exc)(redact(str(exc), "" if answer.startswith("$") else answer)) from None   # $VAR: a name
+        raise errors.reworded(exc, redact(str(exc), "" if answer.startswith("$") else answer)) from None   # $VAR: a name
 
 
 def to_json(value: Any) -> str:

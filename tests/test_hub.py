@@ -651,3 +651,35 @@ def test_prefetch_of_a_cached_pinned_model_never_imports_requests(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={"PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(cache_dir), "HOME": str(tmp_path)})
     assert out.stdout.split() == ["cache", "False", "1", "1"]   # the cache read once, no thread started
+
+
+def test_a_reworded_hub_error_keeps_status_url_and_request_id(fake_hub):
+    """project.call_redacting_token re-says every generator error without the token; a hub error
+    keeps what the hub answered."""
+    from generator import project
+
+    with pytest.raises(errors.GatedRepo) as caught:
+        hub.snapshot(client(FAKE_TOKEN), LLAMA, "main")
+    first = caught.value
+
+    def fail(_answers):
+        raise first
+
+    with pytest.raises(errors.GatedRepo) as again:
+        project.call_redacting_token(fail, {"hfToken": FAKE_TOKEN})
+    said = again.value
+    assert (said.status, said.url, said.request_id) == (first.status, first.url, first.request_id)
+    assert said.status == 403 and said.request_id and str(said) == str(first) and FAKE_TOKEN not in str(said)
+    assert type(errors.reworded(errors.InvalidAnswer("x"), "y")) is errors.InvalidAnswer
+
+
+def test_an_adapter_not_found_names_the_hubs_request_id(fake_hub):
+    from generator import lora
+
+    with pytest.raises(errors.RepoNotFound) as caught:
+        lora._fetch("template-tests/no-such-adapter", "main", None)
+    error = caught.value
+    # the hub answers 401 (X-Error-Code: RepoNotFound) for a repository it does not show without a token
+    assert error.status == 401 and error.request_id in fake_hub.request_ids
+    assert str(error).startswith("LoRA adapter template-tests/no-such-adapter was not found")
+    assert str(error).endswith(f" (request id {error.request_id})")

@@ -543,19 +543,20 @@ ENGINE_CPU_ENV = {
 STANDIN_TTFT_TOLERANCE_S = 0.02          # absolute, on the median
 STANDIN_ITL_TOLERANCE_S = 0.003          # absolute, ours (latency - ttft) / (tokens - 1) against vLLM's TPOT
 STANDIN_THROUGHPUT_TOLERANCE = 0.10      # relative, output tokens/s
-# On the real CPU engine the figures move with the machine's load, and the benchmark clients share
-# the engine's cores (the tiny model decodes >1000 tokens/s, so a client's own CPU use shows): vLLM's
-# benchmark runs twice around ours at each level. When its two runs agree within
-# ENGINE_REPEAT_TOLERANCE (a quiet machine), ours must lie within a factor ENGINE_FACTOR of the
-# range they span, and our median TTFT within ENGINE_TTFT_S or ENGINE_FACTOR of theirs. Measured
-# here (2 cores, quiet spells): concurrency 4, ours 1660 / 1848 tok/s against vLLM's 1298 / 1062,
-# TTFT p50 30 / 24 ms against 27.6 / 24.7 ms. On a loaded machine (back-to-back vllm bench runs
-# differed up to 6x) only the exact checks hold and the figures are printed.
-ENGINE_REPEAT_TOLERANCE = 0.25
+# On the real CPU engine the figures move with the machine's load (back-to-back `vllm bench serve`
+# runs here differed up to 6x on a busy machine, 10x once), and the benchmark clients share the
+# engine's two cores (the tiny model decodes >1000 tokens/s, so a client's own CPU use shows). So
+# the two tools take turns on the same engine, vLLM's first and last (V O V O ... V, ENGINE_ROUNDS
+# of ours at each level), and each of our runs is compared with the mean of the two vLLM runs
+# beside it: load that drifts over the test moves both sides of a pair alike. Asserted on every
+# run, at the median of the pairs: our throughput within a factor ENGINE_FACTOR of vLLM's, and our
+# TTFT p50 within ENGINE_TTFT_S + (ENGINE_FACTOR - 1) x vLLM's median TTFT of it. That catches a
+# measuring error (TTFT taken at the last token is 5-10x here; tokens counted as chunks fail the
+# exact check) and holds under load: measured ratios ours/vLLM 0.76-1.18, TTFT p50 at concurrency
+# 1 within 4 ms, at 4 +1 to +8 ms on a quiet machine and +42 ms once with other benchmarks running.
+ENGINE_ROUNDS = 5
 ENGINE_FACTOR = 2.0
-ENGINE_TTFT_S = 0.05
-
-
+ENGINE_TTFT_S = 0.025
 def _engine_python() -> Path:
     python = ENGINE_VENV / "bin" / "python"
     if not python.exists():
@@ -578,28 +579,96 @@ def tiny_model(tmp_path_factory) -> Path:
     return model_dir
 
 
-def vllm_bench(base_url: str, model: str, tokenizer: Path, concurrency: int, prompts: int, input_len: int,
-               output_len: int, out: Path, env: dict | None = None, prompts_file: Path | None = None) -> dict:
-    """One `vllm bench serve` run (openai-chat: it wants a URL ending in chat/completions); its json.
-    Random prompts of ``input_len`` tokens, or ``prompts_file`` (ShareGPT's form, whose first turn
-    is sent as the user message: the server applies the chat template; its loader needs no pandas,
-    which the custom dataset's does and the engine venv lacks)."""
-    import subprocess
-
+def vllm_bench_args(base_url: str, model: str, tokenizer: Path, concurrency: int, prompts: int, input_len: int,
+                    output_len: int, out: Path, prompts_file: Path | None = None) -> list[str]:
+    """The arguments of one `vllm bench serve` run (openai-chat: it wants a URL ending in
+    chat/completions). Random prompts of ``input_len`` tokens, or ``prompts_file`` (ShareGPT's
+    form, whose first turn is sent as the user message: the server applies the chat template; its
+    loader needs no pandas, which the custom dataset's does and the engine venv lacks)."""
     dataset = (["--dataset-name", "sharegpt", "--dataset-path", str(prompts_file),
                 "--sharegpt-output-len", str(output_len)] if prompts_file else
                ["--dataset-name", "random", "--random-input-len", str(input_len),
                 "--random-output-len", str(output_len)])
+    return ["--backend", "openai-chat", "--base-url", base_url, "--endpoint", "/v1/chat/completions",
+            "--model", model, "--tokenizer", str(tokenizer), *dataset, "--num-prompts", str(prompts),
+            "--max-concurrency", str(concurrency), "--ignore-eos", "--disable-tqdm",
+            "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,99",
+            "--save-result", "--result-dir", str(out.parent), "--result-filename", out.name]
+
+
+def vllm_bench(base_url: str, model: str, tokenizer: Path, concurrency: int, prompts: int, input_len: int,
+               output_len: int, out: Path, env: dict | None = None, prompts_file: Path | None = None) -> dict:
+    """One `vllm bench serve` run; its json."""
+    import subprocess
+
     run = subprocess.run(
-        [str(ENGINE_VENV / "bin" / "vllm"), "bench", "serve", "--backend", "openai-chat", "--base-url", base_url,
-         "--endpoint", "/v1/chat/completions", "--model", model, "--tokenizer", str(tokenizer), *dataset,
-         "--num-prompts", str(prompts), "--max-concurrency", str(concurrency), "--ignore-eos", "--disable-tqdm",
-         "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,99",
-         "--save-result", "--result-dir", str(out.parent), "--result-filename", out.name],
+        [str(ENGINE_VENV / "bin" / "vllm"), "bench", "serve",
+         *vllm_bench_args(base_url, model, tokenizer, concurrency, prompts, input_len, output_len, out, prompts_file)],
         env=env or {"PATH": os.environ["PATH"], "HF_HUB_OFFLINE": "1", "HOME": os.environ.get("HOME", "/root")},
         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return json.loads(out.read_text())
+
+
+# `vllm bench serve` as its console command runs it (vllm/entrypoints/cli/benchmark/serve.py: the
+# subcommand's parser is vllm.benchmarks.serve.add_cli_args, its cmd calls main(args)), in one
+# process for many runs: importing vllm takes about 12 s here, a run of the real-engine test 2-3 s.
+# One JSON argument list per stdin line; "@@done" or "@@fail <traceback>" on stdout.
+VLLM_BENCH_DRIVER = r"""
+import json, sys, traceback
+from vllm.benchmarks.serve import add_cli_args, main
+from vllm.utils.argparse_utils import FlexibleArgumentParser
+parser = FlexibleArgumentParser()
+add_cli_args(parser)
+reply, sys.stdout = sys.stdout, sys.stderr     # main's own prints go to the log
+reply.write("@@ready\n"); reply.flush()
+for line in sys.stdin:
+    try:
+        main(parser.parse_args(json.loads(line)))
+        reply.write("@@done\n")
+    except BaseException:
+        reply.write("@@fail " + json.dumps(traceback.format_exc()) + "\n")
+    reply.flush()
+"""
+
+
+class VllmBenchDriver:
+    """VLLM_BENCH_DRIVER in the engine's venv; ``run`` makes one `vllm bench serve` run."""
+
+    def __init__(self, env: dict, log: Path) -> None:
+        import subprocess
+
+        self.log = log
+        self.proc = subprocess.Popen([str(ENGINE_VENV / "bin" / "python"), "-c", VLLM_BENCH_DRIVER], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("wb"),
+                                     text=True, cwd=log.parent)
+        self._reply("@@ready")
+
+    def _reply(self, expected: str) -> None:
+        line = self.proc.stdout.readline().strip()
+        if line != expected:
+            detail = json.loads(line[len("@@fail "):]) if line.startswith("@@fail ") else line
+            raise AssertionError(f"vllm bench serve: {detail}\n{self.log.read_text(errors='replace')[-3000:]}")
+
+    def run(self, args: list[str], out: Path) -> dict:
+        self.proc.stdin.write(json.dumps(args) + "\n")
+        self.proc.stdin.flush()
+        self._reply("@@done")
+        return json.loads(out.read_text())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - a stuck driver must not hide the test's own failure
+            self.proc.kill()
+            self.proc.wait()
+
+
+def neighbour_pairs(vllm_runs: list[float], ours_runs: list[float]) -> list[tuple[float, float]]:
+    """V0 O0 V1 O1 ... On Vn: each of ours with the mean of the two vLLM runs beside it."""
+    assert len(vllm_runs) == len(ours_runs) + 1, (vllm_runs, ours_runs)
+    return [(o, (vllm_runs[i] + vllm_runs[i + 1]) / 2) for i, o in enumerate(ours_runs)]
 
 
 @pytest.mark.engine
@@ -640,8 +709,9 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
     """The generated project's code/serve runs the real vLLM CPU engine on the tiny model (as in
     tests/test_engine_vllm.py); `python -m deploy bench --url` (on /invocations) and `vllm bench
     serve` (on /v1/chat/completions of the same engine, its ShareGPT loader fed prompts made as ours
-    are, each run its own; ignore_eos) send the same load, vLLM's before and after ours. The token
-    counts agree exactly; throughput and TTFT within the stated band when the machine is quiet."""
+    are, each run its own; ignore_eos) send the same load, taking turns: V O V O ... V at each
+    level. The token counts agree exactly; throughput and TTFT, each of ours against the mean of
+    the vLLM runs beside it, agree within ENGINE_FACTOR / ENGINE_TTFT_S at the median."""
     import signal
     import socket
     import subprocess
@@ -666,7 +736,9 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
                              stderr=subprocess.STDOUT, start_new_session=True)
     prompts, tokens = 16, 32
     LEVELS = (1, 4)  # noqa: N806
+    driver = None
     try:
+        driver = VllmBenchDriver(env, tmp_path / "vllm-bench.log")   # imports vllm while the engine starts
         deadline = time.monotonic() + 240
         while True:
             try:
@@ -703,13 +775,19 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
 
         measured = []
         for c in LEVELS:
-            first = vllm_bench("http://127.0.0.1:8080", served, tiny_model, c, prompts, 0, tokens,
-                               tmp_path / f"vllm-a-{c}.json", env=env, prompts_file=prompts_file(f"a{c}"))
-            level = ours(c, f"ours-{c}")
-            second = vllm_bench("http://127.0.0.1:8080", served, tiny_model, c, prompts, 0, tokens,
-                                tmp_path / f"vllm-b-{c}.json", env=env, prompts_file=prompts_file(f"b{c}"))
-            measured.append((c, level, first, second))
+            def theirs(n: int) -> dict:
+                out = tmp_path / f"vllm-{c}-{n}.json"
+                return driver.run(vllm_bench_args("http://127.0.0.1:8080", served, tiny_model, c, prompts, 0,
+                                                  tokens, out, prompts_file(f"v{c}-{n}")), out)
+
+            vllm_runs, ours_runs = [theirs(0)], []
+            for n in range(ENGINE_ROUNDS):    # V O V O ... V
+                ours_runs.append(ours(c, f"ours-{c}-{n}"))
+                vllm_runs.append(theirs(n + 1))
+            measured.append((c, ours_runs, vllm_runs))
     finally:
+        if driver is not None:
+            driver.close()
         if serve.poll() is None:
             serve.send_signal(signal.SIGTERM)
             try:
@@ -717,23 +795,27 @@ def test_bench_and_vllm_bench_serve_on_the_real_engine(tmp_path, monkeypatch, te
             except subprocess.TimeoutExpired:
                 os.killpg(serve.pid, signal.SIGKILL)
                 serve.wait()
-    print("\nconcurrency, tok/s ours / vllm run 1 / vllm run 2, TTFT p50 s ours / vllm 1 / vllm 2, prompt tokens")
-    for c, level, first, second in measured:
-        for v in (first, second):
-            assert level["errors"] == 0 and v["completed"] == prompts
-            assert level["output_tokens"] == v["total_output_tokens"] == prompts * tokens   # usage, both
-        row = (c, level["output_tokens_per_s"], first["output_throughput"], second["output_throughput"],
-               level["ttft_s"]["p50"], first["median_ttft_ms"] / 1000, second["median_ttft_ms"] / 1000,
-               level["mean_input_tokens"])
-        print(", ".join(f"{x:.4g}" for x in row))
-        low, high = sorted((first["output_throughput"], second["output_throughput"]))
-        if (high - low) / high <= ENGINE_REPEAT_TOLERANCE:
-            assert low / ENGINE_FACTOR <= level["output_tokens_per_s"] <= high * ENGINE_FACTOR, row
-            ttfts = sorted((first["median_ttft_ms"] / 1000, second["median_ttft_ms"] / 1000))
-            assert level["ttft_s"]["p50"] <= max(ttfts[1] + ENGINE_TTFT_S, ttfts[1] * ENGINE_FACTOR), row
-            assert level["ttft_s"]["p50"] >= min(ttfts[0] - ENGINE_TTFT_S, ttfts[0] / ENGINE_FACTOR), row
-        else:
-            import warnings
+    import statistics
 
-            warnings.warn(f"concurrency {c}: vllm bench serve's own two runs differ {low:.1f} / {high:.1f} tok/s: "
-                          "the machine is too busy to compare throughput; only the exact checks were made")
+    def show(values, scale=1.0, digits=0) -> str:
+        return " ".join(f"{x * scale:.{digits}f}" for x in values)
+
+    print("\nconcurrency: tok/s and TTFT p50 (ms) of each run in order (vLLM's V0..Vn, ours O0..On-1), the medians of the pairs")
+    for c, ours_runs, vllm_runs in measured:
+        for level in ours_runs:
+            assert level["errors"] == 0 and level["output_tokens"] == prompts * tokens, level   # usage
+        for v in vllm_runs:
+            assert v["completed"] == prompts and v["total_output_tokens"] == prompts * tokens, v
+        tps = neighbour_pairs([v["output_throughput"] for v in vllm_runs],
+                              [lv["output_tokens_per_s"] for lv in ours_runs])
+        ttft = neighbour_pairs([v["median_ttft_ms"] / 1000 for v in vllm_runs],
+                               [lv["ttft_s"]["p50"] for lv in ours_runs])
+        ratio = statistics.median(o / v for o, v in tps)
+        ttft_ours, ttft_vllm = statistics.median(o for o, _ in ttft), statistics.median(v for _, v in ttft)
+        print(f"c={c}: tok/s vllm {show(v['output_throughput'] for v in vllm_runs)}, "
+              f"ours {show(o for o, _ in tps)}; TTFT p50 ms vllm "
+              f"{show((v['median_ttft_ms'] for v in vllm_runs), digits=1)}, ours {show((o for o, _ in ttft), 1000, 1)}; "
+              f"median of pairs: throughput ours/vllm {ratio:.2f}, TTFT {ttft_ours * 1000:.1f} / "
+              f"{ttft_vllm * 1000:.1f} ms; prompt tokens {ours_runs[0]['mean_input_tokens']}")
+        assert 1 / ENGINE_FACTOR <= ratio <= ENGINE_FACTOR, (c, tps)
+        assert abs(ttft_ours - ttft_vllm) <= ENGINE_TTFT_S + (ENGINE_FACTOR - 1) * ttft_vllm, (c, ttft)

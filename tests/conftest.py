@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ from hubsim import Hub  # noqa: E402
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path_factory):
     """No real token, cache or hub: every test starts from a blank HF environment."""
-    home = tmp_path_factory.mktemp("home")
+    # tempfile, not tmp_path_factory.mktemp: mktemp numbers a folder by listing the session's base
+    # folder, which holds one folder per test by the end (quadratic over a thousand tests)
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=tmp_path_factory.getbasetemp()))
     for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE", "HF_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
@@ -60,6 +63,29 @@ def template_dir(tmp_path_factory) -> Path:
     """The template as a plain folder (no git): copier renders it without cloning, which keeps
     the render matrix fast. Tests of update and versions use git copies."""
     return copy_template(tmp_path_factory.mktemp("template-plain"))
+
+
+@pytest.fixture(scope="session")
+def catalog_project(template_dir, tmp_path_factory):
+    """``catalog_project(server, version=None)``: the project the template renders offline for the
+    golden files' reference model (tools/golden.py) at one catalog entry (the default version when
+    none is given), rendered once per test process and shared: test_golden compares it, test_servers,
+    test_serve and test_render's checks read it or run its code/serve. Read it; never change it."""
+    from generator import servers
+    from tools import golden
+
+    root = tmp_path_factory.mktemp("catalog")
+    made: dict[tuple[str, str], Path] = {}
+
+    def get(server: str, version: str | None = None) -> Path:
+        version = version or servers.default_version(server)
+        if (server, version) not in made:
+            dst = root / golden.folder_name(server, version)
+            golden.render(template_dir, dst, server, version)
+            made[(server, version)] = dst
+        return made[(server, version)]
+
+    return get
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -20,9 +20,10 @@ def test_there_are_golden_files_for_every_catalog_entry_and_no_other():
 
 
 @pytest.mark.parametrize("server,version", golden.entries(), ids=[golden.folder_name(*e) for e in golden.entries()])
-def test_rendered_files_equal_the_golden_files(template_dir, tmp_path, server, version):
-    actual = golden.render(template_dir, tmp_path / "p", server, version)
+def test_rendered_files_equal_the_golden_files(catalog_project, server, version):
+    project = catalog_project(server, version)   # golden.render, shared with the tests that run it
+    actual = golden.read(project)
     expected = golden.stored(server, version)
     assert {"Dockerfile", "code/serve", "code/engine_args.tsv", "model.lock.json"} <= set(actual)
     assert actual == expected, f"{HOW}\n{golden.diff(server, version, expected, actual)}"
-    assert_valid_lock(tmp_path / "p")
+    assert_valid_lock(project)

@@ -53,28 +53,19 @@ for _ in range(600):
 
 
 @pytest.fixture(scope="module")
-def projects(tmp_path_factory, template_dir):
-    """One generated project per server (offline, shipped Qwen metadata) plus a gated one."""
-    root = tmp_path_factory.mktemp("serve")
-    made = {}
-    for server in ("vllm", "sglang", "tensorrt-llm", "lmi", "djl"):
-        run_copy(str(template_dir), str(root / server), data={"modelServer": server, "offline": True},
-                 defaults=True, unsafe=True, quiet=True)
-        made[server] = root / server
+def projects(tmp_path_factory, template_dir, catalog_project):
+    """One project per server (offline, shipped Qwen metadata: conftest.catalog_project, shared with
+    the golden files' test) plus a gated one."""
+    made = {server: catalog_project(server) for server in ("vllm", "sglang", "tensorrt-llm", "lmi", "djl")}
     # SGLang up to 0.5.19 answers /ping before warm-up: that version runs behind nginx
-    run_copy(str(template_dir), str(root / "sglang-seed"), data={
-        "modelServer": "sglang", "modelServerVersion": "0.5.4.post1", "offline": True},
-        defaults=True, unsafe=True, quiet=True)
-    made["sglang-seed"] = root / "sglang-seed"
+    made["sglang-seed"] = catalog_project("sglang", "0.5.4.post1")
     # LMI 14 (rolling_batch=vllm) takes any request model; LMI 29 answers only its served name
-    run_copy(str(template_dir), str(root / "lmi-seed"), data={
-        "modelServer": "lmi", "modelServerVersion": "0.32.0-lmi14.0.0", "offline": True},
-        defaults=True, unsafe=True, quiet=True)
-    made["lmi-seed"] = root / "lmi-seed"
-    run_copy(str(template_dir), str(root / "gated"), data={
+    made["lmi-seed"] = catalog_project("lmi", "0.32.0-lmi14.0.0")
+    gated = tmp_path_factory.mktemp("serve") / "gated"
+    run_copy(str(template_dir), str(gated), data={
         "modelServer": "vllm", "offline": True, "modelName": "meta-llama/Llama-3.1-8B-Instruct"},
         defaults=True, unsafe=True, quiet=True)
-    made["gated"] = root / "gated"
+    made["gated"] = gated
     return made
 
 
@@ -103,7 +94,7 @@ def run_serve(project: Path, stubs, env_extra: dict[str, str] | None = None, wai
         while not (out / wait_for).exists():
             if proc.poll() is not None or time.time() > deadline:
                 break
-            time.sleep(0.05)
+            time.sleep(0.01)
         if proc.poll() is None:
             time.sleep(0.1)
             proc.send_signal(signal.SIGTERM)
@@ -426,6 +417,27 @@ def engine_argv(project: Path, stubs, env: dict[str, str]) -> tuple[int, list[st
     return r.returncode, argv, r.stderr
 
 
+@pytest.fixture(scope="module")
+def base_argv(projects, tmp_path_factory):
+    """``base_argv(name)``: the engine command a project's serve runs with no SM_* setting (once per project)."""
+    made: dict[str, list[str]] = {}
+
+    def get(name: str) -> list[str]:
+        if name not in made:
+            root = tmp_path_factory.mktemp(f"base-{name}")
+            (root / "bin").mkdir()
+            (root / "out").mkdir()
+            for tool in ("python3", "vllm", "trtllm-serve", "nginx", "dockerd-entrypoint.sh"):
+                (root / "bin" / tool).write_text(RECORDER)
+                (root / "bin" / tool).chmod(0o755)
+            code, argv, err = engine_argv(projects[name], (root / "bin", root / "out"), {})
+            assert code == 0, err
+            made[name] = argv
+        return made[name]
+
+    return get
+
+
 def extra_flags(argv: list[str], fixed_len: int) -> list[str]:
     return argv[fixed_len:]
 
@@ -464,10 +476,8 @@ AWS_VLLM_CASES = [
 
 
 @pytest.mark.parametrize(("env", "aws_adds"), AWS_VLLM_CASES, ids=[json.dumps(c[0]) for c in AWS_VLLM_CASES])
-def test_sm_vllm_settings_reach_the_engine_as_in_awss_container(projects, stubs, env, aws_adds):
-    code, argv, err = engine_argv(projects["vllm"], stubs, {})
-    assert code == 0, err
-    base = argv
+def test_sm_vllm_settings_reach_the_engine_as_in_awss_container(projects, stubs, base_argv, env, aws_adds):
+    base = base_argv("vllm")
     code, argv, err = engine_argv(projects["vllm"], stubs, env)
     assert code == 0, err
     assert argv[:len(base)] == base and argv[len(base):] == aws_adds, argv[len(base):]
@@ -527,9 +537,8 @@ AWS_SGLANG_CASES = [
 
 @pytest.mark.parametrize("project", ["sglang", "sglang-seed"])
 @pytest.mark.parametrize(("env", "aws_adds"), AWS_SGLANG_CASES, ids=[json.dumps(c[0]) for c in AWS_SGLANG_CASES])
-def test_sm_sglang_settings_reach_the_engine_as_in_awss_container(projects, stubs, project, env, aws_adds):
-    code, base, err = engine_argv(projects[project], stubs, {})
-    assert code == 0, err
+def test_sm_sglang_settings_reach_the_engine_as_in_awss_container(projects, stubs, base_argv, project, env, aws_adds):
+    base = base_argv(project)
     code, argv, err = engine_argv(projects[project], stubs, env)
     assert code == 0, err
     assert argv[:len(base)] == base and argv[len(base):] == aws_adds, argv[len(base):]

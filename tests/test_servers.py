@@ -22,18 +22,6 @@ CASES = [(s, v) for s in servers.SERVERS for v in servers.versions(s)]
 IDS = [f"{s}@{v}" for s, v in CASES]
 
 
-@pytest.fixture(scope="module")
-def projects(tmp_path_factory, template_dir):
-    root = tmp_path_factory.mktemp("catalog")
-    made = {}
-    for server, version in CASES:
-        dst = root / f"{server}-{version}"
-        run_copy(str(template_dir), str(dst), data={"modelServer": server, "modelServerVersion": version,
-                                                     "offline": True}, defaults=True, unsafe=True, quiet=True)
-        made[(server, version)] = dst
-    return made
-
-
 def engine_command(project, tmp_path, local_weights: bool, env: dict | None = None) -> list[str]:
     """The engine command line code/serve would run (SERVE_PRINT_COMMAND=1)."""
     model_dir = tmp_path / "model"
@@ -58,9 +46,9 @@ def passed_settings(server: str, argv: list[str]) -> set[str]:
 
 @pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
 @pytest.mark.parametrize("local_weights", [False, True], ids=["hub", "opt-ml-model"])
-def test_every_flag_the_serve_script_passes_is_in_the_versions_table(projects, tmp_path, server, version,
+def test_every_flag_the_serve_script_passes_is_in_the_versions_table(catalog_project, tmp_path, server, version,
                                                                       local_weights):
-    argv = engine_command(projects[(server, version)], tmp_path, local_weights)
+    argv = engine_command(catalog_project(server, version), tmp_path, local_weights)
     flags = passed_settings(server, argv)
     assert flags, argv
     missing = sorted(flags - servers.flag_names(server, version))
@@ -68,9 +56,9 @@ def test_every_flag_the_serve_script_passes_is_in_the_versions_table(projects, t
 
 
 @pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
-def test_every_engine_arg_name_is_in_the_versions_table(projects, server, version):
+def test_every_engine_arg_name_is_in_the_versions_table(catalog_project, server, version):
     table = servers.flag_names(server, version)
-    tsv = (projects[(server, version)] / "code" / "engine_args.tsv").read_text()
+    tsv = (catalog_project(server, version) / "code" / "engine_args.tsv").read_text()
     names = [line.split("\t")[0] for line in tsv.splitlines() if line and not line.startswith("#")]
     assert len(names) > 20
     assert set(names) <= table
@@ -79,7 +67,7 @@ def test_every_engine_arg_name_is_in_the_versions_table(projects, server, versio
 
 
 @pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
-def test_every_alias_of_a_fixed_flag_is_refused(projects, tmp_path, server, version):
+def test_every_alias_of_a_fixed_flag_is_refused(catalog_project, tmp_path, server, version):
     """SGLang's --model is an alias of --model-path (one row of its parser's table): ENGINE_ARG_MODEL
     replaced the pinned model. Every long spelling of a flag the project sets, as the engine's own
     parser lists them, stops the container before the engine starts."""
@@ -93,14 +81,14 @@ def test_every_alias_of_a_fixed_flag_is_refused(projects, tmp_path, server, vers
     if server == "lmi":
         aliases.add("model")                          # vLLM's name for it, passed through by LMI
     names = [line.split("\t")[0] for line in
-             (projects[(server, version)] / "code" / "engine_args.tsv").read_text().splitlines()]
+             (catalog_project(server, version) / "code" / "engine_args.tsv").read_text().splitlines()]
     for alias in sorted(aliases):
         assert alias not in names, alias
         var = "ENGINE_ARG_" + alias.upper().replace("-", "_")
         run_env = {k: v for k, v in os.environ.items() if not k.startswith(("ENGINE_ARG_", "SM_", "HF_TOKEN"))}
         run_env.update(SERVE_PRINT_COMMAND="1", MODEL_DIR=str(tmp_path / "none"), HF_TOKEN="hf_unused",
                        **{var: "someone/else"})
-        r = subprocess.run([str(projects[(server, version)] / "code" / "serve"), "serve"], env=run_env,
+        r = subprocess.run([str(catalog_project(server, version) / "code" / "serve"), "serve"], env=run_env,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 64 and f"'{alias}' is set by this project" in r.stderr, (var, r.stderr)
         assert "someone/else" not in r.stdout
@@ -166,11 +154,11 @@ def test_unknown_version_is_refused_with_the_list():
 
 
 @pytest.mark.parametrize(("server", "version"), CASES, ids=IDS)
-def test_a_planned_length_reaches_the_engine_or_is_not_claimed(projects, tmp_path, server, version):
+def test_a_planned_length_reaches_the_engine_or_is_not_claimed(catalog_project, tmp_path, server, version):
     """DJL claimed a max model length (lock, README) that nothing passed to its HF Accelerate handler,
     which has no length setting (hf_properties.py at v0.36.0 / 0.32.0-dlc). Every server with a length
     setting gets the planned length through it; DJL's lock and README claim none."""
-    project = projects[(server, version)]
+    project = catalog_project(server, version)
     lock = json.loads((project / "model.lock.json").read_text())
     planned = lock["deployment"]["max_model_len"]
     argv = engine_command(project, tmp_path, local_weights=False)

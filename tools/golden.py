@@ -64,12 +64,16 @@ def render(template: Path, dst: Path, server: str, version: str) -> dict[str, by
         copier.run_copy(str(template), str(dst), data={"modelName": MODEL, "modelServer": server,
                                                      "modelServerVersion": version, "offline": True},
                         defaults=True, unsafe=True, quiet=True)
-    return {name: (dst / name).read_bytes() for name in FILES if (dst / name).is_file()}
+    return read(dst)
+
+
+def read(project: Path) -> dict[str, bytes]:
+    """The golden files' names in a rendered project, with their bytes."""
+    return {name: (project / name).read_bytes() for name in FILES if (project / name).is_file()}
 
 
 def stored(server: str, version: str) -> dict[str, bytes]:
-    base = GOLDEN / folder_name(server, version)
-    return {name: (base / name).read_bytes() for name in FILES if (base / name).is_file()}
+    return read(GOLDEN / folder_name(server, version))
 
 
 def diff(server: str, version: str, expected: dict[str, bytes], actual: dict[str, bytes]) -> str:

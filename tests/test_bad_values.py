@@ -4,6 +4,7 @@ written; or, where empty has a meaning, a project with that meaning."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -108,9 +109,12 @@ def test_a_bad_value_is_one_message_and_nothing_is_written(template_dir, tmp_pat
 @pytest.mark.parametrize("key", EMPTY_OK)
 def test_empty_means_the_default(template_dir, tmp_path, offline, key):
     dst = tmp_path / "p"
-    run_copy(str(template_dir), str(dst), data={key: ""}, defaults=True, unsafe=True, quiet=True)
+    # only the answers file and the lock are written: they hold what the answers resolved to
+    run_copy(str(template_dir), str(dst), data={key: ""}, defaults=True, unsafe=True, quiet=True,
+             exclude=["*", "!.copier-answers.yml", "!model.lock.json"])
+    assert sorted(p.name for p in dst.iterdir()) == [".copier-answers.yml", "model.lock.json"]
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
-    assert answers["modelName"] == QWEN
+    assert answers["modelName"] == QWEN and json.loads((dst / "model.lock.json").read_text())["model"]["id"] == QWEN
     if key == "modelServerVersion":
         # stored as the version it resolved to, so that an update keeps it
         assert answers["modelServerVersion"] == servers.default_version("vllm")

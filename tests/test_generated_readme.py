@@ -19,18 +19,14 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 @pytest.fixture(scope="module")
-def projects(tmp_path_factory, template_dir):
-    """One project per server at its default version (offline, shipped metadata), plus SGLang with
-    Llama-3.1-8B (the issue's case) and the LMI seed version."""
-    root = tmp_path_factory.mktemp("readme")
-    made = {}
-    cases = {s: {"modelServer": s} for s in servers.SERVERS}
-    cases["sglang-llama"] = {"modelServer": "sglang", "modelName": LLAMA}
-    cases["lmi-seed"] = {"modelServer": "lmi", "modelServerVersion": "0.32.0-lmi14.0.0"}
-    for name, data in cases.items():
-        run_copy(str(template_dir), str(root / name), data={"offline": True, **data}, defaults=True,
-                 unsafe=True, quiet=True)
-        made[name] = root / name
+def projects(tmp_path_factory, template_dir, catalog_project):
+    """One project per server at its default version and the LMI seed version (offline, shipped
+    metadata: conftest.catalog_project), plus SGLang with Llama-3.1-8B (the issue's case)."""
+    made = {s: catalog_project(s) for s in servers.SERVERS}
+    made["lmi-seed"] = catalog_project("lmi", "0.32.0-lmi14.0.0")
+    made["sglang-llama"] = tmp_path_factory.mktemp("readme") / "sglang-llama"
+    run_copy(str(template_dir), str(made["sglang-llama"]), data={"offline": True, "modelServer": "sglang",
+             "modelName": LLAMA}, defaults=True, unsafe=True, quiet=True)
     return made
 
 

@@ -33,8 +33,6 @@ QWEN_SHA = info(QWEN)["sha"]
 RECORDER = f"""#!{sys.executable}
 import json, os, signal, sys, time
 name = os.path.basename(sys.argv[0])
-if name == "python3" and sys.argv[1:2] != ["-m"]:
-    os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
 out = os.environ["STUB_OUT"]
 keep = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_MODEL_ID", "TENSOR_PARALLEL_DEGREE", "HF_HUB_OFFLINE")
 with open(os.path.join(out, name + ".json"), "w") as fh:
@@ -69,13 +67,24 @@ def projects(tmp_path_factory, template_dir, catalog_project):
     return made
 
 
+def write_stubs(bindir: Path) -> None:
+    """The engines and nginx as RECORDER; python3 is the real interpreter (serve's own helpers) except
+    for `python3 -m ...`, an engine started as a module, which RECORDER records as "python3"."""
+    bindir.mkdir()
+    (bindir / "module").mkdir()
+    for path in (bindir / "vllm", bindir / "trtllm-serve", bindir / "nginx", bindir / "dockerd-entrypoint.sh",
+                 bindir / "module" / "python3"):
+        path.write_text(RECORDER)
+        path.chmod(0o755)
+    (bindir / "python3").write_text(f'#!/bin/sh\nif [ "$1" = -m ]; then exec "{bindir}/module/python3" "$@"; fi\n'
+                                    f'exec "{sys.executable}" "$@"\n')
+    (bindir / "python3").chmod(0o755)
+
+
 @pytest.fixture
 def stubs(tmp_path):
     bindir = tmp_path / "bin"
-    bindir.mkdir()
-    for name in ("python3", "vllm", "trtllm-serve", "nginx", "dockerd-entrypoint.sh"):
-        (bindir / name).write_text(RECORDER)
-        (bindir / name).chmod(0o755)
+    write_stubs(bindir)
     out = tmp_path / "out"
     out.mkdir()
     return bindir, out
@@ -96,7 +105,7 @@ def run_serve(project: Path, stubs, env_extra: dict[str, str] | None = None, wai
                 break
             time.sleep(0.01)
         if proc.poll() is None:
-            time.sleep(0.1)
+            time.sleep(0.02)   # the engine is up (it wrote its record), serve waits on it
             proc.send_signal(signal.SIGTERM)
     try:
         _, err = proc.communicate(timeout=10)
@@ -425,11 +434,8 @@ def base_argv(projects, tmp_path_factory):
     def get(name: str) -> list[str]:
         if name not in made:
             root = tmp_path_factory.mktemp(f"base-{name}")
-            (root / "bin").mkdir()
+            write_stubs(root / "bin")
             (root / "out").mkdir()
-            for tool in ("python3", "vllm", "trtllm-serve", "nginx", "dockerd-entrypoint.sh"):
-                (root / "bin" / tool).write_text(RECORDER)
-                (root / "bin" / tool).chmod(0o755)
             code, argv, err = engine_argv(projects[name], (root / "bin", root / "out"), {})
             assert code == 0, err
             made[name] = argv

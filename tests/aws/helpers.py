@@ -24,26 +24,19 @@ GENERATED_LOCK = json.loads((ROOT / "tests" / "golden" / f"vllm-{VLLM_DEFAULT}" 
 HAND_MADE_LOCK = GENERATED_LOCK   # the name tests/deploy/ still uses
 
 
-def render(dst: Path, **data) -> Path:
-    """Render a project with copier from this repository's HEAD (plus local changes)."""
+def render(dst: Path, template: Path | None = None, **data) -> Path:
+    """Render a project with copier: from ``template``, a plain copy of the template (conftest's
+    ``template_dir``: no git clone), else from this repository's HEAD plus local changes."""
     import warnings
 
     import copier
 
     answers = {"modelName": "Qwen/Qwen2.5-0.5B-Instruct", "offline": True}
     answers.update(data)
-    # Development aid while the template side is mid-change and does not render:
-    # DEPLOY_TESTS_RENDER_REF=<commit> renders that commit, then puts the working
-    # tree's deploy/ files in (they are plain files, not templates). CI never sets it.
-    ref = os.environ.get("DEPLOY_TESTS_RENDER_REF") or "HEAD"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        copier.run_copy(str(ROOT), str(dst), data=answers, defaults=True, unsafe=True,
-                        vcs_ref=ref, quiet=True)
-    if ref != "HEAD":
-        for src in TEMPLATE_DEPLOY.iterdir():
-            if src.is_file() and "{" not in src.name and not src.name.endswith(".jinja"):
-                shutil.copy2(src, dst / "deploy" / src.name)
+        copier.run_copy(str(template or ROOT), str(dst), data=answers, defaults=True, unsafe=True,
+                        vcs_ref=None if template else "HEAD", quiet=True)
     return dst
 
 

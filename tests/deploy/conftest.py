@@ -35,8 +35,8 @@ from fakes import FakeAws, Recorder  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def rendered(tmp_path_factory) -> Path:
-    return helpers.render(tmp_path_factory.mktemp("deploy-tool") / "proj")
+def rendered(tmp_path_factory, template_dir) -> Path:
+    return helpers.render(tmp_path_factory.mktemp("deploy-tool") / "proj", template_dir)
 
 
 @pytest.fixture(scope="session")

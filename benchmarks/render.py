@@ -100,7 +100,7 @@ def profile_render(work: Path, url: str, plain: Path, server: str = "vllm") -> d
     buckets = {
         "run_copy total": r3(total),
         "hub: generator.project.build_context (incl. hub calls)": bucket(lambda k: k[2] == "build_context"),
-        "hub: HubClient.snapshot (HTTP)": bucket(lambda k: k[2] == "snapshot" and "generator" in k[0]),
+        "hub: hub.snapshot (HTTP)": bucket(lambda k: k[2] == "snapshot" and "generator" in k[0]),
         # with defaults=True the read runs in a thread cProfile does not see: what the main thread
         # spends starting it (`import requests`) and waiting for it
         "hub: start of the background read (hub.prefetch)": bucket(lambda k: k[2] == "prefetch" and "generator" in k[0]),

@@ -211,10 +211,10 @@ def findings(raw: dict, summ: dict) -> list[str]:
     if g and "200ms_hub_round_trips" in g:
         trips = g["200ms_hub_round_trips"]
         if trips > 1:
-            why = (f"{trips:g} sequential round trips: each one costs the hub latency; `HubClient.snapshot` "
+            why = (f"{trips:g} sequential round trips: each one costs the hub latency; `generator/hub.py` `snapshot` "
                    "should read the info and the files at the branch in one concurrent wave.")
         else:
-            why = ("one round trip: `HubClient.snapshot` reads the info and the files at the branch in one "
+            why = ("one round trip: `generator/hub.py` `snapshot` reads the info and the files at the branch in one "
                    "concurrent wave and checks each file's `X-Repo-Commit` against the info's sha. With "
                    "`--defaults` the wave starts at the first question, in a background thread (`hub.prefetch`): "
                    "the other questions run while it is on the wire.")

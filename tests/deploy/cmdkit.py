@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +135,16 @@ def mocked_session():
         session = Session()
         yield session
         session.check()
+
+
+@pytest.fixture(name="aws")
+def session_on_moto(proj):
+    """The ``aws`` fixture of the test files built on this kit: ``mocked_session()``'s Session, after
+    the file's ``proj`` (cmdkit.project) has set the project up. A file takes it with
+    ``from cmdkit import session_on_moto  # noqa: F401`` (it replaces tests/deploy/conftest.py's
+    ``aws``, the in-process World of the ``cli`` fixture)."""
+    with mocked_session() as session:
+        yield session
 
 
 @dataclass

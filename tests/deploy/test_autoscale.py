@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from cmdkit import session_on_moto  # noqa: F401  (the aws fixture)
 from cmdkit import ACCOUNT, run  # noqa: E402
 
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -22,12 +23,6 @@ AAS_ARN = f"arn:aws:autoscaling:us-east-1:{ACCOUNT}:scalingPolicy:0000:resource/
 @pytest.fixture
 def proj(tmp_path, monkeypatch):
     return cmdkit.project(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def aws(proj):
-    with cmdkit.mocked_session() as session:
-        yield session
 
 
 @pytest.mark.parametrize("args, message", [

@@ -28,6 +28,7 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from cmdkit import session_on_moto  # noqa: F401  (the aws fixture)
 from aws import helpers  # noqa: E402
 from cmdkit import ACCOUNT, FAKE_TOKEN, run  # noqa: E402
 
@@ -89,14 +90,6 @@ def proj(tmp_path, monkeypatch):
 @pytest.fixture
 def docker(tmp_path, monkeypatch, proj):
     return Docker(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def aws(proj):
-    with mock_aws():
-        session = cmdkit.Session()
-        yield session
-        session.check()
 
 
 def git(project: Path, *args: str) -> str:

@@ -23,6 +23,7 @@ from botocore.stub import ANY
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from cmdkit import session_on_moto  # noqa: F401  (the aws fixture)
 from aws.eventstream_server import Server, model_stream_error, payload_part  # noqa: E402
 from cmdkit import run  # noqa: E402
 
@@ -34,12 +35,6 @@ CHAT = {"id": "x", "object": "chat.completion",
 @pytest.fixture
 def proj(tmp_path, monkeypatch):
     return cmdkit.project(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def aws(proj):
-    with cmdkit.mocked_session() as session:
-        yield session
 
 
 @pytest.fixture

@@ -11,18 +11,13 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from cmdkit import session_on_moto  # noqa: F401  (the aws fixture)
 from cmdkit import run  # noqa: E402
 
 
 @pytest.fixture
 def proj(tmp_path, monkeypatch):
     return cmdkit.project(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def aws(proj):
-    with cmdkit.mocked_session() as session:
-        yield session
 
 
 def put_events(aws, group: str, stream: str, events: list[tuple[int, str]]) -> None:

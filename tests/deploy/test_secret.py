@@ -12,6 +12,7 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from cmdkit import session_on_moto  # noqa: F401  (the aws fixture)
 from cmdkit import ACCOUNT, FAKE_TOKEN, run  # noqa: E402
 
 
@@ -23,14 +24,6 @@ def gated(lock: dict) -> None:
 @pytest.fixture
 def proj(tmp_path, monkeypatch):
     return cmdkit.project(tmp_path, monkeypatch, gated)
-
-
-@pytest.fixture
-def aws(proj):
-    with mock_aws():
-        session = cmdkit.Session()
-        yield session
-        session.check()
 
 
 def no_token_in(result) -> None:

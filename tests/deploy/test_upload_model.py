@@ -12,10 +12,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdkit  # noqa: E402
+from cmdkit import session_on_moto  # noqa: F401  (the aws fixture)
 from cmdkit import FAKE_TOKEN, run  # noqa: E402
 from loopback import LoopbackServer  # noqa: E402
 
@@ -73,14 +73,6 @@ def hub(proj, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     yield server
     server.close()
-
-
-@pytest.fixture
-def aws(proj):
-    with mock_aws():
-        session = cmdkit.Session()
-        yield session
-        session.check()
 
 
 def keys(aws, bucket: str, prefix: str) -> list[str]:

@@ -35,13 +35,14 @@ import json, os, signal, sys, time
 name = os.path.basename(sys.argv[0])
 out = os.environ["STUB_OUT"]
 keep = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_MODEL_ID", "TENSOR_PARALLEL_DEGREE", "HF_HUB_OFFLINE")
-with open(os.path.join(out, name + ".json"), "w") as fh:
-    json.dump({{"argv": sys.argv[1:], "env": {{k: v for k, v in os.environ.items()
-                                            if k in keep or k.startswith(("OPTION_", "SERVING_"))}}}}, fh)
 def stop(*_):
     open(os.path.join(out, name + ".terminated"), "w").close()
     sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGTERM, stop)   # before the record: a test sends SIGTERM once it sees the record
+with open(os.path.join(out, name + ".json.part"), "w") as fh:
+    json.dump({{"argv": sys.argv[1:], "env": {{k: v for k, v in os.environ.items()
+                                            if k in keep or k.startswith(("OPTION_", "SERVING_"))}}}}, fh)
+os.replace(os.path.join(out, name + ".json.part"), os.path.join(out, name + ".json"))   # whole, or not there
 if name != "nginx" and os.environ.get("STUB_MODE") == "die":
     time.sleep(0.5)   # long enough for the proxy to be up
     sys.exit(3)
@@ -90,8 +91,10 @@ def stubs(tmp_path):
     return bindir, out
 
 
-def run_serve(project: Path, stubs, env_extra: dict[str, str] | None = None, wait_for: str | None = None):
-    """Start serve; when ``wait_for`` appears, SIGTERM it. Returns (exit code, stderr, out dir)."""
+def run_serve(project: Path, stubs, env_extra: dict[str, str] | None = None,
+              wait_for: str | tuple[str, ...] | None = None):
+    """Start serve; when the record(s) ``wait_for`` are all written, SIGTERM it. Returns (exit code,
+    stderr, out dir). The engine and nginx start side by side: wait for each record a test reads."""
     bindir, out = stubs
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "STUB_OUT": str(out), "HOME": str(out),
            "MODEL_DIR": str(out / "opt-ml-model"), "DJL_ENTRYPOINT": str(bindir / "dockerd-entrypoint.sh"),
@@ -100,7 +103,8 @@ def run_serve(project: Path, stubs, env_extra: dict[str, str] | None = None, wai
                             text=True)
     if wait_for:
         deadline = time.time() + 10
-        while not (out / wait_for).exists():
+        names = (wait_for,) if isinstance(wait_for, str) else wait_for
+        while not all((out / name).exists() for name in names):
             if proc.poll() is not None or time.time() > deadline:
                 break
             time.sleep(0.01)
@@ -143,7 +147,7 @@ def test_vllm_gets_its_real_flags_and_engine_args(projects, stubs):
 def test_sglang_seed_engine_behind_nginx(projects, stubs):
     code, err, out = run_serve(projects["sglang-seed"], stubs, {"ENGINE_ARG_MEM_FRACTION_STATIC": "0.8",
                                                                 "ENGINE_ARG_DISABLE_RADIX_CACHE": "true"},
-                               wait_for="nginx.json")
+                               wait_for=("python3.json", "nginx.json"))
     argv = received(out, "python3")["argv"]
     chat = str(projects["sglang-seed"] / "code" / "chat_template.jinja")
     assert argv == ["-m", "sglang.launch_server", "--model-path", QWEN, "--served-model-name", QWEN,
@@ -201,7 +205,7 @@ def test_gated_model_from_opt_ml_model_needs_no_token(projects, stubs):
 
 def test_tensorrt_llm_engine_behind_nginx(projects, stubs):
     code, err, out = run_serve(projects["tensorrt-llm"], stubs, {"ENGINE_ARG_MAX_BATCH_SIZE": "16"},
-                               wait_for="nginx.json")
+                               wait_for=("trtllm-serve.json", "nginx.json"))
     assert received(out, "trtllm-serve")["argv"] == [
         QWEN, "--backend", "pytorch", "--host", "127.0.0.1", "--port", "8081", "--tp_size", "1",
         "--revision", QWEN_SHA, "--max_seq_len", "32768",

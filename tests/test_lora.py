@@ -31,7 +31,10 @@ R1024 = "template-tests/qwen2.5-0.5b-instruct-lora-r1024"
 
 
 def generate(template: Path, dst: Path, **data) -> dict:
-    run_copy(str(template), str(dst), data={"modelName": MODEL, **data}, defaults=True, unsafe=True, quiet=True)
+    """A project without deploy/ (the deploy tool's own files, a third of a render here; the adapter
+    commands are tested in tests/deploy/test_adapter.py)."""
+    run_copy(str(template), str(dst), data={"modelName": MODEL, **data}, defaults=True, unsafe=True, quiet=True,
+             exclude=["deploy"])
     return assert_valid_lock(dst)
 
 

@@ -16,7 +16,7 @@ from copier.errors import UserMessageError
 
 from testkit import HF_ENDPOINT, assert_valid_lock, tool, tree_bytes
 from hubsim import FAKE_TOKEN, GRANTED_TOKEN, info, model_dir
-from generator import servers
+from tools import golden
 
 # The images a project gets without modelServerVersion (the catalog's defaults) and with the seed
 # version of shared/DESIGN.md (DJL's tag fixed to what upstream publishes), written out here on
@@ -36,7 +36,7 @@ SEEDS = {
     "djl": ("0.32.0", "deepjavalibrary/djl-serving:0.32.0-pytorch-gpu"),
 }
 SERVERS = list(PINNED)
-CATALOG = [(s, v) for s in servers.SERVERS for v in servers.versions(s)]
+CATALOG = golden.entries()
 MODELS = {  # id: token source for the generation-time hub calls
     "Qwen/Qwen2.5-0.5B-Instruct": "env",
     "meta-llama/Llama-3.1-8B-Instruct": "answer",   # gated: token given as the hfToken answer
